@@ -1,0 +1,112 @@
+import ArgumentParser
+import AtriumApp
+import Foundation
+import Logging
+import Modules
+import Platform
+import PostgresNIO
+import Tenancy
+
+/// `atrium-admin`: operator commands, run on the box against the database as the schema owner.
+@main
+struct AdminCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "atrium-admin",
+        abstract: "Operate an Atrium instance: migrations, tenants, users.",
+        subcommands: [Migrate.self, TenantCommand.self, UserCommand.self, Demo.self]
+    )
+
+    /// Runs a command body, turning every failure into one line on stderr and exit status 1.
+    static func run(_ body: () async throws -> Void) async throws {
+        do {
+            try await body()
+        } catch let error as ExitCode {
+            throw error
+        } catch {
+            FileHandle.standardError.write(Data("atrium-admin: \(Self.describe(error))\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+
+    static func describe(_ error: any Error) -> String {
+        switch DatabaseErrors.unwrap(error) {
+        case let error as AtriumError: return error.message
+        case let error as ConfigurationError: return error.description
+        case let error as DatabaseUnavailable: return error.description
+        case let error as Migrator.Failure: return error.description
+        case let error as ModuleCatalog.Invalid: return error.description
+        case let error: return DatabaseErrors.describe(error)
+        }
+    }
+}
+
+/// Where to connect and which catalog to use; shared by every command.
+struct ConnectionOptions: ParsableArguments {
+    @Option(name: .customLong("database-url"), help: "Schema-owner database URL (default: $DATABASE_OWNER_URL).")
+    var databaseURL: String?
+
+    @Option(help: "Module catalog (default: $ATRIUM_PLUGINS or ./plugins.json).")
+    var plugins: String?
+
+    var environment: [String: String] { ProcessInfo.processInfo.environment }
+
+    func ownerURL() throws -> DatabaseURL {
+        guard let text = databaseURL ?? environment["DATABASE_OWNER_URL"], !text.isEmpty else {
+            throw ConfigurationError(variable: "DATABASE_OWNER_URL", message: "is not set and --database-url was not given")
+        }
+        return try DatabaseURL(parsing: text, variable: databaseURL == nil ? "DATABASE_OWNER_URL" : "--database-url")
+    }
+
+    func catalog() throws -> ModuleCatalog {
+        let path = plugins ?? environment["ATRIUM_PLUGINS"] ?? "plugins.json"
+        return try ModuleCatalog.load(path: path, compiledIn: BuiltInModules.all)
+    }
+
+    func hasher() throws -> PasswordHasher {
+        // Same ATRIUM_ARGON2_* settings as the server; the database URL is not needed here.
+        var env = environment
+        env["DATABASE_URL"] = env["DATABASE_URL"] ?? "postgres://unused@localhost/unused"
+        return try AtriumConfiguration(environment: env).passwordHashing
+    }
+
+    var logger: Logger {
+        var logger = Logger(label: "atrium-admin")
+        logger.logLevel = .warning
+        return logger
+    }
+
+    /// Opens one owner connection for `body` and closes it afterwards.
+    func withConnection<T>(_ body: (PostgresConnection, Logger) async throws -> T) async throws -> T {
+        let logger = self.logger
+        let connection = try await ownerURL().connect(logger: logger)
+        do {
+            let result = try await body(connection, logger)
+            try? await connection.close()
+            return result
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+    }
+}
+
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Apply pending database migrations as the schema owner.")
+
+    @OptionGroup var connection: ConnectionOptions
+
+    @Option(help: "Application role to grant access to (default: the user of $DATABASE_URL, else atrium_app).")
+    var appRole: String?
+
+    func run() async throws {
+        try await AdminCommand.run {
+            let role = try appRole ?? ProcessInfo.processInfo.environment["DATABASE_URL"].map { try DatabaseURL(parsing: $0, variable: "DATABASE_URL").username } ?? "atrium_app"
+            let applied = try await AtriumHost.migrate(ownerURL: connection.ownerURL(), appRole: role, logger: connection.logger)
+            if applied.isEmpty {
+                print("schema is up to date (version \(AtriumHost.migrations.map(\.version).max() ?? 0))")
+            } else {
+                for migration in applied { print("applied \(migration.version) \(migration.name)") }
+            }
+        }
+    }
+}

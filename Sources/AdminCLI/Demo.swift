@@ -1,0 +1,52 @@
+import ArgumentParser
+import Foundation
+import Platform
+import Tenancy
+
+/// `atrium-admin demo`: makes sure the `demo` tenant exists (used by `make run`) and prints
+/// its logins. The password is kept in `--credentials-file` (mode 600, outside git) so
+/// it stays the same across runs.
+struct Demo: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Create the demo tenant if missing and print its logins.")
+    @OptionGroup var connection: ConnectionOptions
+    @Option(help: "Where the demo password is kept.") var credentialsFile: String = "var/demo-password"
+
+    func run() async throws {
+        try await AdminCommand.run {
+            let password: String
+            if let saved = try? String(contentsOfFile: credentialsFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines), !saved.isEmpty {
+                password = saved
+            } else {
+                password = SecureToken.readablePassword()
+                try FileManager.default.createDirectory(atPath: (credentialsFile as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                FileManager.default.createFile(atPath: credentialsFile, contents: Data(password.utf8), attributes: [.posixPermissions: 0o600])
+            }
+            let provisioner = TenantProvisioner(catalog: try connection.catalog(), hasher: try connection.hasher())
+            let hash = try await connection.hasher().hashOffLoop(password)
+            try await connection.withConnection { conn, logger in
+                if let tenant = try await TenantDirectory.find(slug: "demo", on: conn, logger: logger) {
+                    // Keep the printed password true even if someone changed it.
+                    try await conn.inTenantTransaction(tenant.id, logger: logger) { conn in
+                        for email in ["admin@demo.atrium.test", "wang.fang@demo.atrium.test"] {
+                            _ = try await UserStore.setPasswordHash(hash, email: email, on: conn, logger: logger)
+                        }
+                    }
+                    return
+                }
+                let result = try await provisioner.provision(
+                    .init(slug: "demo", name: "演示公司 Demo Co.", plan: "enterprise", adminEmail: "admin@demo.atrium.test",
+                          adminName: "Demo Admin", adminPassword: password, locale: "en"),
+                    actor: "atrium-admin demo", on: conn, logger: logger)
+                try await conn.inTenantTransaction(result.tenant.id, logger: logger) { conn in
+                    _ = try await UserStore.create(.init(email: "wang.fang@demo.atrium.test", displayName: "王芳", locale: "zh-CN", passwordHash: hash, isAdmin: false),
+                                                   tenantID: result.tenant.id, on: conn, logger: logger)
+                }
+            }
+            print("""
+                demo tenant: demo  (http://localhost:8080 or http://demo.localhost:8080)
+                  admin@demo.atrium.test       password: \(password)   (English UI, administrator)
+                  wang.fang@demo.atrium.test   password: \(password)   (中文界面)
+                """)
+        }
+    }
+}

@@ -1,0 +1,57 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// Who did what, written in the same transaction as the change it records.
+///
+/// ```swift
+/// try await AuditLog.record(.init(action: "user.login", actor: .user(user)), on: conn, tenantID: id, logger: logger)
+/// ```
+public enum AuditLog {
+    public enum Actor: Sendable {
+        case user(AuthenticatedUser)
+        /// Operator tooling (`atrium-admin`), named by what ran it.
+        case system(String)
+
+        var userID: UUID? {
+            if case .user(let user) = self { return user.id }
+            return nil
+        }
+
+        var label: String {
+            switch self {
+            case .user(let user): return user.email
+            case .system(let name): return name
+            }
+        }
+    }
+
+    public struct Entry: Sendable {
+        public var action: String
+        public var actor: Actor
+        public var entity: String?
+        public var recordID: String?
+        public var details: [String: String]
+        public var ip: String?
+        public var requestID: String?
+
+        public init(action: String, actor: Actor, entity: String? = nil, recordID: String? = nil, details: [String: String] = [:], ip: String? = nil, requestID: String? = nil) {
+            self.action = action
+            self.actor = actor
+            self.entity = entity
+            self.recordID = recordID
+            self.details = details
+            self.ip = ip
+            self.requestID = requestID
+        }
+    }
+
+    public static func record(_ entry: Entry, tenantID: UUID, on connection: PostgresConnection, logger: Logger) async throws {
+        let details = String(decoding: try JSONEncoder().encode(entry.details), as: UTF8.self)
+        try await connection.query("""
+            INSERT INTO audit_log (tenant_id, actor_user_id, actor, action, entity, record_id, details, ip, request_id)
+            VALUES (\(tenantID), \(entry.actor.userID), \(entry.actor.label), \(entry.action), \(entry.entity),
+                    \(entry.recordID), \(details)::jsonb, \(entry.ip), \(entry.requestID))
+            """, logger: logger)
+    }
+}

@@ -1,0 +1,71 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// Personal API tokens for `Authorization: Bearer`. The token is shown once at creation;
+/// the table keeps its SHA-256 and a short prefix for recognising it in lists.
+public enum APITokenStore {
+    public static let tokenPrefix = "atr_"
+
+    public struct Summary: Sendable, Codable {
+        public let id: UUID
+        public let name: String
+        public let prefix: String
+        public let createdAt: Date
+        public let lastUsedAt: Date?
+    }
+
+    public static func create(name: String, userID: UUID, tenantID: UUID, on connection: PostgresConnection, logger: Logger) async throws -> (token: String, summary: Summary) {
+        let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard (1...100).contains(trimmed.count) else {
+            throw AtriumError(status: .unprocessableContent, code: "invalid_name", message: "name must be 1 to 100 characters", field: "name")
+        }
+        let token = tokenPrefix + SecureToken.generate()
+        let prefix = String(token.prefix(tokenPrefix.count + 6))
+        let rows = try await connection.query("""
+            INSERT INTO api_tokens (tenant_id, user_id, name, token_hash, token_prefix)
+            VALUES (\(tenantID), \(userID), \(trimmed), \(SecureToken.hash(token)), \(prefix))
+            RETURNING id, created_at
+            """, logger: logger)
+        guard let (id, created) = try await rows.collect().first?.decode((UUID, Date).self) else {
+            throw AtriumError(status: .internalServerError, code: "token_not_created", message: "the token was not created")
+        }
+        return (token, Summary(id: id, name: trimmed, prefix: prefix, createdAt: created, lastUsedAt: nil))
+    }
+
+    /// The active user a bearer token belongs to, or nil for an unknown or revoked token.
+    public static func authenticate(token: String, on connection: PostgresConnection, logger: Logger) async throws -> AuthenticatedUser? {
+        guard token.hasPrefix(tokenPrefix) else { return nil }
+        let rows = try await connection.query("""
+            UPDATE api_tokens t SET last_used_at = now()
+            FROM users u
+            WHERE t.token_hash = \(SecureToken.hash(token)) AND t.revoked_at IS NULL
+              AND u.tenant_id = t.tenant_id AND u.id = t.user_id AND u.is_active
+            RETURNING u.id, u.email, u.display_name, u.locale, u.is_admin
+            """, logger: logger)
+        for try await (id, email, name, locale, isAdmin) in rows.decode((UUID, String, String, String, Bool).self) {
+            return AuthenticatedUser(id: id, email: email, displayName: name, locale: locale, isAdmin: isAdmin)
+        }
+        return nil
+    }
+
+    public static func list(userID: UUID, on connection: PostgresConnection, logger: Logger) async throws -> [Summary] {
+        var result: [Summary] = []
+        let rows = try await connection.query("""
+            SELECT id, name, token_prefix, created_at, last_used_at FROM api_tokens
+            WHERE user_id = \(userID) AND revoked_at IS NULL ORDER BY created_at DESC
+            """, logger: logger)
+        for try await (id, name, prefix, created, used) in rows.decode((UUID, String, String, Date, Date?).self) {
+            result.append(Summary(id: id, name: name, prefix: prefix, createdAt: created, lastUsedAt: used))
+        }
+        return result
+    }
+
+    /// Revokes one of the user's tokens; false when the user has no such active token.
+    public static func revoke(id: UUID, userID: UUID, on connection: PostgresConnection, logger: Logger) async throws -> Bool {
+        let rows = try await connection.query("""
+            UPDATE api_tokens SET revoked_at = now() WHERE id = \(id) AND user_id = \(userID) AND revoked_at IS NULL RETURNING id
+            """, logger: logger)
+        return try await rows.collect().count == 1
+    }
+}

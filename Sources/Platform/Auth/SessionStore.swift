@@ -1,0 +1,58 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// Server-side sessions in PostgreSQL, so any app node can serve any request.
+///
+/// The browser holds a random token; the table holds its SHA-256. Lookups run inside the
+/// request's tenant transaction, so a session of tenant A presented to tenant B finds nothing.
+public enum SessionStore {
+    public struct Session: Sendable {
+        public let tokenHash: String
+        public let csrfToken: String
+        public let user: AuthenticatedUser
+    }
+
+    /// Creates a session and returns the token for the cookie and the session's CSRF token.
+    public static func create(
+        userID: UUID, tenantID: UUID, lifetime: Duration, ip: String?, userAgent: String?,
+        on connection: PostgresConnection, logger: Logger
+    ) async throws -> (token: String, csrfToken: String) {
+        let token = SecureToken.generate()
+        let csrf = SecureToken.generate()
+        let seconds = Int(lifetime.components.seconds)
+        try await connection.query("""
+            INSERT INTO sessions (tenant_id, token_hash, user_id, csrf_token, ip, user_agent, expires_at)
+            VALUES (\(tenantID), \(SecureToken.hash(token)), \(userID), \(csrf), \(ip), \(userAgent.map { String($0.prefix(300)) }),
+                    now() + make_interval(secs => \(seconds)))
+            """, logger: logger)
+        return (token, csrf)
+    }
+
+    /// The live session for a cookie token, with its (active) user; nil when unknown, expired or
+    /// the user is deactivated.
+    public static func find(token: String, on connection: PostgresConnection, logger: Logger) async throws -> Session? {
+        let hash = SecureToken.hash(token)
+        let rows = try await connection.query("""
+            UPDATE sessions s SET last_seen_at = now()
+            FROM users u
+            WHERE s.token_hash = \(hash) AND s.expires_at > now()
+              AND u.tenant_id = s.tenant_id AND u.id = s.user_id AND u.is_active
+            RETURNING s.csrf_token, u.id, u.email, u.display_name, u.locale, u.is_admin
+            """, logger: logger)
+        for try await (csrf, id, email, name, locale, isAdmin) in rows.decode((String, UUID, String, String, String, Bool).self) {
+            return Session(tokenHash: hash, csrfToken: csrf,
+                           user: AuthenticatedUser(id: id, email: email, displayName: name, locale: locale, isAdmin: isAdmin))
+        }
+        return nil
+    }
+
+    public static func delete(tokenHash: String, on connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query("DELETE FROM sessions WHERE token_hash = \(tokenHash)", logger: logger)
+    }
+
+    /// Removes this tenant's expired sessions (called opportunistically at login).
+    public static func purgeExpired(on connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query("DELETE FROM sessions WHERE expires_at <= now()", logger: logger)
+    }
+}

@@ -1,0 +1,123 @@
+import Foundation
+import Logging
+
+/// Everything the host reads from its environment, parsed once at start-up.
+///
+/// ```swift
+/// let config = try AtriumConfiguration(environment: ProcessInfo.processInfo.environment)
+/// ```
+/// The README's "Configuration" table lists every variable; keep the two in step.
+public struct AtriumConfiguration: Sendable {
+    /// Address the HTTP server binds to.
+    public var host: String = "127.0.0.1"
+    public var port: Int = 8080
+    /// Connection for request work: the application role (no superuser, no BYPASSRLS, owns no table).
+    public var databaseURL: DatabaseURL
+    /// Connection of the schema owner, used for migrations. Optional for the server.
+    public var ownerDatabaseURL: DatabaseURL?
+    /// Run pending migrations at server start (needs `ownerDatabaseURL`).
+    public var migrateOnStart: Bool = false
+    public var databasePoolSize: Int = 20
+    /// Host suffix under which `<slug>.<baseDomain>` names a tenant.
+    public var baseDomain: String = "localhost"
+    /// Tenant served on the bare base domain (development convenience; unset in production).
+    public var defaultTenant: String?
+    /// Adds `Secure` to cookies; set when the host is served over TLS.
+    public var secureCookies: Bool = false
+    public var sessionLifetime: Duration = .seconds(12 * 3600)
+    public var passwordHashing: PasswordHasher = .init()
+    public var loginThrottle: LoginThrottle.Policy = .init()
+    /// Path of the instance's module catalog.
+    public var pluginsFile: String = "plugins.json"
+    public var logLevel: Logger.Level = .info
+    public var logFormat: LogFormat = .text
+
+    public enum LogFormat: String, Sendable { case text, json }
+
+    public init(databaseURL: DatabaseURL) {
+        self.databaseURL = databaseURL
+    }
+
+    /// Reads the documented `ATRIUM_*` and `DATABASE_*` variables; a malformed value is an error naming it.
+    public init(environment env: [String: String]) throws {
+        guard let url = env["DATABASE_URL"], !url.isEmpty else {
+            throw ConfigurationError(variable: "DATABASE_URL", message: "is not set (postgres://user:password@host:port/database)")
+        }
+        self.init(databaseURL: try DatabaseURL(parsing: url, variable: "DATABASE_URL"))
+        if let owner = env["DATABASE_OWNER_URL"], !owner.isEmpty {
+            ownerDatabaseURL = try DatabaseURL(parsing: owner, variable: "DATABASE_OWNER_URL")
+        }
+        let reader = EnvironmentReader(env: env)
+        host = reader.string("ATRIUM_HOST") ?? host
+        port = try reader.int("ATRIUM_PORT", range: 0...65535) ?? port
+        migrateOnStart = try reader.bool("ATRIUM_MIGRATE_ON_START") ?? migrateOnStart
+        if migrateOnStart && ownerDatabaseURL == nil {
+            throw ConfigurationError(variable: "ATRIUM_MIGRATE_ON_START", message: "needs DATABASE_OWNER_URL (migrations run as the schema owner)")
+        }
+        databasePoolSize = try reader.int("ATRIUM_DB_POOL_SIZE", range: 1...500) ?? databasePoolSize
+        baseDomain = reader.string("ATRIUM_BASE_DOMAIN")?.lowercased() ?? baseDomain
+        defaultTenant = reader.string("ATRIUM_DEFAULT_TENANT")
+        secureCookies = try reader.bool("ATRIUM_SECURE_COOKIES") ?? secureCookies
+        if let hours = try reader.int("ATRIUM_SESSION_HOURS", range: 1...24 * 90) {
+            sessionLifetime = .seconds(hours * 3600)
+        }
+        passwordHashing.memoryKiB = try reader.int("ATRIUM_ARGON2_MEMORY_KIB", range: 8...4_194_304).map(UInt32.init) ?? passwordHashing.memoryKiB
+        passwordHashing.iterations = try reader.int("ATRIUM_ARGON2_ITERATIONS", range: 1...100).map(UInt32.init) ?? passwordHashing.iterations
+        passwordHashing.parallelism = try reader.int("ATRIUM_ARGON2_PARALLELISM", range: 1...64).map(UInt32.init) ?? passwordHashing.parallelism
+        loginThrottle.maxFailures = try reader.int("ATRIUM_LOGIN_MAX_FAILURES", range: 1...1000) ?? loginThrottle.maxFailures
+        if let minutes = try reader.int("ATRIUM_LOGIN_LOCKOUT_MINUTES", range: 1...24 * 60) {
+            loginThrottle.lockoutMinutes = minutes
+        }
+        pluginsFile = reader.string("ATRIUM_PLUGINS") ?? pluginsFile
+        if let level = reader.string("LOG_LEVEL") {
+            guard let parsed = Logger.Level(rawValue: level.lowercased()) else {
+                throw ConfigurationError(variable: "LOG_LEVEL", message: "must be one of trace, debug, info, notice, warning, error, critical")
+            }
+            logLevel = parsed
+        }
+        if let format = reader.string("ATRIUM_LOG_FORMAT") {
+            guard let parsed = LogFormat(rawValue: format) else {
+                throw ConfigurationError(variable: "ATRIUM_LOG_FORMAT", message: "must be text or json")
+            }
+            logFormat = parsed
+        }
+    }
+}
+
+/// A configuration value that cannot be used; the message names the variable.
+public struct ConfigurationError: Error, CustomStringConvertible {
+    public let variable: String
+    public let message: String
+    public var description: String { "\(variable) \(message)" }
+
+    public init(variable: String, message: String) {
+        self.variable = variable
+        self.message = message
+    }
+}
+
+struct EnvironmentReader {
+    let env: [String: String]
+
+    func string(_ name: String) -> String? {
+        guard let value = env[name]?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
+        return value
+    }
+
+    func int(_ name: String, range: ClosedRange<Int>) throws -> Int? {
+        guard let raw = string(name) else { return nil }
+        guard let value = Int(raw), range.contains(value) else {
+            throw ConfigurationError(variable: name, message: "must be a whole number in \(range.lowerBound)...\(range.upperBound), got '\(raw)'")
+        }
+        return value
+    }
+
+    func bool(_ name: String) throws -> Bool? {
+        guard let raw = string(name)?.lowercased() else { return nil }
+        switch raw {
+        case "1", "true", "yes", "on": return true
+        case "0", "false", "no", "off": return false
+        default: throw ConfigurationError(variable: name, message: "must be true or false, got '\(raw)'")
+        }
+    }
+}

@@ -1,0 +1,88 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// The request-side database: a PostgresNIO pool connected as the application role.
+///
+/// All tenant work goes through ``withTenant(_:logger:_:)``, which opens a transaction and
+/// sets `app.tenant_id` for it, so Row-Level Security sees the right tenant and nothing else:
+/// ```swift
+/// let count = try await database.withTenant(tenant.id, logger: logger) { conn in
+///     try await conn.query("SELECT count(*) FROM users", logger: logger).decode(Int.self)…
+/// }
+/// ```
+public struct Database: Sendable {
+    public let client: PostgresClient
+    public let logger: Logger
+
+    public init(url: DatabaseURL, poolSize: Int, logger: Logger) {
+        self.client = PostgresClient(configuration: url.clientConfiguration(poolSize: poolSize), backgroundLogger: logger)
+        self.logger = logger
+    }
+
+    /// A transaction scoped to one tenant. Errors come out unwrapped (see ``DatabaseErrors``).
+    public func withTenant<Result: Sendable>(
+        _ tenantID: UUID,
+        logger: Logger? = nil,
+        _ body: @Sendable (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        try await withTransaction(logger: logger) { connection in
+            try await TenantScope.enter(tenantID, on: connection, logger: logger ?? self.logger)
+            return try await body(connection)
+        }
+    }
+
+    /// A transaction with no tenant set: RLS hides every tenant row; only platform tables
+    /// (tenants, schema_migrations) are readable.
+    public func withTransaction<Result: Sendable>(
+        logger: Logger? = nil,
+        _ body: @Sendable (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        do {
+            return try await client.withTransaction(logger: logger ?? self.logger) { connection in
+                try await body(connection)
+            }
+        } catch {
+            throw DatabaseErrors.unwrap(error)
+        }
+    }
+}
+
+/// Sets the tenant that RLS policies read, for the current transaction only (`is_local = true`),
+/// which keeps it safe behind pgbouncer in transaction mode.
+public enum TenantScope {
+    public static func enter(_ tenantID: UUID, on connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query(
+            "SELECT set_config('app.tenant_id', \(tenantID.uuidString), true)",
+            logger: logger
+        )
+    }
+}
+
+extension PostgresConnection {
+    /// Runs `body` in a transaction on this single connection (command-line tools), unwrapping errors.
+    public func inTransaction<Result: Sendable>(
+        logger: Logger,
+        _ body: @Sendable (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        do {
+            return try await withTransaction(logger: logger) { connection in
+                try await body(connection)
+            }
+        } catch {
+            throw DatabaseErrors.unwrap(error)
+        }
+    }
+
+    /// Same as ``inTransaction(logger:_:)`` with `app.tenant_id` set first.
+    public func inTenantTransaction<Result: Sendable>(
+        _ tenantID: UUID,
+        logger: Logger,
+        _ body: @Sendable (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        try await inTransaction(logger: logger) { connection in
+            try await TenantScope.enter(tenantID, on: connection, logger: logger)
+            return try await body(connection)
+        }
+    }
+}

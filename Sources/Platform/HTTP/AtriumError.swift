@@ -1,0 +1,30 @@
+import HTTPTypes
+import Hummingbird
+
+/// An error the client caused or may see, mapped to HTTP once, in ``ErrorMiddleware``.
+///
+/// JSON clients get `{"error": {"code", "message", "field"}}`; browsers get an error page in
+/// their language (the page looks up `errors.<code>` in the locale file, falling back to
+/// `message`).
+public struct AtriumError: Error, Sendable, CustomStringConvertible {
+    public let status: HTTPResponse.Status
+    public let code: String
+    public let message: String
+    public let field: String?
+
+    public init(status: HTTPResponse.Status, code: String, message: String, field: String? = nil) {
+        self.status = status
+        self.code = code
+        self.message = message
+        self.field = field
+    }
+
+    public var description: String { "\(status.code) \(code): \(message)" }
+
+    public static func validation(field: String, _ message: String) -> AtriumError {
+        AtriumError(status: .unprocessableContent, code: "invalid_\(field)", message: "\(field) \(message)", field: field)
+    }
+
+    public static let unauthenticated = AtriumError(status: .unauthorized, code: "unauthenticated", message: "sign in or send a valid API token")
+    public static let csrfRejected = AtriumError(status: .forbidden, code: "csrf_rejected", message: "the form's security token is missing or out of date; reload the page and try again")
+}

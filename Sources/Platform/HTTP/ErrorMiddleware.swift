@@ -1,0 +1,67 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import PostgresNIO
+
+/// Turns every error into a response: JSON for API callers, a localised page for browsers.
+/// Nothing escapes as a bare 500; unexpected errors are logged with the request id and shown
+/// as "internal error" with that id.
+public struct ErrorMiddleware: RouterMiddleware {
+    public typealias Context = AtriumContext
+    let renderer: WebRenderer
+
+    public init(renderer: WebRenderer) {
+        self.renderer = renderer
+    }
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch {
+            let error = classify(DatabaseErrors.unwrap(error), context: context)
+            if wantsJSON(request) {
+                return Self.json(error)
+            }
+            let locale = Localizer.choose(userLocale: nil, cookie: request.cookies["atrium_lang"]?.value,
+                                          acceptLanguage: request.headers[.acceptLanguage])
+            let message = renderer.localizer.string("errors.\(error.code)", locale: locale) ?? error.message
+            return renderer.html("error", locale: locale, status: error.status, [
+                "heading": renderer.localizer.string("errors.title", locale: locale) ?? "Error",
+                "message": message,
+                "request_id": error.status.code >= 500 ? context.id : "",
+            ])
+        }
+    }
+
+    func classify(_ error: any Error, context: Context) -> AtriumError {
+        switch error {
+        case let error as AtriumError:
+            return error
+        case let error as HTTPError:
+            let code = error.status == .notFound ? "not_found" : "http_\(error.status.code)"
+            return AtriumError(status: error.status, code: code, message: error.body ?? error.status.reasonPhrase)
+        case let error as PSQLError where [.connectionError, .serverClosedConnection, .poolClosed].contains(error.code):
+            context.logger.error("database unavailable", metadata: ["error": "\(DatabaseErrors.describe(error))"])
+            return AtriumError(status: .serviceUnavailable, code: "database_unavailable", message: "the database is unavailable; try again shortly")
+        default:
+            context.logger.error("unhandled error", metadata: ["error": "\(DatabaseErrors.describe(error))"])
+            return AtriumError(status: .internalServerError, code: "internal", message: "internal error (request id \(context.id))")
+        }
+    }
+
+    func wantsJSON(_ request: Request) -> Bool {
+        let path = request.uri.path
+        if path.hasPrefix("/api/") || path.hasPrefix("/admin/") { return true }
+        let accept = request.headers[.accept] ?? ""
+        return accept.contains("application/json") && !accept.contains("text/html")
+    }
+
+    public static func json(_ error: AtriumError) -> Response {
+        var body: [String: String] = ["code": error.code, "message": error.message]
+        if let field = error.field { body["field"] = field }
+        let data = (try? JSONEncoder().encode(["error": body])) ?? Data()
+        return Response(status: error.status, headers: [.contentType: "application/json; charset=utf-8"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}

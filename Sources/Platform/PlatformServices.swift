@@ -1,0 +1,23 @@
+import Foundation
+import Logging
+
+/// The shared kernel a host wires once and hands to every route group and module.
+public struct PlatformServices: Sendable {
+    public let configuration: AtriumConfiguration
+    public let database: Database
+    public let renderer: WebRenderer
+    public let catalog: ModuleCatalog
+    public let hasher: PasswordHasher
+    public let signIn: SignIn
+
+    public init(configuration: AtriumConfiguration, database: Database, renderer: WebRenderer, catalog: ModuleCatalog) throws {
+        self.configuration = configuration
+        self.database = database
+        self.renderer = renderer
+        self.catalog = catalog
+        self.hasher = configuration.passwordHashing
+        self.signIn = try SignIn(database: database, hasher: configuration.passwordHashing,
+                                 throttle: LoginThrottle(policy: configuration.loginThrottle),
+                                 sessionLifetime: configuration.sessionLifetime)
+    }
+}

@@ -1,0 +1,66 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Mustache
+
+/// Renders Mustache pages in the caller's language and serves the static assets.
+///
+/// Every page extends `layout.mustache`; each render gets `t` (the locale's strings),
+/// `lang`, and whatever the handler adds. `{{…}}` escapes HTML, so user text is always shown
+/// as text; templates never use the unescaped `{{{…}}}` form for user data.
+public struct WebRenderer: @unchecked Sendable {
+    let library: MustacheLibrary
+    public let localizer: Localizer
+    let assets: [String: (contentType: String, body: ByteBuffer)]
+
+    /// Loads templates, locales and static files from `directory` (defaults to the bundled
+    /// `Resources`, overridable with `ATRIUM_RESOURCES`).
+    public static func load(directory: URL? = nil) async throws -> WebRenderer {
+        let root = directory ?? PlatformResources.directory
+        let library = try await MustacheLibrary(directory: root.appendingPathComponent("templates").path)
+        let localizer = try Localizer(directory: root.appendingPathComponent("locales"))
+        var assets: [String: (String, ByteBuffer)] = [:]
+        let staticDir = root.appendingPathComponent("static")
+        for name in try FileManager.default.contentsOfDirectory(atPath: staticDir.path) {
+            let data = try Data(contentsOf: staticDir.appendingPathComponent(name))
+            let type = name.hasSuffix(".css") ? "text/css; charset=utf-8"
+                : name.hasSuffix(".js") ? "text/javascript; charset=utf-8" : "application/octet-stream"
+            assets[name] = (type, ByteBuffer(bytes: data))
+        }
+        return WebRenderer(library: library, localizer: localizer, assets: assets)
+    }
+
+    public func html(_ template: String, locale: String, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:], _ values: [String: Any] = [:]) -> Response {
+        var context = values
+        context["t"] = localizer.tree(locale)
+        context["lang"] = locale
+        context["is_zh"] = locale == "zh-CN"
+        let body = library.render(context, withTemplate: template) ?? "template \(template) missing"
+        var headers = headers
+        headers[.contentType] = "text/html; charset=utf-8"
+        headers[.cacheControl] = "no-store"
+        headers[HTTPField.Name("X-Content-Type-Options")!] = "nosniff"
+        headers[HTTPField.Name("X-Frame-Options")!] = "DENY"
+        headers[HTTPField.Name("Content-Security-Policy")!] = "default-src 'self'; style-src 'self'; script-src 'self'; form-action 'self'; frame-ancestors 'none'"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+
+    public func asset(_ name: String) -> Response? {
+        guard let asset = assets[name] else { return nil }
+        return Response(
+            status: .ok,
+            headers: [.contentType: asset.contentType, .cacheControl: "public, max-age=300"],
+            body: .init(byteBuffer: asset.body)
+        )
+    }
+}
+
+/// Where the bundled templates, locales and static files are.
+public enum PlatformResources {
+    public static var directory: URL {
+        if let override = ProcessInfo.processInfo.environment["ATRIUM_RESOURCES"], !override.isEmpty {
+            return URL(fileURLWithPath: override)
+        }
+        return Bundle.module.resourceURL!.appendingPathComponent("Resources")
+    }
+}
