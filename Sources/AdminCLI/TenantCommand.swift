@@ -61,7 +61,7 @@ struct TenantCommand: AsyncParsableCommand {
                     print(try Output.json(tenants))
                 } else {
                     print(Output.table(header: ["SLUG", "NAME", "STATUS", "PLAN", "ID"],
-                                       rows: tenants.map { [$0.slug, $0.name, $0.status, $0.plan, $0.id.uuidString] }))
+                                       rows: tenants.map { [$0.slug, $0.name, $0.status, $0.plan, $0.id.uuidString.lowercased()] }))
                 }
             }
         }
@@ -91,7 +91,7 @@ struct TenantCommand: AsyncParsableCommand {
                 } else {
                     print(Output.table(header: nil, rows: [
                         ["slug", details.tenant.slug], ["name", details.tenant.name], ["status", details.tenant.status],
-                        ["plan", details.tenant.plan], ["id", details.tenant.id.uuidString],
+                        ["plan", details.tenant.plan], ["id", details.tenant.id.uuidString.lowercased()],
                         ["users", "\(details.usage.users)"], ["active sessions", "\(details.usage.activeSessions)"],
                         ["modules", details.usage.modules.joined(separator: ", ")],
                         ["last login", details.usage.lastLoginAt.map { ISO8601DateFormatter().string(from: $0) } ?? "never"],

@@ -26,11 +26,12 @@ public struct ErrorMiddleware: RouterMiddleware {
             let locale = Localizer.choose(userLocale: nil, cookie: request.cookies["atrium_lang"]?.value,
                                           acceptLanguage: request.headers[.acceptLanguage])
             let message = renderer.localizer.string("errors.\(error.code)", locale: locale) ?? error.message
-            return renderer.html("error", locale: locale, status: error.status, [
+            var values: [String: Any] = [
                 "heading": renderer.localizer.string("errors.title", locale: locale) ?? "Error",
                 "message": message,
-                "request_id": error.status.code >= 500 ? context.id : "",
-            ])
+            ]
+            if error.status.code >= 500 { values["request_id"] = context.id }
+            return renderer.html("error", locale: locale, status: error.status, values)
         }
     }
 

@@ -80,10 +80,9 @@ public struct AuthRoutes: Sendable {
         }
         var headers = HTTPFields()
         for cookie in cookies { headers.append(HTTPField(name: .setCookie, value: cookie)) }
-        return renderer.html("login", locale: locale, status: status, headers: headers, [
-            "tenant": ["name": tenant.name, "slug": tenant.slug],
-            "csrf": csrf, "email": email, "error": error ?? "",
-        ])
+        var values: [String: Any] = ["tenant": ["name": tenant.name, "slug": tenant.slug], "csrf": csrf, "email": email]
+        if let error { values["error"] = error }  // an empty string would still open {{#error}}
+        return renderer.html("login", locale: locale, status: status, headers: headers, values)
     }
 
     @Sendable func login(_ request: Request, context: AtriumContext) async throws -> Response {

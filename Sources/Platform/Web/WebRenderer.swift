@@ -61,6 +61,6 @@ public enum PlatformResources {
         if let override = ProcessInfo.processInfo.environment["ATRIUM_RESOURCES"], !override.isEmpty {
             return URL(fileURLWithPath: override)
         }
-        return Bundle.module.resourceURL!.appendingPathComponent("Resources")
+        return Bundle.module.bundleURL.appendingPathComponent("Resources")
     }
 }

@@ -1,0 +1,42 @@
+import Foundation
+import Hummingbird
+import Logging
+import Platform
+
+/// One log line per request with method, path, status, duration and the tenant the request
+/// names (from host or `X-Tenant`, before it is looked up), next to Hummingbird's request id.
+public struct RequestLogMiddleware: RouterMiddleware {
+    public typealias Context = AtriumContext
+    let baseDomain: String
+
+    public init(baseDomain: String) {
+        self.baseDomain = baseDomain
+    }
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
+        if let slug = request.head.authority.flatMap({ TenantResolver.slug(fromHost: $0, baseDomain: baseDomain) })
+            ?? request.headers[TenantResolver.header]?.lowercased() {
+            context.logger[metadataKey: "tenant"] = "\(slug)"
+        }
+        let start = ContinuousClock.now
+        let logger = context.logger
+        do {
+            let response = try await next(request, context)
+            log(logger, request, status: Int(response.status.code), since: start)
+            return response
+        } catch {
+            log(logger, request, status: (error as? any HTTPResponseError)?.status.code ?? 500, since: start)
+            throw error
+        }
+    }
+
+    func log(_ logger: Logger, _ request: Request, status: Int, since start: ContinuousClock.Instant) {
+        let elapsed = ContinuousClock.now - start
+        let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+        logger.info("request", metadata: [
+            "method": "\(request.method.rawValue)", "path": "\(request.uri.path)",
+            "status": "\(status)", "ms": "\(String(format: "%.1f", ms))",
+        ])
+    }
+}

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Atrium needs when they are missing (as root), or says exactly
+# what to install. Usage: scripts/ensure-deps.sh [--browser]
+#   always:     libargon2-dev (password hashing), postgresql (embedded cluster), python3
+#   --browser:  chromium, chromium-driver, python3-pip and selenium from PyPI (UI tests)
+set -euo pipefail
+packages=(libargon2-dev postgresql python3)
+browser=0
+if [ "${1:-}" = "--browser" ]; then
+    browser=1
+    packages+=(chromium chromium-driver python3-pip)
+fi
+missing=()
+for package in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" = 0 ]; then
+        echo "ensure-deps: installing ${missing[*]}" >&2
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq
+        apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    else
+        echo "ensure-deps: missing Debian packages: ${missing[*]}" >&2
+        echo "ensure-deps: run: sudo apt-get install ${missing[*]}" >&2
+        exit 1
+    fi
+fi
+if [ "$browser" = 1 ] && ! python3 -c 'import selenium' 2>/dev/null; then
+    echo "ensure-deps: installing selenium from PyPI" >&2
+    python3 -m pip install -q selenium 2>/dev/null || python3 -m pip install -q --break-system-packages selenium
+fi
