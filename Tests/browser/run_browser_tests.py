@@ -25,6 +25,7 @@ it was on and the server log's tail on the first failure.
 import json
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -38,7 +39,8 @@ from dataclasses import dataclass
 
 try:
     from selenium import webdriver
-    from selenium.common.exceptions import NoAlertPresentException, TimeoutException
+    from selenium.common.exceptions import (NoAlertPresentException, StaleElementReferenceException,
+                                            TimeoutException)
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as EC
@@ -98,7 +100,8 @@ class Ui:
         return urllib.parse.urlparse(self.driver.current_url).path
 
     def wait(self):
-        return WebDriverWait(self.driver, WAIT_SECONDS)
+        # A page load can replace an element between finding it and reading it: just look again.
+        return WebDriverWait(self.driver, WAIT_SECONDS, ignored_exceptions=[StaleElementReferenceException])
 
     def find(self, css):
         return self.wait().until(EC.presence_of_element_located((By.CSS_SELECTOR, css)),
@@ -133,16 +136,16 @@ class Ui:
 
 def login_page_shows_tenant_name_as_text_and_labels_its_inputs(ui):
     ui.open("/login")
+    try:  # first: while an alert is open, every other WebDriver command fails
+        alert = ui.driver.switch_to.alert
+        raise CheckFailed(f"a JavaScript alert opened on the login page: {alert.text!r}")
+    except NoAlertPresentException:
+        pass
     name = ui.find("[data-testid=tenant-name]")
     expect("<script>alert(1)</script>" in name.text,
            f"tenant name should show '<script>alert(1)</script>' literally; shows {name.text!r}")
     expect("测试公司" in name.text, f"tenant name should keep its Chinese part; shows {name.text!r}")
     expect(not name.find_elements(By.CSS_SELECTOR, "*"), "tenant name was rendered as HTML elements")
-    try:
-        alert = ui.driver.switch_to.alert
-        raise CheckFailed(f"a JavaScript alert opened on the login page: {alert.text!r}")
-    except NoAlertPresentException:
-        pass
     for input_id in ("email", "password"):
         labels = ui.driver.find_elements(By.CSS_SELECTOR, f"label[for='{input_id}']")
         expect(labels, f"input #{input_id} has no <label for={input_id}>")
@@ -384,6 +387,7 @@ def main():
         if driver is not None:
             driver.quit()
         stop_server(server)
+    shutil.rmtree(work_dir, ignore_errors=True)  # keep the server log only when something failed
     print(f"all {len(CHECKS)} browser checks passed in {time.monotonic() - started:.1f} s")
     return 0
 
