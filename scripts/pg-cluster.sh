@@ -45,30 +45,33 @@ start)
             echo "pg-cluster: $dir -> $real (the postgres user cannot reach the repository path)" >&2
         fi
     fi
+    dir=$(realpath "$dir")  # postgres resolves -k relative to its data folder
     data="$dir/data"
-    if as_owner "$pgbin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
-        echo "pg-cluster: already running in $dir" >&2
-        exit 0
-    fi
-    fresh=0
     if [ ! -f "$data/PG_VERSION" ]; then
         as_owner "$pgbin/initdb" -D "$data" -U postgres -E UTF8 --locale=C.UTF-8 \
             --auth-local=trust --auth-host=scram-sha-256 >"$dir/initdb.log" 2>&1 \
             || { echo "pg-cluster: initdb failed, see $dir/initdb.log" >&2; exit 1; }
-        fresh=1
     fi
-    port=$(free_port)
-    as_owner "$pgbin/pg_ctl" -D "$data" -l "$dir/postgres.log" -w -t 60 \
-        -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=${PG_FSYNC:-on}" start >/dev/null \
-        || { echo "pg-cluster: start failed, see $dir/postgres.log" >&2; exit 1; }
+    if as_owner "$pgbin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+        port=$(as_owner sed -n 4p "$data/postmaster.pid")
+        echo "pg-cluster: already running in $dir (port $port)" >&2
+    else
+        port=$(free_port)
+        as_owner "$pgbin/pg_ctl" -D "$data" -l "$dir/postgres.log" -w -t 60 \
+            -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=${PG_FSYNC:-on}" start >/dev/null \
+            || { echo "pg-cluster: start failed, see $dir/postgres.log" >&2; exit 1; }
+    fi
     psql_super() { as_owner "$pgbin/psql" -h "$dir" -p "$port" -U postgres -v ON_ERROR_STOP=1 -qAt "$@"; }
-    if [ "$fresh" = 1 ]; then
+    if ! as_owner test -f "$dir/credentials"; then
+        # First start (or an earlier first start that failed half-way): idempotent set-up.
         owner_pw=$(random_secret)
         app_pw=$(random_secret)
         psql_super -d postgres <<SQL
-CREATE ROLE atrium_owner LOGIN PASSWORD '$owner_pw';
-CREATE ROLE atrium_app LOGIN PASSWORD '$app_pw' NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
-CREATE DATABASE atrium OWNER atrium_owner ENCODING 'UTF8' TEMPLATE template0;
+SELECT format('CREATE ROLE atrium_owner LOGIN') WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'atrium_owner') \\gexec
+SELECT format('CREATE ROLE atrium_app LOGIN') WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'atrium_app') \\gexec
+ALTER ROLE atrium_owner LOGIN PASSWORD '$owner_pw';
+ALTER ROLE atrium_app LOGIN PASSWORD '$app_pw' NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
+SELECT 'CREATE DATABASE atrium OWNER atrium_owner ENCODING ''UTF8'' TEMPLATE template0' WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'atrium') \\gexec
 SQL
         psql_super -d atrium -c "ALTER SCHEMA public OWNER TO atrium_owner; REVOKE CREATE ON SCHEMA public FROM PUBLIC;"
         printf 'OWNER_PASSWORD=%s\nAPP_PASSWORD=%s\n' "$owner_pw" "$app_pw" | as_owner tee "$dir/credentials" >/dev/null
@@ -85,6 +88,7 @@ ENV
     echo "pg-cluster: PostgreSQL $("$pgbin/postgres" --version | awk '{print $3}') running in $dir on 127.0.0.1:$port" >&2
     ;;
 stop)
+    dir=$(realpath "$dir" 2>/dev/null || echo "$dir")
     if [ -f "$dir/data/PG_VERSION" ]; then
         as_owner "$pgbin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
     fi
