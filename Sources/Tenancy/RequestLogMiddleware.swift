@@ -4,19 +4,22 @@ import Logging
 import Platform
 
 /// One log line per request with method, path, status, duration and the tenant the request
-/// names (from host or `X-Tenant`, before it is looked up), next to Hummingbird's request id.
+/// names (host, `X-Tenant` or the default tenant, before it is looked up), next to Hummingbird's
+/// request id.
 public struct RequestLogMiddleware: RouterMiddleware {
     public typealias Context = AtriumContext
     let baseDomain: String
+    let defaultTenant: String?
 
-    public init(baseDomain: String) {
+    public init(baseDomain: String, defaultTenant: String?) {
         self.baseDomain = baseDomain
+        self.defaultTenant = defaultTenant
     }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
         if let slug = request.head.authority.flatMap({ TenantResolver.slug(fromHost: $0, baseDomain: baseDomain) })
-            ?? request.headers[TenantResolver.header]?.lowercased() {
+            ?? request.headers[TenantResolver.header]?.lowercased() ?? defaultTenant {
             context.logger[metadataKey: "tenant"] = "\(slug)"
         }
         let start = ContinuousClock.now
