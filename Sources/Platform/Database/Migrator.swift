@@ -85,17 +85,4 @@ public struct Migrator: Sendable {
             return ran
         }
     }
-
-    /// Versions not yet applied (for `/readyz` and `atrium-admin migrate --status`).
-    public func pending(on connection: PostgresConnection, logger: Logger) async throws -> [Migration] {
-        let exists = try await connection.query(
-            "SELECT to_regclass('schema_migrations') IS NOT NULL", logger: logger
-        ).collect().first?.decode(Bool.self) ?? false
-        guard exists else { return migrations }
-        var applied = Set<Int>()
-        for try await version in try await connection.query("SELECT version FROM schema_migrations", logger: logger).decode(Int.self) {
-            applied.insert(version)
-        }
-        return migrations.filter { !applied.contains($0.version) }
-    }
 }

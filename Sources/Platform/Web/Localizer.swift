@@ -45,7 +45,7 @@ public struct Localizer: @unchecked Sendable {
     }
 
     public func keys(_ locale: String) -> Set<String> {
-        Set(flat[locale]?.keys ?? [:].keys)
+        flat[locale].map { Set($0.keys) } ?? []
     }
 
     /// The string for `key`, with `{name}` placeholders filled from `arguments`.
