@@ -51,6 +51,7 @@ public enum AtriumHost {
             .add(middleware: TenantResolver(database: database, baseDomain: configuration.baseDomain, defaultTenant: configuration.defaultTenant))
             .add(middleware: IdentityMiddleware(database: database))
         AuthRoutes(services: services).register(on: tenantRoutes)
+        RecordRoutes(services: services, engine: recordEngine(catalog: catalog)).register(on: tenantRoutes)
 
         var app = Application(
             router: router,
@@ -62,6 +63,17 @@ public enum AtriumHost {
             try await checkApplicationRole(database: database, logger: logger)
         }
         return app
+    }
+
+    /// The record engine with the entities and hooks of the modules in the catalog.
+    public static func recordEngine(catalog: ModuleCatalog) -> RecordEngine {
+        RecordEngine(moduleEntities: catalog.entries.compactMap { catalog.manifests[$0.id] }.flatMap { manifest in
+            manifest.entities.map { entity in
+                var entity = entity
+                entity.module = manifest.id
+                return entity
+            }
+        })
     }
 
     /// Refuses to serve as a role that would bypass Row-Level Security.

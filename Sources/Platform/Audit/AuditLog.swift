@@ -34,8 +34,12 @@ public enum AuditLog {
         public var details: [String: String]
         public var ip: String?
         public var requestID: String?
+        /// Field-level before/after: `{"field": {"before": …, "after": …}}`.
+        public var changes: [String: JSONValue]
 
-        public init(action: String, actor: Actor, entity: String? = nil, recordID: String? = nil, details: [String: String] = [:], ip: String? = nil, requestID: String? = nil) {
+        public init(action: String, actor: Actor, entity: String? = nil, recordID: String? = nil, details: [String: String] = [:],
+                    changes: [String: JSONValue] = [:], ip: String? = nil, requestID: String? = nil) {
+            self.changes = changes
             self.action = action
             self.actor = actor
             self.entity = entity
@@ -47,7 +51,9 @@ public enum AuditLog {
     }
 
     public static func record(_ entry: Entry, tenantID: UUID, on connection: PostgresConnection, logger: Logger) async throws {
-        let details = String(decoding: try JSONEncoder().encode(entry.details), as: UTF8.self)
+        var object = entry.details.mapValues { JSONValue.string($0) }
+        if !entry.changes.isEmpty { object["changes"] = .object(entry.changes) }
+        let details = JSONValue.object(object).jsonText
         try await connection.query("""
             INSERT INTO audit_log (tenant_id, actor_user_id, actor, action, entity, record_id, details, ip, request_id)
             VALUES (\(tenantID), \(entry.actor.userID), \(entry.actor.label), \(entry.action), \(entry.entity),

@@ -8,12 +8,15 @@ public struct ModuleManifest: Sendable, Equatable {
     /// Display names by locale (`zh-CN`, `en`).
     public let names: [String: String]
     public let depends: [String]
+    /// Entities the module declares; the record engine serves them to tenants that enable it.
+    public let entities: [EntityDefinition]
 
-    public init(id: String, version: String, names: [String: String], depends: [String] = []) {
+    public init(id: String, version: String, names: [String: String], depends: [String] = [], entities: [EntityDefinition] = []) {
         self.id = id
         self.version = version
         self.names = names
         self.depends = depends
+        self.entities = entities
     }
 
     public func name(locale: String) -> String {

@@ -1,0 +1,163 @@
+import Foundation
+
+/// Turns what a caller sent for one field into the stored form, or says what is wrong with
+/// it in a message that names the field. Pure: existence checks for lookups and users are
+/// done by the engine against the database.
+public enum FieldValidator {
+    static let maxTextLength = 255
+    static let maxLongTextLength = 32_000
+    static let posix = Locale(identifier: "en_US_POSIX")
+
+    static func fail(_ field: FieldDefinition, _ message: String) -> AtriumError {
+        AtriumError(status: .unprocessableContent, code: "invalid_field", message: "\(field.key): \(message)", field: field.key)
+    }
+
+    /// Normalised value; `.null` means "empty".
+    public static func normalise(_ value: JSONValue, for field: FieldDefinition) throws -> JSONValue {
+        if value.isNull || value == .string("") || value == .array([]) { return .null }
+        switch field.type {
+        case .text, .longText:
+            guard case .string(let text) = value else { throw fail(field, "must be text") }
+            let limit = field.maxLength ?? (field.type == .text ? maxTextLength : maxLongTextLength)
+            if text.count > limit { throw fail(field, "must be at most \(limit) characters") }
+            if field.type == .text && text.contains(where: { $0 == "\n" || $0 == "\r" }) { throw fail(field, "must be a single line") }
+            if let pattern = field.pattern {
+                let regex = try NSRegularExpression(pattern: "^(?:\(pattern))$")
+                if regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) == nil {
+                    throw fail(field, "does not match the required pattern \(pattern)")
+                }
+            }
+            return .string(text)
+        case .number, .percent:
+            return .string(try decimalText(value, field: field, defaultScale: field.type == .percent ? 2 : nil))
+        case .money:
+            var amountValue = value
+            var currency = field.currency ?? "CNY"
+            if case .object(let object) = value {
+                amountValue = object["amount"] ?? .null
+                if let code = object["currency"] {
+                    guard case .string(let text) = code, text.range(of: "^[A-Z]{3}$", options: .regularExpression) != nil else {
+                        throw fail(field, "currency must be a three-letter code such as CNY")
+                    }
+                    currency = text
+                }
+            }
+            if amountValue.isNull { throw fail(field, "needs an amount") }
+            let amount = try decimalText(amountValue, field: field, defaultScale: 2)
+            return .object(["amount": .string(amount), "currency": .string(currency)])
+        case .date:
+            guard case .string(let text) = value, let date = parseDate(text) else { throw fail(field, "must be a date like 2026-11-23") }
+            return .string(formatDate(date))
+        case .datetime:
+            guard case .string(let text) = value, let date = parseDateTime(text) else {
+                throw fail(field, "must be a date and time with a zone, like 2026-11-23T09:30:00+08:00")
+            }
+            return .string(formatDateTime(date))
+        case .boolean:
+            guard case .bool = value else { throw fail(field, "must be true or false") }
+            return value
+        case .email:
+            guard case .string(let text) = value, let email = UserInputRules.normalisedEmail(text) else {
+                throw fail(field, "must be an email address like name@example.com")
+            }
+            return .string(email)
+        case .phone:
+            guard case .string(let text) = value,
+                  text.count <= 30,
+                  text.allSatisfy({ $0.isASCII && ($0.isNumber || " +-()#".contains($0)) || $0 == "x" }),
+                  text.filter(\.isNumber).count >= 5
+            else { throw fail(field, "must be a phone number such as +86 10 1234 5678") }
+            return .string(text.trimmingCharacters(in: .whitespaces))
+        case .url:
+            guard case .string(let text) = value, text.count <= 2000, let url = URL(string: text),
+                  let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme), url.host?.isEmpty == false
+            else { throw fail(field, "must be a web address starting with http:// or https://") }
+            return .string(text)
+        case .picklist:
+            guard case .string(let text) = value else { throw fail(field, "must be one of the list's values") }
+            try checkOption(text, field: field)
+            return .string(text)
+        case .multiPicklist:
+            guard case .array(let items) = value else { throw fail(field, "must be a list of the picklist's values") }
+            var seen: [String] = []
+            for item in items {
+                guard case .string(let text) = item else { throw fail(field, "must be a list of the picklist's values") }
+                try checkOption(text, field: field)
+                if !seen.contains(text) { seen.append(text) }
+            }
+            return .array(seen.map(JSONValue.string))
+        case .lookup, .user, .department:
+            guard case .string(let text) = value, let id = UUID(uuidString: text) else { throw fail(field, "must be a record id (UUID)") }
+            return .string(id.uuidString.lowercased())
+        case .autoNumber:
+            throw fail(field, "is numbered automatically and cannot be set")
+        }
+    }
+
+    static func checkOption(_ value: String, field: FieldDefinition) throws {
+        let options = (field.options ?? []).filter(\.active).map(\.value)
+        guard options.contains(value) else {
+            throw fail(field, "'\(value)' is not in the list (\(options.joined(separator: ", ")))")
+        }
+    }
+
+    static func decimalText(_ value: JSONValue, field: FieldDefinition, defaultScale: Int?) throws -> String {
+        let text: String
+        switch value {
+        case .number(let number): text = "\(number)"
+        case .string(let string): text = string.trimmingCharacters(in: .whitespaces)
+        default: throw fail(field, "must be a number")
+        }
+        guard text.range(of: #"^-?\d{1,18}(\.\d+)?$"#, options: .regularExpression) != nil,
+              let number = Decimal(string: text, locale: posix)
+        else { throw fail(field, "must be a number, got '\(text)'") }
+        let scale = field.scale ?? defaultScale
+        if let scale, let dot = text.firstIndex(of: ".") {
+            let digits = text[text.index(after: dot)...].reversed().drop { $0 == "0" }.count
+            if digits > scale { throw fail(field, "allows at most \(scale) digits after the decimal point") }
+        }
+        if let min = field.min, number < min { throw fail(field, "must be at least \(min)") }
+        if let max = field.max, number > max { throw fail(field, "must be at most \(max)") }
+        var result = "\(number)"
+        if let scale, scale > 0 {
+            // Fixed scale for display and exact comparison: 12.5 with scale 2 → "12.50".
+            var rounded = Decimal()
+            var copy = number
+            NSDecimalRound(&rounded, &copy, scale, .plain)
+            let parts = "\(rounded)".split(separator: ".", maxSplits: 1)
+            let fraction = parts.count > 1 ? String(parts[1]) : ""
+            result = "\(parts[0]).\(fraction.padding(toLength: scale, withPad: "0", startingAt: 0))"
+        }
+        return result
+    }
+
+    static func parseDate(_ text: String) -> Date? {
+        guard text.range(of: #"^\d{4}-\d{2}-\d{2}$"#, options: .regularExpression) != nil else { return nil }
+        let formatter = DateFormatter()
+        formatter.locale = posix
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd"
+        formatter.isLenient = false
+        guard let date = formatter.date(from: text), formatter.string(from: date) == text else { return nil }
+        return date
+    }
+
+    static func formatDate(_ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = posix
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd"
+        return formatter.string(from: date)
+    }
+
+    static func parseDateTime(_ text: String) -> Date? {
+        let formatter = ISO8601DateFormatter()
+        if let date = formatter.date(from: text) { return date }
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.date(from: text)
+    }
+
+    static func formatDateTime(_ date: Date) -> String {
+        ISO8601DateFormatter().string(from: date)
+    }
+}

@@ -1,0 +1,129 @@
+import Foundation
+
+/// OpenAPI 3.1 description of one tenant's API, generated from its metadata, so custom
+/// objects and custom fields appear as soon as they are defined.
+public enum OpenAPIDocument {
+    static func s(_ text: String) -> JSONValue { .string(text) }
+    static func ref(_ name: String) -> JSONValue { .object(["$ref": s("#/components/schemas/\(name)")]) }
+
+    static func schemaName(_ key: String) -> String {
+        key.split(separator: "_").map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined()
+    }
+
+    /// JSON Schema of a field's value as the API reads and writes it.
+    static func valueSchema(_ field: FieldDefinition) -> JSONValue {
+        var schema: [String: JSONValue]
+        switch field.type {
+        case .text, .longText, .phone, .autoNumber:
+            schema = ["type": s("string")]
+            if let maxLength = field.maxLength { schema["maxLength"] = .number(Decimal(maxLength)) }
+            if let pattern = field.pattern { schema["pattern"] = s("^(?:\(pattern))$") }
+        case .number, .percent:
+            schema = ["type": s("string"), "pattern": s(#"^-?\d+(\.\d+)?$"#), "description": s("decimal as a string (exact)")]
+        case .money:
+            schema = ["type": s("object"), "required": .array([s("amount")]), "properties": .object([
+                "amount": .object(["type": s("string"), "pattern": s(#"^-?\d+(\.\d+)?$"#)]),
+                "currency": .object(["type": s("string"), "pattern": s("^[A-Z]{3}$")]),
+            ])]
+        case .date: schema = ["type": s("string"), "format": s("date")]
+        case .datetime: schema = ["type": s("string"), "format": s("date-time")]
+        case .boolean: schema = ["type": s("boolean")]
+        case .email: schema = ["type": s("string"), "format": s("email")]
+        case .url: schema = ["type": s("string"), "format": s("uri")]
+        case .picklist:
+            schema = ["type": s("string"), "enum": .array((field.options ?? []).map { s($0.value) })]
+        case .multiPicklist:
+            schema = ["type": s("array"), "items": .object(["type": s("string"), "enum": .array((field.options ?? []).map { s($0.value) })])]
+        case .lookup, .user, .department:
+            schema = ["type": s("string"), "format": s("uuid")]
+        }
+        if let label = field.labels["en"] ?? field.labels.values.first {
+            schema["title"] = s(label)
+        }
+        if field.type == .autoNumber { schema["readOnly"] = .bool(true) }
+        return .object(["anyOf": .array([.object(schema), .object(["type": s("null")])])])
+    }
+
+    public static func build(tenant: TenantInfo, entities: [EntityDefinition]) -> JSONValue {
+        var schemas: [String: JSONValue] = [
+            "Error": .object(["type": s("object"), "required": .array([s("error")]), "properties": .object([
+                "error": .object(["type": s("object"), "required": .array([s("code"), s("message")]), "properties": .object([
+                    "code": .object(["type": s("string")]), "message": .object(["type": s("string")]),
+                    "field": .object(["type": s("string")]),
+                ])]),
+            ])]),
+            "Filter": .object(["type": s("object"), "description": s("{\"and\":[…]}, {\"or\":[…]} or {\"field\",\"op\",\"value\"}; op is one of \(RecordQuery.operators.sorted().joined(separator: ", "))")]),
+            "Query": .object(["type": s("object"), "properties": .object([
+                "filter": ref("Filter"), "sort": .object(["type": s("string")]), "q": .object(["type": s("string")]),
+                "limit": .object(["type": s("integer"), "minimum": .number(1), "maximum": .number(Decimal(RecordQuery.maxLimit))]),
+                "offset": .object(["type": s("integer"), "minimum": .number(0)]),
+            ])]),
+        ]
+        let errorResponse: JSONValue = .object(["description": s("error"), "content": .object(["application/json": .object(["schema": ref("Error")])])])
+        var paths: [String: JSONValue] = [:]
+        let idParameter: JSONValue = .object(["name": s("id"), "in": s("path"), "required": .bool(true), "schema": .object(["type": s("string"), "format": s("uuid")])])
+
+        for entity in entities {
+            let name = schemaName(entity.key)
+            var properties: [String: JSONValue] = [
+                "id": .object(["type": s("string"), "format": s("uuid"), "readOnly": .bool(true)]),
+                "entity": .object(["type": s("string"), "const": s(entity.key), "readOnly": .bool(true)]),
+                "version": .object(["type": s("integer"), "minimum": .number(1)]),
+                "owner_id": .object(["type": s("string"), "format": s("uuid")]),
+                "created_at": .object(["type": s("string"), "format": s("date-time"), "readOnly": .bool(true)]),
+                "updated_at": .object(["type": s("string"), "format": s("date-time"), "readOnly": .bool(true)]),
+            ]
+            for field in entity.activeFields { properties[field.key] = valueSchema(field) }
+            let required = entity.activeFields.filter { $0.required && $0.type != .autoNumber }.map { s($0.key) }
+            schemas[name] = .object(["type": s("object"), "title": s(entity.labels["en"] ?? entity.key), "properties": .object(properties)])
+            var input: [String: JSONValue] = ["type": s("object"), "additionalProperties": .bool(false),
+                                              "properties": .object(properties.filter { !["id", "entity", "created_at", "updated_at"].contains($0.key) })]
+            if !required.isEmpty { input["required"] = .array(required) }
+            schemas["\(name)Input"] = .object(input)
+            schemas["\(name)Page"] = .object(["type": s("object"), "properties": .object([
+                "records": .object(["type": s("array"), "items": ref(name)]), "total": .object(["type": s("integer")]),
+                "limit": .object(["type": s("integer")]), "offset": .object(["type": s("integer")]),
+            ])])
+            func ok(_ schema: String, _ status: String = "200") -> JSONValue {
+                .object([status: .object(["description": s("success"), "content": .object(["application/json": .object(["schema": ref(schema)])])]),
+                         "4XX": errorResponse])
+            }
+            let body: JSONValue = .object(["required": .bool(true), "content": .object(["application/json": .object(["schema": ref("\(name)Input")])])])
+            let tag: JSONValue = .array([s(entity.key)])
+            paths["/api/v1/\(entity.key)"] = .object([
+                "get": .object(["operationId": s("list_\(entity.key)"), "tags": tag, "parameters": .array(["filter", "sort", "q", "limit", "offset"].map {
+                    .object(["name": s($0), "in": s("query"), "required": .bool(false), "schema": .object(["type": s($0 == "limit" || $0 == "offset" ? "integer" : "string")])])
+                }), "responses": ok("\(name)Page")]),
+                "post": .object(["operationId": s("create_\(entity.key)"), "tags": tag, "requestBody": body, "responses": ok(name, "201")]),
+            ])
+            paths["/api/v1/\(entity.key)/query"] = .object([
+                "post": .object(["operationId": s("query_\(entity.key)"), "tags": tag,
+                                 "requestBody": .object(["required": .bool(true), "content": .object(["application/json": .object(["schema": ref("Query")])])]),
+                                 "responses": ok("\(name)Page")]),
+            ])
+            paths["/api/v1/\(entity.key)/{id}"] = .object([
+                "parameters": .array([idParameter]),
+                "get": .object(["operationId": s("get_\(entity.key)"), "tags": tag, "responses": ok(name)]),
+                "patch": .object(["operationId": s("update_\(entity.key)"), "tags": tag, "requestBody": body, "responses": ok(name)]),
+                "delete": .object(["operationId": s("delete_\(entity.key)"), "tags": tag,
+                                   "responses": .object(["204": .object(["description": s("moved to the recycle bin")]), "4XX": errorResponse])]),
+            ])
+            paths["/api/v1/\(entity.key)/{id}/restore"] = .object([
+                "parameters": .array([idParameter]),
+                "post": .object(["operationId": s("restore_\(entity.key)"), "tags": tag, "responses": ok(name)]),
+            ])
+        }
+        return .object([
+            "openapi": s("3.1.0"),
+            "info": .object(["title": s("Atrium API — \(tenant.name)"), "version": s("1"),
+                             "description": s("Generated from the metadata of tenant \(tenant.slug); custom objects and fields included.")]),
+            "servers": .array([.object(["url": s("/")])]),
+            "security": .array([.object(["bearer": .array([])])]),
+            "paths": .object(paths),
+            "components": .object([
+                "schemas": .object(schemas),
+                "securitySchemes": .object(["bearer": .object(["type": s("http"), "scheme": s("bearer")])]),
+            ]),
+        ])
+    }
+}

@@ -1,0 +1,421 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// The one path every entity's records take: metadata → validation → SQL → audit.
+///
+/// All methods expect a connection inside a tenant transaction (``Database/withTenant``), so
+/// RLS scopes every statement; each write and its audit entry commit together.
+/// ```swift
+/// let record = try await engine.create("x_project", values: ["x_name": .string("北京华通")], as: actor, on: conn)
+/// ```
+public struct RecordEngine: Sendable {
+    /// Entities declared by compiled-in modules (shown to tenants that enable the module).
+    public let moduleEntities: [EntityDefinition]
+    public var hooks: HookRegistry
+
+    public init(moduleEntities: [EntityDefinition], hooks: HookRegistry = HookRegistry()) {
+        self.moduleEntities = moduleEntities
+        self.hooks = hooks
+    }
+
+    /// Who writes, for `created_by`, `updated_by` and the audit log.
+    public struct Actor: Sendable {
+        public let user: AuthenticatedUser
+        public let ip: String?
+        public let requestID: String?
+
+        public init(user: AuthenticatedUser, ip: String? = nil, requestID: String? = nil) {
+            self.user = user
+            self.ip = ip
+            self.requestID = requestID
+        }
+    }
+
+    static let columns = "r.id, r.entity, r.version, r.owner_id, r.created_by, r.created_at, r.updated_by, r.updated_at, r.deleted_at, r.data::text"
+
+    // MARK: Metadata
+
+    public func entities(on connection: PostgresConnection, logger: Logger) async throws -> [String: EntityDefinition] {
+        try await MetadataStore.load(moduleEntities: moduleEntities, on: connection, logger: logger)
+    }
+
+    public func entity(_ key: String, on connection: PostgresConnection, logger: Logger) async throws -> (EntityDefinition, [String: EntityDefinition]) {
+        let all = try await entities(on: connection, logger: logger)
+        guard let entity = all[key] else {
+            throw AtriumError(status: .notFound, code: "entity_not_found", message: "no entity '\(key)'")
+        }
+        return (entity, all)
+    }
+
+    // MARK: Reading
+
+    static func decode(_ rows: PostgresRowSequence) async throws -> [Record] {
+        var records: [Record] = []
+        for try await (id, entity, version, owner, createdBy, createdAt, updatedBy, updatedAt, deletedAt, data) in rows.decode(
+            (UUID, String, Int, UUID?, UUID?, Date, UUID?, Date, Date?, String).self
+        ) {
+            records.append(Record(id: id, entity: entity, version: version, ownerID: owner, createdBy: createdBy, createdAt: createdAt,
+                                  updatedBy: updatedBy, updatedAt: updatedAt, deletedAt: deletedAt,
+                                  values: (try JSONValue.parse(data)).objectValue ?? [:]))
+        }
+        return records
+    }
+
+    func fetch(_ entity: String, id: UUID, deleted: Bool?, lock: Bool = false, on connection: PostgresConnection, logger: Logger) async throws -> Record {
+        let deletedClause = deleted.map { $0 ? "AND r.deleted_at IS NOT NULL" : "AND r.deleted_at IS NULL" } ?? ""
+        var binds = PostgresBindings()
+        binds.append(id)
+        binds.append(entity)
+        let sql = "SELECT \(Self.columns) FROM records r WHERE r.id = $1 AND r.entity = $2 \(deletedClause)\(lock ? " FOR UPDATE" : "")"
+        guard let record = try await Self.decode(connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)).first else {
+            throw AtriumError(status: .notFound, code: "record_not_found", message: "no \(entity) record \(id.uuidString.lowercased())\(deleted == true ? " in the recycle bin" : "")")
+        }
+        return record
+    }
+
+    public func get(_ entityKey: String, id: UUID, on connection: PostgresConnection, logger: Logger) async throws -> Record {
+        _ = try await entity(entityKey, on: connection, logger: logger)
+        return try await fetch(entityKey, id: id, deleted: false, on: connection, logger: logger)
+    }
+
+    public struct Page: Sendable {
+        public let records: [Record]
+        public let total: Int
+        public let limit: Int
+        public let offset: Int
+    }
+
+    /// Lists live records (or the recycle bin) with filter, search, sort and paging.
+    public func list(_ entityKey: String, query: RecordQuery, recycleBin: Bool = false, on connection: PostgresConnection, logger: Logger) async throws -> Page {
+        let (entity, all) = try await entity(entityKey, on: connection, logger: logger)
+        let limit = query.limit ?? 50
+        let offset = query.offset ?? 0
+        guard (1...RecordQuery.maxLimit).contains(limit) else {
+            throw AtriumError(status: .badRequest, code: "invalid_query", message: "limit must be 1 to \(RecordQuery.maxLimit)", field: "limit")
+        }
+        guard (0...1_000_000).contains(offset) else {
+            throw AtriumError(status: .badRequest, code: "invalid_query", message: "offset must be 0 to 1000000", field: "offset")
+        }
+        var compiler = QueryCompiler(entity: entity, entities: all)
+        // tenant_id and entity as parameters the planner sees (custom plan), so the per-tenant
+        // partial indexes of filterable fields apply.
+        let tenantParam = compiler.bind(try await currentTenant(on: connection, logger: logger))
+        let entityParam = compiler.bind(entity.key)
+        var conditions = ["r.tenant_id = \(tenantParam)", "r.entity = \(entityParam)",
+                          recycleBin ? "r.deleted_at IS NOT NULL" : "r.deleted_at IS NULL"]
+        if let filter = query.filter, !filter.isNull {
+            conditions.append(try compiler.condition(filter))
+        }
+        if let text = query.q?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty {
+            guard text.count <= 100 else { throw AtriumError(status: .badRequest, code: "invalid_query", message: "q must be at most 100 characters", field: "q") }
+            let escaped = text.lowercased().replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
+            conditions.append("r.search LIKE \(compiler.bind("%\(escaped)%"))")
+        }
+        let order = recycleBin ? "r.deleted_at DESC, r.id" : try compiler.orderBy(query.sort)
+        let whereClause = conditions.joined(separator: " AND ")
+        let countRows = try await connection.query(PostgresQuery(unsafeSQL: "SELECT count(*)::int FROM records r WHERE \(whereClause)", binds: compiler.binds), logger: logger)
+        let total = try await countRows.collect().first?.decode(Int.self) ?? 0
+        let sql = "SELECT \(Self.columns) FROM records r WHERE \(whereClause) ORDER BY \(order) LIMIT \(limit) OFFSET \(offset)"
+        let records = try await Self.decode(connection.query(PostgresQuery(unsafeSQL: sql, binds: compiler.binds), logger: logger))
+        return Page(records: records, total: total, limit: limit, offset: offset)
+    }
+
+    func currentTenant(on connection: PostgresConnection, logger: Logger) async throws -> UUID {
+        let rows = try await connection.query("SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid", logger: logger)
+        guard let id = try await rows.collect().first?.decode(UUID?.self) else {
+            throw AtriumError(status: .internalServerError, code: "no_tenant", message: "no tenant is set for this transaction")
+        }
+        return id
+    }
+
+    // MARK: Writing
+
+    public func create(_ entityKey: String, values input: [String: JSONValue], as actor: Actor,
+                       on connection: PostgresConnection, logger: Logger) async throws -> Record {
+        let (entity, _) = try await entity(entityKey, on: connection, logger: logger)
+        var input = input
+        let owner = try await takeOwner(&input, default: actor.user.id, on: connection, logger: logger)
+        var write = RecordWrite(entity: entity, isCreate: true, values: input, existing: nil)
+        for hook in hooks.callAll(for: entity.key) { try await hook.beforeValidate(&write) }
+        var data = try await validate(write.values, entity: entity, isCreate: true, on: connection, logger: logger)
+        for field in entity.activeFields where field.type == .autoNumber {
+            data[field.key] = .string(try await nextNumber(entity: entity.key, field: field, on: connection, logger: logger))
+        }
+        data = data.filter { !$0.value.isNull }
+        let tenantID = try await currentTenant(on: connection, logger: logger)
+        let record: Record
+        do {
+            var binds = PostgresBindings()
+            binds.append(tenantID)
+            binds.append(entity.key)
+            binds.append(owner)
+            binds.append(actor.user.id)
+            binds.append(JSONValue.object(data).jsonText)
+            binds.append(Self.searchText(entity: entity, data: data))
+            let sql = """
+                INSERT INTO records AS r (tenant_id, entity, owner_id, created_by, updated_by, data, search)
+                VALUES ($1, $2, $3, $4, $4, $5::jsonb, $6) RETURNING \(Self.columns)
+                """
+            record = try await Self.decode(connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)).first!
+        } catch {
+            throw mapUniqueViolation(error, entity: entity, tenantID: tenantID)
+        }
+        let changes = data.mapValues { JSONValue.object(["before": .null, "after": $0]) }
+        try await audit("record.created", record: record, changes: changes, actor: actor, on: connection, logger: logger)
+        let context = HookContext(entity: entity, user: actor.user, connection: connection, logger: logger)
+        for hook in hooks.callAll(for: entity.key) { try await hook.afterCreate(record, context: context) }
+        return record
+    }
+
+    /// Partial update with optimistic locking: `expectedVersion` must be the stored version.
+    public func update(_ entityKey: String, id: UUID, values input: [String: JSONValue], expectedVersion: Int?, as actor: Actor,
+                       on connection: PostgresConnection, logger: Logger) async throws -> Record {
+        let (entity, _) = try await entity(entityKey, on: connection, logger: logger)
+        guard let expectedVersion else {
+            throw AtriumError.validation(field: "version", "is required: send the version you last read, so a concurrent change is not overwritten")
+        }
+        let existing = try await fetch(entity.key, id: id, deleted: false, lock: true, on: connection, logger: logger)
+        guard existing.version == expectedVersion else {
+            throw AtriumError(status: .conflict, code: "version_conflict",
+                              message: "this record was changed by someone else: current version is \(existing.version), you sent \(expectedVersion); reload and apply your change again",
+                              field: "version")
+        }
+        var input = input
+        let owner = try await takeOwner(&input, default: existing.ownerID ?? actor.user.id, on: connection, logger: logger)
+        var write = RecordWrite(entity: entity, isCreate: false, values: input, existing: existing)
+        for hook in hooks.callAll(for: entity.key) { try await hook.beforeValidate(&write) }
+        let changes = try await validate(write.values, entity: entity, isCreate: false, on: connection, logger: logger)
+        var data = existing.values
+        var diff: [String: JSONValue] = [:]
+        for (key, value) in changes where (data[key] ?? .null) != value {
+            diff[key] = .object(["before": data[key] ?? .null, "after": value])
+            data[key] = value.isNull ? nil : value
+        }
+        if owner != existing.ownerID {
+            diff["owner_id"] = .object(["before": existing.ownerID.map { .string($0.uuidString.lowercased()) } ?? .null,
+                                        "after": .string(owner.uuidString.lowercased())])
+        }
+        guard !diff.isEmpty else { return existing }
+        let tenantID = try await currentTenant(on: connection, logger: logger)
+        let record: Record
+        do {
+            var binds = PostgresBindings()
+            binds.append(id)
+            binds.append(JSONValue.object(data).jsonText)
+            binds.append(Self.searchText(entity: entity, data: data))
+            binds.append(actor.user.id)
+            binds.append(owner)
+            let sql = """
+                UPDATE records r SET data = $2::jsonb, search = $3, updated_by = $4, updated_at = now(), owner_id = $5, version = version + 1
+                WHERE r.id = $1 RETURNING \(Self.columns)
+                """
+            record = try await Self.decode(connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)).first!
+        } catch {
+            throw mapUniqueViolation(error, entity: entity, tenantID: tenantID)
+        }
+        try await audit("record.updated", record: record, changes: diff, actor: actor, on: connection, logger: logger)
+        let context = HookContext(entity: entity, user: actor.user, connection: connection, logger: logger)
+        for hook in hooks.callAll(for: entity.key) { try await hook.afterUpdate(record, previous: existing, context: context) }
+        return record
+    }
+
+    /// Soft delete into the recycle bin.
+    public func delete(_ entityKey: String, id: UUID, as actor: Actor, on connection: PostgresConnection, logger: Logger) async throws {
+        let (entity, _) = try await entity(entityKey, on: connection, logger: logger)
+        let existing = try await fetch(entity.key, id: id, deleted: false, lock: true, on: connection, logger: logger)
+        let context = HookContext(entity: entity, user: actor.user, connection: connection, logger: logger)
+        for hook in hooks.callAll(for: entity.key) { try await hook.beforeDelete(existing, context: context) }
+        try await connection.query("""
+            UPDATE records SET deleted_at = now(), deleted_by = \(actor.user.id), version = version + 1 WHERE id = \(id)
+            """, logger: logger)
+        try await audit("record.deleted", record: existing, changes: [:], actor: actor, on: connection, logger: logger)
+    }
+
+    public func restore(_ entityKey: String, id: UUID, as actor: Actor, on connection: PostgresConnection, logger: Logger) async throws -> Record {
+        let (entity, _) = try await entity(entityKey, on: connection, logger: logger)
+        _ = try await fetch(entity.key, id: id, deleted: true, lock: true, on: connection, logger: logger)
+        let tenantID = try await currentTenant(on: connection, logger: logger)
+        let record: Record
+        do {
+            var binds = PostgresBindings()
+            binds.append(id)
+            binds.append(actor.user.id)
+            record = try await Self.decode(connection.query(PostgresQuery(unsafeSQL: """
+                UPDATE records r SET deleted_at = NULL, deleted_by = NULL, updated_by = $2, updated_at = now(), version = version + 1
+                WHERE r.id = $1 RETURNING \(Self.columns)
+                """, binds: binds), logger: logger)).first!
+        } catch {
+            throw mapUniqueViolation(error, entity: entity, tenantID: tenantID)
+        }
+        try await audit("record.restored", record: record, changes: [:], actor: actor, on: connection, logger: logger)
+        return record
+    }
+
+    /// Hard delete of a record already in the recycle bin (administrators only; the route checks).
+    public func purge(_ entityKey: String, id: UUID, as actor: Actor, on connection: PostgresConnection, logger: Logger) async throws {
+        let (entity, _) = try await entity(entityKey, on: connection, logger: logger)
+        let existing = try await fetch(entity.key, id: id, deleted: true, lock: true, on: connection, logger: logger)
+        try await connection.query("DELETE FROM records WHERE id = \(id)", logger: logger)
+        let snapshot = existing.values.mapValues { JSONValue.object(["before": $0, "after": .null]) }
+        try await audit("record.purged", record: existing, changes: snapshot, actor: actor, on: connection, logger: logger)
+    }
+
+    public struct HistoryEntry: Sendable, Encodable {
+        public let at: Date
+        public let actor: String
+        public let action: String
+        public let details: JSONValue
+        public let requestID: String?
+    }
+
+    /// The record's audit trail, oldest first (also for purged or deleted records).
+    public func history(_ entityKey: String, id: UUID, on connection: PostgresConnection, logger: Logger) async throws -> [HistoryEntry] {
+        _ = try await entity(entityKey, on: connection, logger: logger)
+        var entries: [HistoryEntry] = []
+        for try await (at, actor, action, details, requestID) in try await connection.query("""
+            SELECT at, actor, action, details::text, request_id FROM audit_log
+            WHERE entity = \(entityKey) AND record_id = \(id.uuidString.lowercased()) ORDER BY id
+            """, logger: logger).decode((Date, String, String, String, String?).self) {
+            entries.append(HistoryEntry(at: at, actor: actor, action: action, details: try JSONValue.parse(details), requestID: requestID))
+        }
+        guard !entries.isEmpty else {
+            throw AtriumError(status: .notFound, code: "record_not_found", message: "no \(entityKey) record \(id.uuidString.lowercased())")
+        }
+        return entries
+    }
+
+    // MARK: Helpers
+
+    /// Validates and normalises the given values; on create also applies defaults and
+    /// checks required fields that were not sent.
+    func validate(_ input: [String: JSONValue], entity: EntityDefinition, isCreate: Bool,
+                  on connection: PostgresConnection, logger: Logger) async throws -> [String: JSONValue] {
+        var result: [String: JSONValue] = [:]
+        for key in input.keys.sorted() {
+            let value = input[key]!
+            if MetadataStore.reservedKeys.contains(key) {
+                throw AtriumError(status: .unprocessableContent, code: "read_only", message: "\(key) is set by the system and cannot be written", field: key)
+            }
+            guard let field = entity.field(key) else {
+                throw AtriumError(status: .unprocessableContent, code: "unknown_field", message: "\(entity.key) has no field '\(key)'", field: key)
+            }
+            guard field.active else {
+                throw AtriumError(status: .unprocessableContent, code: "inactive_field", message: "\(key) is deactivated and cannot be written", field: key)
+            }
+            let normalised = try FieldValidator.normalise(value, for: field)
+            if field.required && normalised.isNull {
+                throw AtriumError(status: .unprocessableContent, code: "required", message: "\(key) is required", field: key)
+            }
+            if !normalised.isNull {
+                try await checkReference(normalised, field: field, on: connection, logger: logger)
+            }
+            result[key] = normalised
+        }
+        if isCreate {
+            for field in entity.activeFields where result[field.key] == nil && field.type != .autoNumber {
+                if let defaultValue = field.defaultValue {
+                    result[field.key] = try FieldValidator.normalise(defaultValue, for: field)
+                }
+                if field.required && (result[field.key] ?? .null).isNull {
+                    throw AtriumError(status: .unprocessableContent, code: "required", message: "\(field.key) is required", field: field.key)
+                }
+            }
+        }
+        return result
+    }
+
+    /// Lookups must point at a live record of the target entity in this tenant (RLS hides
+    /// other tenants' records, so those fail the same way); users must be active users.
+    func checkReference(_ value: JSONValue, field: FieldDefinition, on connection: PostgresConnection, logger: Logger) async throws {
+        guard let text = value.stringValue, let id = UUID(uuidString: text) else { return }
+        switch field.type {
+        case .lookup:
+            let target = field.target ?? ""
+            let found = try await connection.query(
+                "SELECT count(*)::int FROM records WHERE id = \(id) AND entity = \(target) AND deleted_at IS NULL", logger: logger
+            ).collect().first?.decode(Int.self) ?? 0
+            if found == 0 {
+                throw AtriumError(status: .unprocessableContent, code: "invalid_field", message: "\(field.key): no \(target) record \(text)", field: field.key)
+            }
+        case .user:
+            let found = try await connection.query("SELECT count(*)::int FROM users WHERE id = \(id) AND is_active", logger: logger)
+                .collect().first?.decode(Int.self) ?? 0
+            if found == 0 {
+                throw AtriumError(status: .unprocessableContent, code: "invalid_field", message: "\(field.key): no active user \(text)", field: field.key)
+            }
+        default:
+            return
+        }
+    }
+
+    /// Removes `owner_id` from the values and checks it names an active user.
+    func takeOwner(_ input: inout [String: JSONValue], default owner: UUID, on connection: PostgresConnection, logger: Logger) async throws -> UUID {
+        guard let value = input.removeValue(forKey: "owner_id") else { return owner }
+        var field = FieldDefinition(key: "owner_id", labels: [:], type: .user)
+        field.required = true
+        let normalised = try FieldValidator.normalise(value, for: field)
+        guard let text = normalised.stringValue, let id = UUID(uuidString: text) else {
+            throw AtriumError(status: .unprocessableContent, code: "required", message: "owner_id is required", field: "owner_id")
+        }
+        try await checkReference(normalised, field: field, on: connection, logger: logger)
+        return id
+    }
+
+    func nextNumber(entity: String, field: FieldDefinition, on connection: PostgresConnection, logger: Logger) async throws -> String {
+        let format = field.format ?? "{seq:5}"
+        let now = Date()
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "Asia/Shanghai")!
+        let parts = calendar.dateComponents([.year, .month], from: now)
+        let year = String(format: "%04d", parts.year ?? 0), month = String(format: "%02d", parts.month ?? 0)
+        let period = format.contains("{MM}") ? "\(year)-\(month)" : format.contains("{YYYY}") ? year : "all"
+        let value = try await connection.query("""
+            INSERT INTO record_counters (tenant_id, entity, field, period, value)
+            VALUES ((SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid), \(entity), \(field.key), \(period), 1)
+            ON CONFLICT (tenant_id, entity, field, period) DO UPDATE SET value = record_counters.value + 1
+            RETURNING value
+            """, logger: logger).collect().first!.decode(Int64.self)
+        var text = format.replacingOccurrences(of: "{YYYY}", with: year).replacingOccurrences(of: "{MM}", with: month)
+        if let range = text.range(of: #"\{seq(:\d+)?\}"#, options: .regularExpression) {
+            let spec = text[range]
+            let width = Int(spec.dropFirst(5).dropLast()) ?? 1
+            let digits = String(value)
+            text.replaceSubrange(range, with: String(repeating: "0", count: max(0, width - digits.count)) + digits)
+        }
+        return text
+    }
+
+    /// Lower-cased text of the searchable fields, matched with LIKE (trigram-indexed).
+    static func searchText(entity: EntityDefinition, data: [String: JSONValue]) -> String {
+        entity.searchableFields.compactMap { field -> String? in
+            switch data[field.key] {
+            case .string(let text)?: return text
+            case .object(let money)?: return money["amount"]?.stringValue
+            case .array(let items)?: return items.compactMap(\.stringValue).joined(separator: " ")
+            default: return nil
+            }
+        }.joined(separator: " ").lowercased()
+    }
+
+    func mapUniqueViolation(_ error: any Error, entity: EntityDefinition, tenantID: UUID) -> any Error {
+        guard DatabaseErrors.sqlState(error) == "23505", let constraint = DatabaseErrors.constraint(error) else {
+            return DatabaseErrors.unwrap(error)
+        }
+        for field in entity.fields where field.unique {
+            if MetadataStore.uniqueIndexName(tenantID: tenantID, entity: entity.key, field: field.key) == constraint {
+                return AtriumError(status: .unprocessableContent, code: "duplicate_value",
+                                   message: "\(field.key): another \(entity.key) record already has this value", field: field.key)
+            }
+        }
+        return AtriumError(status: .conflict, code: "duplicate_value", message: "a unique value is already used")
+    }
+
+    func audit(_ action: String, record: Record, changes: [String: JSONValue], actor: Actor,
+               on connection: PostgresConnection, logger: Logger) async throws {
+        let tenantID = try await currentTenant(on: connection, logger: logger)
+        try await AuditLog.record(.init(action: action, actor: .user(actor.user), entity: record.entity, recordID: record.id.uuidString.lowercased(),
+                                        details: ["version": "\(record.version)"], changes: changes, ip: actor.ip, requestID: actor.requestID),
+                                  tenantID: tenantID, on: connection, logger: logger)
+    }
+}

@@ -1,0 +1,89 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// Where a module adds business rules to an entity without touching the engine: totals,
+/// stage → probability, conversions. Hooks run inside the write's transaction; throwing an
+/// ``AtriumError`` aborts the write.
+///
+/// ```swift
+/// struct StageProbability: RecordHooks {
+///     func beforeValidate(_ write: inout RecordWrite) throws {
+///         if let stage = write.values["stage"]?.stringValue { write.values["probability"] = .string(probability(stage)) }
+///     }
+/// }
+/// engine.hooks.register(StageProbability(), for: "opportunity")
+/// ```
+public protocol RecordHooks: Sendable {
+    /// Before field validation, on create and update; may change `write.values`.
+    func beforeValidate(_ write: inout RecordWrite) async throws
+    func afterCreate(_ record: Record, context: HookContext) async throws
+    func afterUpdate(_ record: Record, previous: Record, context: HookContext) async throws
+    func beforeDelete(_ record: Record, context: HookContext) async throws
+}
+
+extension RecordHooks {
+    public func beforeValidate(_ write: inout RecordWrite) async throws {}
+    public func afterCreate(_ record: Record, context: HookContext) async throws {}
+    public func afterUpdate(_ record: Record, previous: Record, context: HookContext) async throws {}
+    public func beforeDelete(_ record: Record, context: HookContext) async throws {}
+}
+
+/// What a hook may look at (and write with, through the same transaction).
+public struct HookContext: Sendable {
+    public let entity: EntityDefinition
+    public let user: AuthenticatedUser
+    public let connection: PostgresConnection
+    public let logger: Logger
+}
+
+public struct RecordWrite: Sendable {
+    public let entity: EntityDefinition
+    public let isCreate: Bool
+    /// Field values sent by the caller (update: only the changed ones).
+    public var values: [String: JSONValue]
+    /// The stored record on update.
+    public let existing: Record?
+}
+
+/// Hooks per entity key, fixed when the host is built.
+public struct HookRegistry: Sendable {
+    var hooks: [String: [any RecordHooks]] = [:]
+
+    public init() {}
+
+    public mutating func register(_ hook: any RecordHooks, for entity: String) {
+        hooks[entity, default: []].append(hook)
+    }
+
+    func callAll(for entity: String) -> [any RecordHooks] { hooks[entity] ?? [] }
+}
+
+/// A record as the API shows it: system columns and field values in one flat object.
+public struct Record: Sendable, Equatable {
+    public let id: UUID
+    public let entity: String
+    public var version: Int
+    public var ownerID: UUID?
+    public var createdBy: UUID?
+    public var createdAt: Date
+    public var updatedBy: UUID?
+    public var updatedAt: Date
+    public var deletedAt: Date?
+    public var values: [String: JSONValue]
+
+    public var json: JSONValue {
+        var object = values
+        let iso = ISO8601DateFormatter()
+        object["id"] = .string(id.uuidString.lowercased())
+        object["entity"] = .string(entity)
+        object["version"] = .number(Decimal(version))
+        object["owner_id"] = ownerID.map { .string($0.uuidString.lowercased()) } ?? .null
+        object["created_by"] = createdBy.map { .string($0.uuidString.lowercased()) } ?? .null
+        object["created_at"] = .string(iso.string(from: createdAt))
+        object["updated_by"] = updatedBy.map { .string($0.uuidString.lowercased()) } ?? .null
+        object["updated_at"] = .string(iso.string(from: updatedAt))
+        if let deletedAt { object["deleted_at"] = .string(iso.string(from: deletedAt)) }
+        return .object(object)
+    }
+}

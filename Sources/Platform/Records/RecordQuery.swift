@@ -1,0 +1,234 @@
+import Foundation
+import PostgresNIO
+
+/// A list request: filter tree, sort, paging and fuzzy search, all resolved against the
+/// entity's metadata before any SQL exists. Field names never reach SQL text unless they are
+/// keys of the metadata (which match `^[a-z][a-z0-9_]*$`); values are always bound parameters.
+///
+/// Filter JSON: `{"and": [...]}`, `{"or": [...]}` or
+/// `{"field": "x_budget", "op": "gte", "value": 1000}`; a field may go one level through a
+/// lookup: `{"field": "account.region", "op": "eq", "value": "East"}`.
+public struct RecordQuery: Sendable, Decodable {
+    public var filter: JSONValue?
+    public var sort: String?
+    public var limit: Int?
+    public var offset: Int?
+    public var q: String?
+
+    public init(filter: JSONValue? = nil, sort: String? = nil, limit: Int? = nil, offset: Int? = nil, q: String? = nil) {
+        self.filter = filter
+        self.sort = sort
+        self.limit = limit
+        self.offset = offset
+        self.q = q
+    }
+
+    public static let maxLimit = 200
+    public static let operators: Set<String> = ["eq", "ne", "lt", "lte", "gt", "gte", "in", "contains", "starts_with", "is_empty", "between"]
+}
+
+/// Builds the WHERE and ORDER BY of a record list as SQL with numbered parameters.
+struct QueryCompiler {
+    let entity: EntityDefinition
+    let entities: [String: EntityDefinition]
+    var binds = PostgresBindings()
+
+    init(entity: EntityDefinition, entities: [String: EntityDefinition]) {
+        self.entity = entity
+        self.entities = entities
+    }
+
+    static func badFilter(_ message: String, field: String? = nil) -> AtriumError {
+        AtriumError(status: .badRequest, code: "invalid_query", message: message, field: field)
+    }
+
+    mutating func bind(_ value: String) -> String {
+        binds.append(value)
+        return "$\(binds.count)"
+    }
+
+    mutating func bind(_ value: UUID) -> String {
+        binds.append(value)
+        return "$\(binds.count)"
+    }
+
+    /// SQL for `node`, evaluated against the row alias `alias`.
+    mutating func condition(_ node: JSONValue, alias: String = "r", depth: Int = 0) throws -> String {
+        guard depth < 8 else { throw Self.badFilter("filter nests too deeply (at most 8 levels)") }
+        guard case .object(let object) = node else { throw Self.badFilter("a filter must be an object") }
+        if let group = object["and"] ?? object["or"] {
+            guard object.count == 1, case .array(let children) = group, !children.isEmpty else {
+                throw Self.badFilter("\"and\"/\"or\" take a non-empty list of filters and nothing else")
+            }
+            let joiner = object["and"] != nil ? " AND " : " OR "
+            var parts: [String] = []
+            for child in children { parts.append(try condition(child, alias: alias, depth: depth + 1)) }
+            return "(" + parts.joined(separator: joiner) + ")"
+        }
+        guard case .string(let path)? = object["field"] else { throw Self.badFilter("a filter needs \"field\"") }
+        guard case .string(let op)? = object["op"], RecordQuery.operators.contains(op) else {
+            throw Self.badFilter("unknown operator; use one of \(RecordQuery.operators.sorted().joined(separator: ", "))", field: path)
+        }
+        let value = object["value"] ?? .null
+        let segments = path.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        if segments.count == 2 {
+            guard let lookup = entity.field(segments[0]), lookup.active, lookup.type == .lookup,
+                  let target = lookup.target.flatMap({ entities[$0] }) else {
+                throw Self.badFilter("'\(segments[0])' is not a lookup field of \(entity.key)", field: path)
+            }
+            var inner = QueryCompiler(entity: target, entities: entities)
+            inner.binds = binds
+            let clause = try inner.comparison(field: segments[1], op: op, value: value, alias: "j")
+            binds = inner.binds
+            return """
+                EXISTS (SELECT 1 FROM records j WHERE j.tenant_id = \(alias).tenant_id AND j.deleted_at IS NULL \
+                AND j.entity = '\(target.key)' AND j.id = (\(alias).data->>'\(lookup.key)')::uuid AND \(clause))
+                """
+        }
+        guard segments.count == 1 else { throw Self.badFilter("a field path goes at most one lookup deep", field: path) }
+        return try comparison(field: path, op: op, value: value, alias: alias)
+    }
+
+    enum Operand {
+        case numeric(String)    // SQL expression of type numeric
+        case text(String)       // SQL expression of type text
+        case time(String)       // timestamptz column
+        case uuid(String)
+        case array(String)      // jsonb array (multi-picklist)
+    }
+
+    /// The typed SQL expression for a field; its text matches the per-field index.
+    func operand(_ key: String, alias: String) throws -> (Operand, FieldDefinition?) {
+        if let system = SystemField(rawValue: key) {
+            let column = "\(alias).\(system.rawValue)"
+            switch system {
+            case .created_at, .updated_at: return (.time(column), nil)
+            case .version: return (.numeric("\(column)::numeric"), nil)
+            default: return (.uuid(column), nil)
+            }
+        }
+        guard let field = entity.field(key), field.active else {
+            throw Self.badFilter("\(entity.key) has no field '\(key)'", field: key)
+        }
+        // `key` comes from metadata (checked pattern), so inlining it as a literal is safe.
+        let text = "(\(alias).data->>'\(field.key)')"
+        switch field.type {
+        case .number, .percent: return (.numeric("(\(text)::numeric)"), field)
+        case .money: return (.numeric("(((\(alias).data->'\(field.key)')->>'amount')::numeric)"), field)
+        case .multiPicklist: return (.array("(\(alias).data->'\(field.key)')"), field)
+        default: return (.text(text), field)
+        }
+    }
+
+    /// A filter value in stored form (so a date compares as the stored text does).
+    func normalise(_ value: JSONValue, field: FieldDefinition?, key: String) throws -> String {
+        guard let field else {
+            guard case .string(let text) = value else {
+                if case .number(let number) = value { return "\(number)" }
+                throw Self.badFilter("value for \(key) must be text", field: key)
+            }
+            return text
+        }
+        var filterField = field
+        filterField.required = false
+        filterField.pattern = nil
+        filterField.min = nil
+        filterField.max = nil
+        filterField.scale = nil
+        if field.type == .multiPicklist { filterField.type = .picklist }
+        if field.type == .autoNumber || field.type == .longText { filterField.type = .text; filterField.maxLength = 100_000 }
+        do {
+            let normalised = try FieldValidator.normalise(value, for: filterField)
+            switch normalised {
+            case .string(let text): return text
+            case .bool(let flag): return flag ? "true" : "false"
+            case .object(let money): return money["amount"]?.stringValue ?? ""
+            default: throw Self.badFilter("value for \(key) is empty", field: key)
+            }
+        } catch let error as AtriumError {
+            throw Self.badFilter("filter value for \(error.message)", field: key)
+        }
+    }
+
+    mutating func comparison(field key: String, op: String, value: JSONValue, alias: String) throws -> String {
+        let (operand, field) = try operand(key, alias: alias)
+        func typed(_ value: JSONValue) throws -> String {
+            let text = try normalise(value, field: field, key: key)
+            switch operand {
+            case .numeric: return "\(bind(text))::numeric"
+            case .time: return "\(bind(text))::timestamptz"
+            case .uuid:
+                guard let id = UUID(uuidString: text) else { throw Self.badFilter("value for \(key) must be a UUID", field: key) }
+                return bind(id)
+            case .text, .array: return bind(text)
+            }
+        }
+        let expression: String
+        switch operand {
+        case .numeric(let e), .text(let e), .time(let e), .uuid(let e), .array(let e): expression = e
+        }
+        if op == "is_empty" {
+            guard case .bool(let empty) = value else { throw Self.badFilter("is_empty takes true or false", field: key) }
+            let emptyTest: String
+            switch operand {
+            case .text(let e): emptyTest = "coalesce(\(e), '') = ''"
+            case .array(let e): emptyTest = "coalesce(jsonb_array_length(\(e)), 0) = 0"
+            default: emptyTest = "\(expression) IS NULL"
+            }
+            return empty ? emptyTest : "NOT (\(emptyTest))"
+        }
+        if case .array(let e) = operand {
+            switch op {
+            case "contains", "eq": return "(\(e) ? \(try typed(value)))"
+            case "in":
+                guard case .array(let items) = value, !items.isEmpty else { throw Self.badFilter("in takes a non-empty list", field: key) }
+                return "(" + (try items.map { "(\(e) ? \(try typed($0)))" }).joined(separator: " OR ") + ")"
+            default: throw Self.badFilter("\(op) is not available for multi-picklist \(key); use contains or in", field: key)
+            }
+        }
+        switch op {
+        case "eq": return "\(expression) = \(try typed(value))"
+        case "ne": return "\(expression) IS DISTINCT FROM \(try typed(value))"
+        case "lt": return "\(expression) < \(try typed(value))"
+        case "lte": return "\(expression) <= \(try typed(value))"
+        case "gt": return "\(expression) > \(try typed(value))"
+        case "gte": return "\(expression) >= \(try typed(value))"
+        case "between":
+            guard case .array(let bounds) = value, bounds.count == 2 else { throw Self.badFilter("between takes [low, high]", field: key) }
+            return "\(expression) BETWEEN \(try typed(bounds[0])) AND \(try typed(bounds[1]))"
+        case "in":
+            guard case .array(let items) = value, !items.isEmpty, items.count <= 500 else {
+                throw Self.badFilter("in takes a list of 1 to 500 values", field: key)
+            }
+            return "\(expression) IN (" + (try items.map { try typed($0) }).joined(separator: ", ") + ")"
+        case "contains", "starts_with":
+            guard case .text(let e) = operand, case .string(let text) = value, !text.isEmpty else {
+                throw Self.badFilter("\(op) takes text and works on text fields", field: key)
+            }
+            let escaped = text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
+            let pattern = op == "contains" ? "%\(escaped)%" : "\(escaped)%"
+            return "\(e) ILIKE \(bind(pattern))"
+        default:
+            throw Self.badFilter("unknown operator \(op)", field: key)
+        }
+    }
+
+    /// ORDER BY from `field,-other`; unknown fields are a 400.
+    func orderBy(_ sort: String?) throws -> String {
+        let spec = (sort?.isEmpty == false ? sort! : entity.defaultSort)
+        var parts: [String] = []
+        for raw in spec.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !raw.isEmpty {
+            let descending = raw.hasPrefix("-")
+            let key = descending ? String(raw.dropFirst()) : raw
+            let (operand, field) = try operand(key, alias: "r")
+            if field?.type == .multiPicklist { throw Self.badFilter("cannot sort on multi-picklist \(key)", field: key) }
+            let expression: String
+            switch operand {
+            case .numeric(let e), .text(let e), .time(let e), .uuid(let e), .array(let e): expression = e
+            }
+            parts.append("\(expression) \(descending ? "DESC" : "ASC") NULLS LAST")
+        }
+        parts.append("r.id")
+        return parts.joined(separator: ", ")
+    }
+}
