@@ -14,7 +14,7 @@ run: build
 test:
 	scripts/ensure-deps.sh --browser
 	swift build
-	scripts/with-test-db.sh sh -c 'swift test && python3 Tests/browser/run_browser_tests.py'
+	scripts/with-test-db.sh sh -c 'swift test && python3 Tests/browser/run_browser_tests.py && python3 Tests/api/validate_openapi.py'
 
 clean-db:
 	-scripts/pg-cluster.sh stop var/pg

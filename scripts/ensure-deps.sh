@@ -2,7 +2,8 @@
 # Installs the Debian packages Atrium needs when they are missing (as root), or says exactly
 # what to install. Usage: scripts/ensure-deps.sh [--browser]
 #   always:     libargon2-dev (password hashing), postgresql (embedded cluster), python3
-#   --browser:  chromium, chromium-driver, python3-pip and selenium from PyPI (UI tests)
+#   --browser:  chromium, chromium-driver, python3-pip; selenium and openapi-spec-validator
+#               from PyPI (UI and API document tests)
 set -euo pipefail
 packages=(libargon2-dev postgresql python3)
 browser=0
@@ -26,7 +27,10 @@ if [ ${#missing[@]} -gt 0 ]; then
         exit 1
     fi
 fi
-if [ "$browser" = 1 ] && ! python3 -c 'import selenium' 2>/dev/null; then
-    echo "ensure-deps: installing selenium from PyPI" >&2
-    python3 -m pip install -q selenium 2>/dev/null || python3 -m pip install -q --break-system-packages selenium
+pip_install() {
+    python3 -m pip install -q "$@" 2>/dev/null || python3 -m pip install -q --break-system-packages "$@"
+}
+if [ "$browser" = 1 ]; then
+    python3 -c 'import selenium' 2>/dev/null || { echo "ensure-deps: installing selenium from PyPI" >&2; pip_install selenium; }
+    python3 -c 'import openapi_spec_validator' 2>/dev/null || { echo "ensure-deps: installing openapi-spec-validator from PyPI" >&2; pip_install openapi-spec-validator; }
 fi
