@@ -68,7 +68,8 @@ public struct MetadataAdmin: Sendable {
             VALUES ((SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid), \(entity), \(field.key),
                     \(MetadataStore.encode(field))::jsonb, \(position), \(field.active))
             """, logger: logger)
-        try await MetadataStore.ensureIndexes(for: field, entity: entity, on: connection, logger: logger)
+        try await FieldIndex.fieldChanged(from: nil, to: field, entity: entity, tenantID: try await engine.currentTenant(on: connection, logger: logger),
+                                          on: connection, logger: logger)
     }
 
     public func addField(_ field: FieldDefinition, to entityKey: String, as actor: RecordEngine.Actor, on connection: PostgresConnection, logger: Logger) async throws -> FieldDefinition {
@@ -147,7 +148,8 @@ public struct MetadataAdmin: Sendable {
             UPDATE field_defs SET definition = \(MetadataStore.encode(after))::jsonb, active = \(after.active), updated_at = now()
             WHERE entity = \(entity.key) AND key = \(key)
             """, logger: logger)
-        try await MetadataStore.ensureIndexes(for: after, entity: entity.key, on: connection, logger: logger)
+        try await FieldIndex.fieldChanged(from: before, to: after, entity: entity.key, tenantID: try await engine.currentTenant(on: connection, logger: logger),
+                                          on: connection, logger: logger)
         let beforeJSON = try JSONValue.parse(MetadataStore.encode(before)), afterJSON = try JSONValue.parse(MetadataStore.encode(after))
         try await auditMeta("meta.field_changed", entity: entity.key, key: key,
                             details: .object(["before": beforeJSON, "after": afterJSON]), actor: actor, on: connection, logger: logger)
@@ -168,6 +170,7 @@ public struct MetadataAdmin: Sendable {
             SELECT count(*)::int FROM changed
             """, logger: logger).collect().first?.decode(Int.self) ?? 0
         try await connection.query("DELETE FROM field_defs WHERE entity = \(entity.key) AND key = \(key)", logger: logger)
+        try await FieldIndex.dropField(key, entity: entity.key, on: connection, logger: logger)
         try await auditMeta("meta.field_purged", entity: entity.key, key: key, details: .object(["records_cleared": .number(Decimal(cleared))]),
                             actor: actor, on: connection, logger: logger)
         return cleared

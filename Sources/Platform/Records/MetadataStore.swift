@@ -83,43 +83,4 @@ public enum MetadataStore {
             throw AtriumError.validation(field: "unique", "is not supported for \(field.type.rawValue) fields")
         }
     }
-
-    /// Kind of typed index for a field (see `atrium_ensure_field_index`).
-    static func indexKind(_ type: FieldType) -> String? {
-        switch type {
-        case .number, .percent: return "numeric"
-        case .money: return "money"
-        case .multiPicklist, .longText: return nil
-        default: return "text"
-        }
-    }
-
-    /// Creates the typed (and, for unique fields, unique) index a field needs.
-    static func ensureIndexes(for field: FieldDefinition, entity: String, on connection: PostgresConnection, logger: Logger) async throws {
-        guard let kind = indexKind(field.type) else { return }
-        do {
-            if field.filterable {
-                try await connection.query("SELECT atrium_ensure_field_index(\(entity), \(field.key), \(kind), false)", logger: logger)
-            }
-            if field.unique {
-                try await connection.query("SELECT atrium_ensure_field_index(\(entity), \(field.key), 'text', true)", logger: logger)
-            }
-        } catch where DatabaseErrors.sqlState(error) == "23505" {
-            throw AtriumError.validation(field: "unique", "cannot be set: existing \(entity) records share values of \(field.key)")
-        }
-    }
-
-    /// The unique index name the database function gives a field (to map violations back).
-    static func uniqueIndexName(tenantID: UUID, entity: String, field: String) -> String {
-        let text = [tenantID.uuidString.lowercased(), entity, field, "text", "true"].joined(separator: ":")
-        return "rx_" + String(Insecure.md5Hex(text).prefix(24))
-    }
-}
-
-import Crypto
-
-extension Insecure {
-    static func md5Hex(_ text: String) -> String {
-        Insecure.MD5.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
-    }
 }

@@ -98,9 +98,9 @@ public struct RecordEngine: Sendable {
             throw AtriumError(status: .badRequest, code: "invalid_query", message: "offset must be 0 to 1000000", field: "offset")
         }
         var compiler = QueryCompiler(entity: entity, entities: all)
-        // tenant_id and entity as parameters the planner sees (custom plan), so the per-tenant
-        // partial indexes of filterable fields apply.
+        // tenant_id and entity as parameters the planner sees, leading the btree indexes.
         let tenantParam = compiler.bind(try await currentTenant(on: connection, logger: logger))
+        compiler.tenantParam = tenantParam
         let entityParam = compiler.bind(entity.key)
         var conditions = ["r.tenant_id = \(tenantParam)", "r.entity = \(entityParam)",
                           recycleBin ? "r.deleted_at IS NOT NULL" : "r.deleted_at IS NULL"]
@@ -144,23 +144,19 @@ public struct RecordEngine: Sendable {
         }
         data = data.filter { !$0.value.isNull }
         let tenantID = try await currentTenant(on: connection, logger: logger)
-        let record: Record
-        do {
-            var binds = PostgresBindings()
-            binds.append(tenantID)
-            binds.append(entity.key)
-            binds.append(owner)
-            binds.append(actor.user.id)
-            binds.append(JSONValue.object(data).jsonText)
-            binds.append(Self.searchText(entity: entity, data: data))
-            let sql = """
-                INSERT INTO records AS r (tenant_id, entity, owner_id, created_by, updated_by, data, search)
-                VALUES ($1, $2, $3, $4, $4, $5::jsonb, $6) RETURNING \(Self.columns)
-                """
-            record = try await Self.decode(connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)).first!
-        } catch {
-            throw mapUniqueViolation(error, entity: entity, tenantID: tenantID)
-        }
+        var binds = PostgresBindings()
+        binds.append(tenantID)
+        binds.append(entity.key)
+        binds.append(owner)
+        binds.append(actor.user.id)
+        binds.append(JSONValue.object(data).jsonText)
+        binds.append(Self.searchText(entity: entity, data: data))
+        let sql = """
+            INSERT INTO records AS r (tenant_id, entity, owner_id, created_by, updated_by, data, search)
+            VALUES ($1, $2, $3, $4, $4, $5::jsonb, $6) RETURNING \(Self.columns)
+            """
+        let record = try await Self.decode(connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)).first!
+        try await FieldIndex.sync(record, entity: entity, tenantID: tenantID, isNew: true, on: connection, logger: logger)
         let changes = data.mapValues { JSONValue.object(["before": .null, "after": $0]) }
         try await audit("record.created", record: record, changes: changes, actor: actor, on: connection, logger: logger)
         let context = HookContext(entity: entity, user: actor.user, connection: connection, logger: logger)
@@ -198,22 +194,18 @@ public struct RecordEngine: Sendable {
         }
         guard !diff.isEmpty else { return existing }
         let tenantID = try await currentTenant(on: connection, logger: logger)
-        let record: Record
-        do {
-            var binds = PostgresBindings()
-            binds.append(id)
-            binds.append(JSONValue.object(data).jsonText)
-            binds.append(Self.searchText(entity: entity, data: data))
-            binds.append(actor.user.id)
-            binds.append(owner)
-            let sql = """
-                UPDATE records r SET data = $2::jsonb, search = $3, updated_by = $4, updated_at = now(), owner_id = $5, version = version + 1
-                WHERE r.id = $1 RETURNING \(Self.columns)
-                """
-            record = try await Self.decode(connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)).first!
-        } catch {
-            throw mapUniqueViolation(error, entity: entity, tenantID: tenantID)
-        }
+        var binds = PostgresBindings()
+        binds.append(id)
+        binds.append(JSONValue.object(data).jsonText)
+        binds.append(Self.searchText(entity: entity, data: data))
+        binds.append(actor.user.id)
+        binds.append(owner)
+        let sql = """
+            UPDATE records r SET data = $2::jsonb, search = $3, updated_by = $4, updated_at = now(), owner_id = $5, version = version + 1
+            WHERE r.id = $1 RETURNING \(Self.columns)
+            """
+        let record = try await Self.decode(connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)).first!
+        try await FieldIndex.sync(record, entity: entity, tenantID: tenantID, isNew: false, on: connection, logger: logger)
         try await audit("record.updated", record: record, changes: diff, actor: actor, on: connection, logger: logger)
         let context = HookContext(entity: entity, user: actor.user, connection: connection, logger: logger)
         for hook in hooks.callAll(for: entity.key) { try await hook.afterUpdate(record, previous: existing, context: context) }
@@ -229,6 +221,7 @@ public struct RecordEngine: Sendable {
         try await connection.query("""
             UPDATE records SET deleted_at = now(), deleted_by = \(actor.user.id), version = version + 1 WHERE id = \(id)
             """, logger: logger)
+        try await FieldIndex.releaseUnique(existing, tenantID: try await currentTenant(on: connection, logger: logger), on: connection, logger: logger)
         try await audit("record.deleted", record: existing, changes: [:], actor: actor, on: connection, logger: logger)
     }
 
@@ -236,18 +229,15 @@ public struct RecordEngine: Sendable {
         let (entity, _) = try await entity(entityKey, on: connection, logger: logger)
         _ = try await fetch(entity.key, id: id, deleted: true, lock: true, on: connection, logger: logger)
         let tenantID = try await currentTenant(on: connection, logger: logger)
-        let record: Record
-        do {
-            var binds = PostgresBindings()
-            binds.append(id)
-            binds.append(actor.user.id)
-            record = try await Self.decode(connection.query(PostgresQuery(unsafeSQL: """
-                UPDATE records r SET deleted_at = NULL, deleted_by = NULL, updated_by = $2, updated_at = now(), version = version + 1
-                WHERE r.id = $1 RETURNING \(Self.columns)
-                """, binds: binds), logger: logger)).first!
-        } catch {
-            throw mapUniqueViolation(error, entity: entity, tenantID: tenantID)
-        }
+        var binds = PostgresBindings()
+        binds.append(id)
+        binds.append(actor.user.id)
+        let record = try await Self.decode(connection.query(PostgresQuery(unsafeSQL: """
+            UPDATE records r SET deleted_at = NULL, deleted_by = NULL, updated_by = $2, updated_at = now(), version = version + 1
+            WHERE r.id = $1 RETURNING \(Self.columns)
+            """, binds: binds), logger: logger)).first!
+        // A value another record took while this one was in the bin → 422 duplicate_value.
+        try await FieldIndex.claimUnique(record, entity: entity, tenantID: tenantID, fields: entity.fields.filter(\.unique), on: connection, logger: logger)
         try await audit("record.restored", record: record, changes: [:], actor: actor, on: connection, logger: logger)
         return record
     }
@@ -396,19 +386,6 @@ public struct RecordEngine: Sendable {
             default: return nil
             }
         }.joined(separator: " ").lowercased()
-    }
-
-    func mapUniqueViolation(_ error: any Error, entity: EntityDefinition, tenantID: UUID) -> any Error {
-        guard DatabaseErrors.sqlState(error) == "23505", let constraint = DatabaseErrors.constraint(error) else {
-            return DatabaseErrors.unwrap(error)
-        }
-        for field in entity.fields where field.unique {
-            if MetadataStore.uniqueIndexName(tenantID: tenantID, entity: entity.key, field: field.key) == constraint {
-                return AtriumError(status: .unprocessableContent, code: "duplicate_value",
-                                   message: "\(field.key): another \(entity.key) record already has this value", field: field.key)
-            }
-        }
-        return AtriumError(status: .conflict, code: "duplicate_value", message: "a unique value is already used")
     }
 
     func audit(_ action: String, record: Record, changes: [String: JSONValue], actor: Actor,

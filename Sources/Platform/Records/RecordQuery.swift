@@ -32,6 +32,8 @@ struct QueryCompiler {
     let entity: EntityDefinition
     let entities: [String: EntityDefinition]
     var binds = PostgresBindings()
+    /// The bound parameter holding the tenant id, so index-table conditions name it directly.
+    var tenantParam: String?
 
     init(entity: EntityDefinition, entities: [String: EntityDefinition]) {
         self.entity = entity
@@ -78,6 +80,7 @@ struct QueryCompiler {
             }
             var inner = QueryCompiler(entity: target, entities: entities)
             inner.binds = binds
+            inner.tenantParam = tenantParam
             let clause = try inner.comparison(field: segments[1], op: op, value: value, alias: "j")
             binds = inner.binds
             return """
@@ -151,6 +154,57 @@ struct QueryCompiler {
     }
 
     mutating func comparison(field key: String, op: String, value: JSONValue, alias: String) throws -> String {
+        let exact = try exactComparison(field: key, op: op, value: value, alias: alias)
+        guard let field = entity.field(key), field.active, field.filterable,
+              let narrowing = try indexCondition(field: field, op: op, value: value, alias: alias) else {
+            return exact
+        }
+        // The key table narrows the candidates with leakproof text comparisons (usable under
+        // RLS); the exact condition on `data` still decides, so a lossy key cannot change results.
+        return "(\(narrowing) AND \(exact))"
+    }
+
+    /// An `EXISTS` on `record_index` for an operator its keys answer, else nil (see `FieldIndex`).
+    mutating func indexCondition(field: FieldDefinition, op: String, value: JSONValue, alias: String) throws -> String? {
+        guard FieldIndex.indexable(field.type) else { return nil }
+        let isRange = FieldIndex.isRangeType(field.type)
+        func key(_ value: JSONValue) throws -> String {
+            let text = try normalise(value, field: field, key: field.key)
+            let stored: JSONValue = field.type == .boolean ? .bool(text == "true") : .string(text)
+            guard let key = FieldIndex.key(stored, type: field.type) else {
+                throw Self.badFilter("value for \(field.key) is not a valid \(field.type.rawValue)", field: field.key)
+            }
+            return key
+        }
+        let test: String
+        switch op {
+        case "eq":
+            test = "ix.key = \(bind(try key(value)))"
+        case "in":
+            guard case .array(let items) = value, !items.isEmpty, items.count <= 500 else { return nil }
+            test = "ix.key IN (" + (try items.map { bind(try key($0)) }).joined(separator: ", ") + ")"
+        case "lt", "lte", "gt", "gte":
+            guard isRange else { return nil }
+            let sign = ["lt": "<", "lte": "<=", "gt": ">", "gte": ">="][op]!
+            test = "ix.key \(sign) \(bind(try key(value)))"
+        case "between":
+            guard isRange, case .array(let bounds) = value, bounds.count == 2 else { return nil }
+            test = "ix.key BETWEEN \(bind(try key(bounds[0]))) AND \(bind(try key(bounds[1])))"
+        case "starts_with":
+            guard field.type != .boolean, !FieldIndex.isNumeric(field.type), case .string(let prefix) = value, !prefix.isEmpty else { return nil }
+            let low = isRange ? prefix : FieldIndex.textKey(prefix)
+            test = "ix.key >= \(bind(low)) AND ix.key < \(bind(low + "\u{10FFFF}"))"
+        default:
+            return nil
+        }
+        let tenant = tenantParam ?? "\(alias).tenant_id"
+        return """
+            EXISTS (SELECT 1 FROM record_index ix WHERE ix.tenant_id = \(tenant) AND ix.entity = '\(entity.key)' \
+            AND ix.field = '\(field.key)' AND \(test) AND ix.record_id = \(alias).id)
+            """
+    }
+
+    mutating func exactComparison(field key: String, op: String, value: JSONValue, alias: String) throws -> String {
         let (operand, field) = try operand(key, alias: alias)
         func typed(_ value: JSONValue) throws -> String {
             let text = try normalise(value, field: field, key: key)
