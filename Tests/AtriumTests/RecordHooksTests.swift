@@ -70,8 +70,8 @@ import Testing
             try await engine.create("hooktest", values: ["name": .string("big"), "amount": .number(150)], as: actor, on: connection, logger: logger)
         }
         #expect(created.values["probability"] == .string("80"))
-        let stored = try await Self.inTenant(tenant) { engine, _, connection, logger in
-            try await engine.get("hooktest", id: created.id, on: connection, logger: logger)
+        let stored = try await Self.inTenant(tenant) { engine, actor, connection, logger in
+            try await engine.get("hooktest", id: created.id, as: actor, on: connection, logger: logger)
         }
         #expect(stored.values["amount"] == .string("150"))
         #expect(stored.values["probability"] == .string("80"))
@@ -122,10 +122,10 @@ import Testing
             }
         }
         #expect(error?.code == "large_amount")
-        let (live, bin, history) = try await Self.inTenant(tenant) { engine, _, connection, logger in
-            (try await engine.get("hooktest", id: big.id, on: connection, logger: logger),
-             try await engine.list("hooktest", query: RecordQuery(), recycleBin: true, on: connection, logger: logger),
-             try await engine.history("hooktest", id: big.id, on: connection, logger: logger))
+        let (live, bin, history) = try await Self.inTenant(tenant) { engine, actor, connection, logger in
+            (try await engine.get("hooktest", id: big.id, as: actor, on: connection, logger: logger),
+             try await engine.list("hooktest", query: RecordQuery(), recycleBin: true, as: actor, on: connection, logger: logger),
+             try await engine.history("hooktest", id: big.id, as: actor, on: connection, logger: logger))
         }
         #expect(live.deletedAt == nil)
         #expect(live.version == 1)
@@ -141,8 +141,8 @@ import Testing
         try await Self.inTenant(tenant) { engine, actor, connection, logger in
             try await engine.delete("hooktest", id: small.id, as: actor, on: connection, logger: logger)
         }
-        let bin = try await Self.inTenant(tenant) { engine, _, connection, logger in
-            try await engine.list("hooktest", query: RecordQuery(), recycleBin: true, on: connection, logger: logger)
+        let bin = try await Self.inTenant(tenant) { engine, actor, connection, logger in
+            try await engine.list("hooktest", query: RecordQuery(), recycleBin: true, as: actor, on: connection, logger: logger)
         }
         #expect(bin.records.map(\.id) == [small.id])
     }

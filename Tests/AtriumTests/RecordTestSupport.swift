@@ -172,16 +172,21 @@ enum RecordFixtures {
         return String(format: "%04d", calendar.component(.year, from: Date()))
     }
 
-    /// Adds a non-administrator to the tenant, as `atrium-admin user create` does without `--admin`.
-    static func createMember(in tenant: TestEnvironment.Tenant, password: String = "Member-password-1") async throws -> (email: String, password: String) {
+    /// Adds a non-administrator with the default role `role` (salesperson: own records) to the tenant.
+    static func createMember(in tenant: TestEnvironment.Tenant, password: String = "Member-password-1",
+                             role: String = "salesperson") async throws -> (email: String, password: String) {
         let email = "member@\(tenant.info.slug).test"
         let hash = try PasswordHasher(memoryKiB: 1024, iterations: 1, parallelism: 1).hash(password)
         let logger = TestEnvironment.logger
         let tenantID = tenant.info.id
         _ = try await TestEnvironment.withAppRole { connection in
             try await connection.inTenantTransaction(tenantID, logger: logger) { connection in
-                try await UserStore.create(.init(email: email, displayName: "Member", locale: "en", passwordHash: hash, isAdmin: false),
-                                           tenantID: tenantID, on: connection, logger: logger)
+                let id = try await UserStore.create(.init(email: email, displayName: "Member", locale: "en", passwordHash: hash, isAdmin: false),
+                                                    tenantID: tenantID, on: connection, logger: logger)
+                try await connection.query("""
+                    INSERT INTO user_roles (tenant_id, user_id, role_id) SELECT tenant_id, \(id), id FROM roles WHERE key = \(role)
+                    """, logger: logger)
+                return id
             }
         }
         return (email, password)

@@ -20,15 +20,19 @@ public struct RecordEngine: Sendable {
     }
 
     /// Who writes, for `created_by`, `updated_by` and the audit log.
+    /// `access` decides which records and fields the actor reaches; the HTTP layer loads it per
+    /// request (``AccessContext/load(for:on:logger:)``), engine-internal work uses `.system`.
     public struct Actor: Sendable {
         public let user: AuthenticatedUser
         public let ip: String?
         public let requestID: String?
+        public let access: AccessContext
 
-        public init(user: AuthenticatedUser, ip: String? = nil, requestID: String? = nil) {
+        public init(user: AuthenticatedUser, ip: String? = nil, requestID: String? = nil, access: AccessContext = .system) {
             self.user = user
             self.ip = ip
             self.requestID = requestID
+            self.access = access
         }
     }
 
@@ -48,6 +52,32 @@ public struct RecordEngine: Sendable {
         return (entity, all)
     }
 
+    /// The entity for an action of the actor: an entity it cannot read at all is a 404 (as if it
+    /// did not exist), one it may read but not act on is a 403 naming the action.
+    func entity(_ key: String, for action: RecordAction, actor: Actor, on connection: PostgresConnection,
+                logger: Logger) async throws -> (EntityDefinition, [String: EntityDefinition]) {
+        let (entity, all) = try await entity(key, on: connection, logger: logger)
+        guard actor.access.canSee(entity) else {
+            throw AtriumError(status: .notFound, code: "entity_not_found", message: "no entity '\(key)'")
+        }
+        guard actor.access.scope(entity, action) > .none else {
+            throw AtriumError(status: .forbidden, code: "no_permission", message: "your roles do not allow \(action.rawValue) on \(key)")
+        }
+        return (entity, all)
+    }
+
+    /// Entities the actor may read (for the entity list, metadata and OpenAPI document).
+    public func visibleEntities(for actor: Actor, on connection: PostgresConnection, logger: Logger) async throws -> [String: EntityDefinition] {
+        try await entities(on: connection, logger: logger).filter { actor.access.canSee($0.value) }.mapValues { actor.access.visible($0) }
+    }
+
+    /// A write may only name fields the actor may edit: read-only or hidden → 403 naming the field.
+    func checkWritable(_ values: [String: JSONValue], entity: EntityDefinition, actor: Actor) throws {
+        for key in values.keys.sorted() where entity.field(key) != nil && actor.access.fieldAccess(entity, key) != .editable {
+            throw AtriumError(status: .forbidden, code: "field_read_only", message: "you may not change \(key)", field: key)
+        }
+    }
+
     // MARK: Reading
 
     static func decode(_ rows: PostgresRowSequence) async throws -> [Record] {
@@ -62,21 +92,29 @@ public struct RecordEngine: Sendable {
         return records
     }
 
-    func fetch(_ entity: String, id: UUID, deleted: Bool?, lock: Bool = false, on connection: PostgresConnection, logger: Logger) async throws -> Record {
+    /// One record, if it exists and (with `scope`) lies in the actor's scope for the action;
+    /// otherwise 404 either way, so a record outside the scope is not revealed.
+    func fetch(_ entity: String, id: UUID, deleted: Bool?, lock: Bool = false, scope: (AccessContext, EntityDefinition, RecordAction)? = nil,
+               on connection: PostgresConnection, logger: Logger) async throws -> Record {
         let deletedClause = deleted.map { $0 ? "AND r.deleted_at IS NOT NULL" : "AND r.deleted_at IS NULL" } ?? ""
         var binds = PostgresBindings()
         binds.append(id)
         binds.append(entity)
-        let sql = "SELECT \(Self.columns) FROM records r WHERE r.id = $1 AND r.entity = $2 \(deletedClause)\(lock ? " FOR UPDATE" : "")"
+        var scopeClause = ""
+        if let (access, definition, action) = scope, let predicate = try access.predicate(for: definition, action: action, alias: "r", binds: &binds) {
+            scopeClause = " AND \(predicate)"
+        }
+        let sql = "SELECT \(Self.columns) FROM records r WHERE r.id = $1 AND r.entity = $2 \(deletedClause)\(scopeClause)\(lock ? " FOR UPDATE OF r" : "")"
         guard let record = try await Self.decode(connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)).first else {
             throw AtriumError(status: .notFound, code: "record_not_found", message: "no \(entity) record \(id.uuidString.lowercased())\(deleted == true ? " in the recycle bin" : "")")
         }
         return record
     }
 
-    public func get(_ entityKey: String, id: UUID, on connection: PostgresConnection, logger: Logger) async throws -> Record {
-        _ = try await entity(entityKey, on: connection, logger: logger)
-        return try await fetch(entityKey, id: id, deleted: false, on: connection, logger: logger)
+    public func get(_ entityKey: String, id: UUID, as actor: Actor, on connection: PostgresConnection, logger: Logger) async throws -> Record {
+        let (entity, _) = try await entity(entityKey, for: .read, actor: actor, on: connection, logger: logger)
+        let record = try await fetch(entityKey, id: id, deleted: false, scope: (actor.access, entity, .read), on: connection, logger: logger)
+        return actor.access.redact(record, entity: entity)
     }
 
     public struct Page: Sendable {
@@ -87,8 +125,11 @@ public struct RecordEngine: Sendable {
     }
 
     /// Lists live records (or the recycle bin) with filter, search, sort and paging.
-    public func list(_ entityKey: String, query: RecordQuery, recycleBin: Bool = false, on connection: PostgresConnection, logger: Logger) async throws -> Page {
-        let (entity, all) = try await entity(entityKey, on: connection, logger: logger)
+    public func list(_ entityKey: String, query: RecordQuery, recycleBin: Bool = false, action: RecordAction = .read, as actor: Actor,
+                     on connection: PostgresConnection, logger: Logger) async throws -> Page {
+        let (fullEntity, all) = try await entity(entityKey, for: action, actor: actor, on: connection, logger: logger)
+        // Hidden fields do not exist for this caller: not in filters, sorts or results.
+        let entity = actor.access.visible(fullEntity)
         let limit = query.limit ?? 50
         let offset = query.offset ?? 0
         guard (1...RecordQuery.maxLimit).contains(limit) else {
@@ -104,6 +145,9 @@ public struct RecordEngine: Sendable {
         let entityParam = compiler.bind(entity.key)
         var conditions = ["r.tenant_id = \(tenantParam)", "r.entity = \(entityParam)",
                           recycleBin ? "r.deleted_at IS NOT NULL" : "r.deleted_at IS NULL"]
+        if let predicate = try actor.access.predicate(for: fullEntity, action: recycleBin ? .delete : action, alias: "r", binds: &compiler.binds) {
+            conditions.append(predicate)
+        }
         if let filter = query.filter, !filter.isNull {
             conditions.append(try compiler.condition(filter))
         }
@@ -118,7 +162,7 @@ public struct RecordEngine: Sendable {
         let total = try await countRows.collect().first?.decode(Int.self) ?? 0
         let sql = "SELECT \(Self.columns) FROM records r WHERE \(whereClause) ORDER BY \(order) LIMIT \(limit) OFFSET \(offset)"
         let records = try await Self.decode(connection.query(PostgresQuery(unsafeSQL: sql, binds: compiler.binds), logger: logger))
-        return Page(records: records, total: total, limit: limit, offset: offset)
+        return Page(records: records.map { actor.access.redact($0, entity: fullEntity) }, total: total, limit: limit, offset: offset)
     }
 
     func currentTenant(on connection: PostgresConnection, logger: Logger) async throws -> UUID {
@@ -133,12 +177,13 @@ public struct RecordEngine: Sendable {
 
     public func create(_ entityKey: String, values input: [String: JSONValue], as actor: Actor,
                        on connection: PostgresConnection, logger: Logger) async throws -> Record {
-        let (entity, _) = try await entity(entityKey, on: connection, logger: logger)
+        let (entity, _) = try await entity(entityKey, for: .create, actor: actor, on: connection, logger: logger)
+        try checkWritable(input, entity: entity, actor: actor)
         var input = input
         let owner = try await takeOwner(&input, default: actor.user.id, on: connection, logger: logger)
         var write = RecordWrite(entity: entity, isCreate: true, values: input, existing: nil)
         for hook in hooks.callAll(for: entity.key) { try await hook.beforeValidate(&write) }
-        var data = try await validate(write.values, entity: entity, isCreate: true, on: connection, logger: logger)
+        var data = try await validate(write.values, entity: entity, isCreate: true, actor: actor, on: connection, logger: logger)
         for field in entity.activeFields where field.type == .autoNumber {
             data[field.key] = .string(try await nextNumber(entity: entity.key, field: field, on: connection, logger: logger))
         }
@@ -152,8 +197,8 @@ public struct RecordEngine: Sendable {
         binds.append(JSONValue.object(data).jsonText)
         binds.append(Self.searchText(entity: entity, data: data))
         let sql = """
-            INSERT INTO records AS r (tenant_id, entity, owner_id, created_by, updated_by, data, search)
-            VALUES ($1, $2, $3, $4, $4, $5::jsonb, $6) RETURNING \(Self.columns)
+            INSERT INTO records AS r (tenant_id, entity, owner_id, department_id, created_by, updated_by, data, search)
+            VALUES ($1, $2, $3, (SELECT department_id FROM users WHERE id = $3), $4, $4, $5::jsonb, $6) RETURNING \(Self.columns)
             """
         let record = try await Self.decode(connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)).first!
         try await FieldIndex.sync(record, entity: entity, tenantID: tenantID, isNew: true, on: connection, logger: logger)
@@ -161,17 +206,18 @@ public struct RecordEngine: Sendable {
         try await audit("record.created", record: record, changes: changes, actor: actor, on: connection, logger: logger)
         let context = HookContext(entity: entity, user: actor.user, connection: connection, logger: logger)
         for hook in hooks.callAll(for: entity.key) { try await hook.afterCreate(record, context: context) }
-        return record
+        return actor.access.redact(record, entity: entity)
     }
 
     /// Partial update with optimistic locking: `expectedVersion` must be the stored version.
     public func update(_ entityKey: String, id: UUID, values input: [String: JSONValue], expectedVersion: Int?, as actor: Actor,
                        on connection: PostgresConnection, logger: Logger) async throws -> Record {
-        let (entity, _) = try await entity(entityKey, on: connection, logger: logger)
+        let (entity, _) = try await entity(entityKey, for: .update, actor: actor, on: connection, logger: logger)
         guard let expectedVersion else {
             throw AtriumError.validation(field: "version", "is required: send the version you last read, so a concurrent change is not overwritten")
         }
-        let existing = try await fetch(entity.key, id: id, deleted: false, lock: true, on: connection, logger: logger)
+        let existing = try await fetch(entity.key, id: id, deleted: false, lock: true, scope: (actor.access, entity, .update), on: connection, logger: logger)
+        try checkWritable(input, entity: entity, actor: actor)
         guard existing.version == expectedVersion else {
             throw AtriumError(status: .conflict, code: "version_conflict",
                               message: "this record was changed by someone else: current version is \(existing.version), you sent \(expectedVersion); reload and apply your change again",
@@ -181,7 +227,7 @@ public struct RecordEngine: Sendable {
         let owner = try await takeOwner(&input, default: existing.ownerID ?? actor.user.id, on: connection, logger: logger)
         var write = RecordWrite(entity: entity, isCreate: false, values: input, existing: existing)
         for hook in hooks.callAll(for: entity.key) { try await hook.beforeValidate(&write) }
-        let changes = try await validate(write.values, entity: entity, isCreate: false, on: connection, logger: logger)
+        let changes = try await validate(write.values, entity: entity, isCreate: false, actor: actor, on: connection, logger: logger)
         var data = existing.values
         var diff: [String: JSONValue] = [:]
         for (key, value) in changes where (data[key] ?? .null) != value {
@@ -192,7 +238,7 @@ public struct RecordEngine: Sendable {
             diff["owner_id"] = .object(["before": existing.ownerID.map { .string($0.uuidString.lowercased()) } ?? .null,
                                         "after": .string(owner.uuidString.lowercased())])
         }
-        guard !diff.isEmpty else { return existing }
+        guard !diff.isEmpty else { return actor.access.redact(existing, entity: entity) }
         let tenantID = try await currentTenant(on: connection, logger: logger)
         var binds = PostgresBindings()
         binds.append(id)
@@ -201,7 +247,8 @@ public struct RecordEngine: Sendable {
         binds.append(actor.user.id)
         binds.append(owner)
         let sql = """
-            UPDATE records r SET data = $2::jsonb, search = $3, updated_by = $4, updated_at = now(), owner_id = $5, version = version + 1
+            UPDATE records r SET data = $2::jsonb, search = $3, updated_by = $4, updated_at = now(), owner_id = $5, version = version + 1,
+                department_id = CASE WHEN r.owner_id IS DISTINCT FROM $5 THEN (SELECT department_id FROM users WHERE id = $5) ELSE r.department_id END
             WHERE r.id = $1 RETURNING \(Self.columns)
             """
         let record = try await Self.decode(connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)).first!
@@ -209,13 +256,13 @@ public struct RecordEngine: Sendable {
         try await audit("record.updated", record: record, changes: diff, actor: actor, on: connection, logger: logger)
         let context = HookContext(entity: entity, user: actor.user, connection: connection, logger: logger)
         for hook in hooks.callAll(for: entity.key) { try await hook.afterUpdate(record, previous: existing, context: context) }
-        return record
+        return actor.access.redact(record, entity: entity)
     }
 
     /// Soft delete into the recycle bin.
     public func delete(_ entityKey: String, id: UUID, as actor: Actor, on connection: PostgresConnection, logger: Logger) async throws {
-        let (entity, _) = try await entity(entityKey, on: connection, logger: logger)
-        let existing = try await fetch(entity.key, id: id, deleted: false, lock: true, on: connection, logger: logger)
+        let (entity, _) = try await entity(entityKey, for: .delete, actor: actor, on: connection, logger: logger)
+        let existing = try await fetch(entity.key, id: id, deleted: false, lock: true, scope: (actor.access, entity, .delete), on: connection, logger: logger)
         let context = HookContext(entity: entity, user: actor.user, connection: connection, logger: logger)
         for hook in hooks.callAll(for: entity.key) { try await hook.beforeDelete(existing, context: context) }
         try await connection.query("""
@@ -226,8 +273,8 @@ public struct RecordEngine: Sendable {
     }
 
     public func restore(_ entityKey: String, id: UUID, as actor: Actor, on connection: PostgresConnection, logger: Logger) async throws -> Record {
-        let (entity, _) = try await entity(entityKey, on: connection, logger: logger)
-        _ = try await fetch(entity.key, id: id, deleted: true, lock: true, on: connection, logger: logger)
+        let (entity, _) = try await entity(entityKey, for: .delete, actor: actor, on: connection, logger: logger)
+        _ = try await fetch(entity.key, id: id, deleted: true, lock: true, scope: (actor.access, entity, .delete), on: connection, logger: logger)
         let tenantID = try await currentTenant(on: connection, logger: logger)
         var binds = PostgresBindings()
         binds.append(id)
@@ -239,7 +286,7 @@ public struct RecordEngine: Sendable {
         // A value another record took while this one was in the bin → 422 duplicate_value.
         try await FieldIndex.claimUnique(record, entity: entity, tenantID: tenantID, fields: entity.fields.filter(\.unique), on: connection, logger: logger)
         try await audit("record.restored", record: record, changes: [:], actor: actor, on: connection, logger: logger)
-        return record
+        return actor.access.redact(record, entity: entity)
     }
 
     /// Hard delete of a record already in the recycle bin (administrators only; the route checks).
@@ -260,14 +307,20 @@ public struct RecordEngine: Sendable {
     }
 
     /// The record's audit trail, oldest first (also for purged or deleted records).
-    public func history(_ entityKey: String, id: UUID, on connection: PostgresConnection, logger: Logger) async throws -> [HistoryEntry] {
-        _ = try await entity(entityKey, on: connection, logger: logger)
+    public func history(_ entityKey: String, id: UUID, as actor: Actor, on connection: PostgresConnection, logger: Logger) async throws -> [HistoryEntry] {
+        let (entity, _) = try await entity(entityKey, for: .read, actor: actor, on: connection, logger: logger)
+        if !actor.access.unrestricted {
+            // In the bin or not, the record must be in the caller's read scope (purged: administrators only).
+            _ = try await fetch(entityKey, id: id, deleted: nil, scope: (actor.access, entity, .read), on: connection, logger: logger)
+        }
         var entries: [HistoryEntry] = []
+        let access = actor.access
         for try await (at, actor, action, details, requestID) in try await connection.query("""
             SELECT at, actor, action, details::text, request_id FROM audit_log
             WHERE entity = \(entityKey) AND record_id = \(id.uuidString.lowercased()) ORDER BY id
             """, logger: logger).decode((Date, String, String, String, String?).self) {
-            entries.append(HistoryEntry(at: at, actor: actor, action: action, details: try JSONValue.parse(details), requestID: requestID))
+            entries.append(HistoryEntry(at: at, actor: actor, action: action, details: Self.redact(try JSONValue.parse(details), entity: entity, access: access),
+                                        requestID: requestID))
         }
         guard !entries.isEmpty else {
             throw AtriumError(status: .notFound, code: "record_not_found", message: "no \(entityKey) record \(id.uuidString.lowercased())")
@@ -279,7 +332,7 @@ public struct RecordEngine: Sendable {
 
     /// Validates and normalises the given values; on create also applies defaults and
     /// checks required fields that were not sent.
-    func validate(_ input: [String: JSONValue], entity: EntityDefinition, isCreate: Bool,
+    func validate(_ input: [String: JSONValue], entity: EntityDefinition, isCreate: Bool, actor: Actor,
                   on connection: PostgresConnection, logger: Logger) async throws -> [String: JSONValue] {
         var result: [String: JSONValue] = [:]
         for key in input.keys.sorted() {
@@ -298,7 +351,7 @@ public struct RecordEngine: Sendable {
                 throw AtriumError(status: .unprocessableContent, code: "required", message: "\(key) is required", field: key)
             }
             if !normalised.isNull {
-                try await checkReference(normalised, field: field, on: connection, logger: logger)
+                try await checkReference(normalised, field: field, actor: actor, on: connection, logger: logger)
             }
             result[key] = normalised
         }
@@ -317,14 +370,19 @@ public struct RecordEngine: Sendable {
 
     /// Lookups must point at a live record of the target entity in this tenant (RLS hides
     /// other tenants' records, so those fail the same way); users must be active users.
-    func checkReference(_ value: JSONValue, field: FieldDefinition, on connection: PostgresConnection, logger: Logger) async throws {
+    /// and the actor must be able to read the target record (a lookup is not a way to learn
+    /// that a record outside one's scope exists).
+    func checkReference(_ value: JSONValue, field: FieldDefinition, actor: Actor? = nil, on connection: PostgresConnection, logger: Logger) async throws {
         guard let text = value.stringValue, let id = UUID(uuidString: text) else { return }
         switch field.type {
         case .lookup:
             let target = field.target ?? ""
-            let found = try await connection.query(
-                "SELECT count(*)::int FROM records WHERE id = \(id) AND entity = \(target) AND deleted_at IS NULL", logger: logger
-            ).collect().first?.decode(Int.self) ?? 0
+            var found = 0
+            if let targetEntity = try await entities(on: connection, logger: logger)[target] {
+                if (try? await fetch(target, id: id, deleted: false, scope: (actor?.access ?? .system, targetEntity, .read), on: connection, logger: logger)) != nil {
+                    found = 1
+                }
+            }
             if found == 0 {
                 throw AtriumError(status: .unprocessableContent, code: "invalid_field", message: "\(field.key): no \(target) record \(text)", field: field.key)
             }
@@ -391,8 +449,19 @@ public struct RecordEngine: Sendable {
     func audit(_ action: String, record: Record, changes: [String: JSONValue], actor: Actor,
                on connection: PostgresConnection, logger: Logger) async throws {
         let tenantID = try await currentTenant(on: connection, logger: logger)
+        var details = ["version": "\(record.version)"]
+        // Administrators act outside any data scope: say so in the trail.
+        if actor.access.unrestricted && actor.access.userID != nil { details["admin_bypass"] = "true" }
         try await AuditLog.record(.init(action: action, actor: .user(actor.user), entity: record.entity, recordID: record.id.uuidString.lowercased(),
-                                        details: ["version": "\(record.version)"], changes: changes, ip: actor.ip, requestID: actor.requestID),
+                                        details: details, changes: changes, ip: actor.ip, requestID: actor.requestID),
                                   tenantID: tenantID, on: connection, logger: logger)
+    }
+
+    /// An audit entry's details without the before/after of fields hidden from the caller.
+    static func redact(_ details: JSONValue, entity: EntityDefinition, access: AccessContext) -> JSONValue {
+        guard !access.unrestricted, case .object(var object) = details, case .object(var changes)? = object["changes"] else { return details }
+        for key in changes.keys where access.fieldAccess(entity, key) == .hidden { changes[key] = nil }
+        object["changes"] = .object(changes)
+        return .object(object)
     }
 }

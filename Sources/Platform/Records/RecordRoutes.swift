@@ -55,6 +55,7 @@ public struct RecordRoutes: Sendable {
         router.post("api/v1/:entity/:id/restore", use: restore)
         router.delete("api/v1/:entity/:id/purge", use: purge)
         router.get("api/v1/:entity/:id/history", use: history)
+        registerOrganisation(on: router)
     }
 
     // MARK: Plumbing
@@ -68,10 +69,11 @@ public struct RecordRoutes: Sendable {
         if adminOnly && !user.isAdmin {
             throw AtriumError(status: .forbidden, code: "admin_only", message: "only tenant administrators may do this")
         }
-        let actor = RecordEngine.Actor(user: user, ip: context.clientIP, requestID: context.id)
         let logger = context.logger
         return try await services.database.withTenant(tenant.id, logger: logger) { connection in
-            try await body(actor, PostgresConnectionBox(connection: connection, logger: logger))
+            let access = try await AccessContext.load(for: user, on: connection, logger: logger)
+            let actor = RecordEngine.Actor(user: user, ip: context.clientIP, requestID: context.id, access: access)
+            return try await body(actor, PostgresConnectionBox(connection: connection, logger: logger))
         }
     }
 
@@ -157,24 +159,24 @@ public struct RecordRoutes: Sendable {
         }
         let entity = Self.entityKey(context)
         let finalQuery = query
-        return Self.json(Self.page(try await run(request, context) { _, db in
-            try await engine.list(entity, query: finalQuery, on: db.connection, logger: db.logger)
+        return Self.json(Self.page(try await run(request, context) { actor, db in
+            try await engine.list(entity, query: finalQuery, as: actor, on: db.connection, logger: db.logger)
         }))
     }
 
     @Sendable func query(_ request: Request, context: AtriumContext) async throws -> Response {
         let query = try await Self.decode(RecordQuery.self, request)
         let entity = Self.entityKey(context)
-        return Self.json(Self.page(try await run(request, context) { _, db in
-            try await engine.list(entity, query: query, on: db.connection, logger: db.logger)
+        return Self.json(Self.page(try await run(request, context) { actor, db in
+            try await engine.list(entity, query: query, as: actor, on: db.connection, logger: db.logger)
         }))
     }
 
     @Sendable func recycleBin(_ request: Request, context: AtriumContext) async throws -> Response {
         let entity = Self.entityKey(context)
         let limit = request.uri.queryParameters["limit"].flatMap { Int($0) } ?? 50
-        return Self.json(Self.page(try await run(request, context) { _, db in
-            try await engine.list(entity, query: RecordQuery(limit: limit), recycleBin: true, on: db.connection, logger: db.logger)
+        return Self.json(Self.page(try await run(request, context) { actor, db in
+            try await engine.list(entity, query: RecordQuery(limit: limit), recycleBin: true, as: actor, on: db.connection, logger: db.logger)
         }))
     }
 
@@ -189,8 +191,8 @@ public struct RecordRoutes: Sendable {
 
     @Sendable func get(_ request: Request, context: AtriumContext) async throws -> Response {
         let (entity, id) = (Self.entityKey(context), try Self.id(context))
-        return Self.json(try await run(request, context) { _, db in
-            try await engine.get(entity, id: id, on: db.connection, logger: db.logger)
+        return Self.json(try await run(request, context) { actor, db in
+            try await engine.get(entity, id: id, as: actor, on: db.connection, logger: db.logger)
         }.json)
     }
 
@@ -236,8 +238,8 @@ public struct RecordRoutes: Sendable {
 
     @Sendable func history(_ request: Request, context: AtriumContext) async throws -> Response {
         let (entity, id) = (Self.entityKey(context), try Self.id(context))
-        let entries = try await run(request, context) { _, db in
-            try await engine.history(entity, id: id, on: db.connection, logger: db.logger)
+        let entries = try await run(request, context) { actor, db in
+            try await engine.history(entity, id: id, as: actor, on: db.connection, logger: db.logger)
         }
         return Self.json(.object(["entries": try Self.encoded(entries)]))
     }
@@ -263,8 +265,8 @@ public struct RecordRoutes: Sendable {
     // MARK: Metadata
 
     @Sendable func listEntities(_ request: Request, context: AtriumContext) async throws -> Response {
-        let entities = try await run(request, context) { _, db in
-            try await engine.entities(on: db.connection, logger: db.logger)
+        let entities = try await run(request, context) { actor, db in
+            try await engine.visibleEntities(for: actor, on: db.connection, logger: db.logger)
         }
         return Self.json(.object(["entities": .array(entities.values.sorted { $0.key < $1.key }.map { entity in
             .object(["key": .string(entity.key), "labels": .object(entity.labels.mapValues(JSONValue.string)),
@@ -274,8 +276,10 @@ public struct RecordRoutes: Sendable {
 
     @Sendable func meta(_ request: Request, context: AtriumContext) async throws -> Response {
         let key = Self.entityKey(context)
-        return Self.json(try await run(request, context) { _, db in
-            let (entity, _) = try await engine.entity(key, on: db.connection, logger: db.logger)
+        return Self.json(try await run(request, context) { actor, db in
+            guard let entity = try await engine.visibleEntities(for: actor, on: db.connection, logger: db.logger)[key] else {
+                throw AtriumError(status: .notFound, code: "entity_not_found", message: "no entity '\(key)'")
+            }
             guard case .object(var object) = try Self.encoded(entity) else { return JSONValue.null }
             object["layouts"] = .object([
                 "detail": try await admin.layout("detail", of: key, on: db.connection, logger: db.logger),
@@ -327,8 +331,8 @@ public struct RecordRoutes: Sendable {
 
     @Sendable func openAPI(_ request: Request, context: AtriumContext) async throws -> Response {
         let tenant = try context.requireTenant()
-        let entities = try await run(request, context) { _, db in
-            try await engine.entities(on: db.connection, logger: db.logger)
+        let entities = try await run(request, context) { actor, db in
+            try await engine.visibleEntities(for: actor, on: db.connection, logger: db.logger)
         }
         return Self.json(OpenAPIDocument.build(tenant: tenant, entities: entities.values.sorted { $0.key < $1.key }))
     }

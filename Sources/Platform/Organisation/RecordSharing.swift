@@ -1,0 +1,66 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// Explicit shares of one record to a user, a department or a role, with read or write access.
+/// A share widens the "own" part of every scope (see ``AccessContext``); making one needs the
+/// `share` action on the record.
+extension RecordEngine {
+    public struct Share: Sendable, Codable, Equatable {
+        public var kind: String
+        public var granteeID: UUID
+        public var access: String
+        enum CodingKeys: String, CodingKey { case kind, granteeID = "id", access }
+    }
+
+    public func shares(_ entityKey: String, id: UUID, as actor: Actor, on connection: PostgresConnection, logger: Logger) async throws -> [Share] {
+        let (entity, _) = try await entity(entityKey, for: .read, actor: actor, on: connection, logger: logger)
+        _ = try await fetch(entityKey, id: id, deleted: false, scope: (actor.access, entity, .read), on: connection, logger: logger)
+        var result: [Share] = []
+        for try await (kind, grantee, access) in try await connection.query(
+            "SELECT grantee_kind, grantee_id, access FROM record_shares WHERE record_id = \(id) ORDER BY grantee_kind, grantee_id", logger: logger
+        ).decode((String, UUID, String).self) {
+            result.append(Share(kind: kind, granteeID: grantee, access: access))
+        }
+        return result
+    }
+
+    public func share(_ entityKey: String, id: UUID, _ share: Share, as actor: Actor, on connection: PostgresConnection, logger: Logger) async throws {
+        let (entity, _) = try await entity(entityKey, for: .share, actor: actor, on: connection, logger: logger)
+        let record = try await fetch(entityKey, id: id, deleted: false, scope: (actor.access, entity, .share), on: connection, logger: logger)
+        guard ["read", "write"].contains(share.access) else { throw AtriumError.validation(field: "access", "must be read or write") }
+        let table: String
+        switch share.kind {
+        case "user": table = "users"
+        case "department": table = "departments"
+        case "role": table = "roles"
+        default: throw AtriumError.validation(field: "kind", "must be user, department or role")
+        }
+        var binds = PostgresBindings()
+        binds.append(share.granteeID)
+        let found = try await connection.query(PostgresQuery(unsafeSQL: "SELECT count(*)::int FROM \(table) WHERE id = $1", binds: binds), logger: logger)
+            .collect().first?.decode(Int.self) ?? 0
+        guard found == 1 else { throw AtriumError.validation(field: "id", "names no \(share.kind) of this tenant") }
+        let tenantID = try await currentTenant(on: connection, logger: logger)
+        try await connection.query("""
+            INSERT INTO record_shares (tenant_id, record_id, grantee_kind, grantee_id, access, created_by)
+            VALUES (\(tenantID), \(id), \(share.kind), \(share.granteeID), \(share.access), \(actor.user.id))
+            ON CONFLICT (tenant_id, record_id, grantee_kind, grantee_id) DO UPDATE SET access = EXCLUDED.access
+            """, logger: logger)
+        try await audit("record.shared", record: record,
+                        changes: ["share": .object(["before": .null, "after": .string("\(share.kind):\(share.granteeID.uuidString.lowercased()):\(share.access)")])],
+                        actor: actor, on: connection, logger: logger)
+    }
+
+    public func unshare(_ entityKey: String, id: UUID, kind: String, grantee: UUID, as actor: Actor, on connection: PostgresConnection, logger: Logger) async throws {
+        let (entity, _) = try await entity(entityKey, for: .share, actor: actor, on: connection, logger: logger)
+        let record = try await fetch(entityKey, id: id, deleted: false, scope: (actor.access, entity, .share), on: connection, logger: logger)
+        let removed = try await connection.query("""
+            DELETE FROM record_shares WHERE record_id = \(id) AND grantee_kind = \(kind) AND grantee_id = \(grantee) RETURNING 1
+            """, logger: logger).collect().count
+        guard removed == 1 else { throw AtriumError(status: .notFound, code: "share_not_found", message: "no such share on this record") }
+        try await audit("record.unshared", record: record,
+                        changes: ["share": .object(["before": .string("\(kind):\(grantee.uuidString.lowercased())"), "after": .null])],
+                        actor: actor, on: connection, logger: logger)
+    }
+}
