@@ -142,6 +142,7 @@ public struct RecordEngine: Sendable {
         // tenant_id and entity as parameters the planner sees, leading the btree indexes.
         let tenantParam = compiler.bind(try await currentTenant(on: connection, logger: logger))
         compiler.tenantParam = tenantParam
+        compiler.access = actor.access
         let entityParam = compiler.bind(entity.key)
         var conditions = ["r.tenant_id = \(tenantParam)", "r.entity = \(entityParam)",
                           recycleBin ? "r.deleted_at IS NOT NULL" : "r.deleted_at IS NULL"]

@@ -34,6 +34,9 @@ struct QueryCompiler {
     var binds = PostgresBindings()
     /// The bound parameter holding the tenant id, so index-table conditions name it directly.
     var tenantParam: String?
+    /// The caller's access: a filter through a lookup only sees target records (and fields)
+    /// the caller may read, so filtering cannot reveal what the scope hides.
+    var access: AccessContext = .system
 
     init(entity: EntityDefinition, entities: [String: EntityDefinition]) {
         self.entity = entity
@@ -75,13 +78,17 @@ struct QueryCompiler {
         let segments = path.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
         if segments.count == 2 {
             guard let lookup = entity.field(segments[0]), lookup.active, lookup.type == .lookup,
-                  let target = lookup.target.flatMap({ entities[$0] }) else {
+                  let target = lookup.target.flatMap({ entities[$0] }), access.canSee(target) else {
                 throw Self.badFilter("'\(segments[0])' is not a lookup field of \(entity.key)", field: path)
             }
-            var inner = QueryCompiler(entity: target, entities: entities)
+            var inner = QueryCompiler(entity: access.visible(target), entities: entities)
             inner.binds = binds
             inner.tenantParam = tenantParam
-            let clause = try inner.comparison(field: segments[1], op: op, value: value, alias: "j")
+            inner.access = access
+            var clause = try inner.comparison(field: segments[1], op: op, value: value, alias: "j")
+            if let scope = try access.predicate(for: target, action: .read, alias: "j", binds: &inner.binds) {
+                clause += " AND \(scope)"
+            }
             binds = inner.binds
             return """
                 EXISTS (SELECT 1 FROM records j WHERE j.tenant_id = \(alias).tenant_id AND j.deleted_at IS NULL \
