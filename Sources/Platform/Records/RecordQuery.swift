@@ -281,6 +281,8 @@ struct QueryCompiler {
         for raw in spec.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !raw.isEmpty {
             let descending = raw.hasPrefix("-")
             let key = descending ? String(raw.dropFirst()) : raw
+            // The entity's default sort may name a field hidden from this caller: skip it then.
+            if sort?.isEmpty != false && entity.field(key) == nil && SystemField(rawValue: key) == nil { continue }
             let (operand, field) = try operand(key, alias: "r")
             if field?.type == .multiPicklist { throw Self.badFilter("cannot sort on multi-picklist \(key)", field: key) }
             let expression: String
