@@ -50,17 +50,9 @@ public enum DefaultRoles {
     ]
 
     /// `INSERT` statements' JSON for a role's grants.
-    static func grantsJSON(_ role: Role) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return String(decoding: (try? encoder.encode(role.grants)) ?? Data("{}".utf8), as: UTF8.self)
-    }
+    static func grantsJSON(_ role: Role) -> String { MetadataStore.encode(role.grants) }
 
-    static func labelsJSON(_ role: Role) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return String(decoding: (try? encoder.encode(role.labels)) ?? Data("{}".utf8), as: UTF8.self)
-    }
+    static func labelsJSON(_ role: Role) -> String { MetadataStore.encode(role.labels) }
 
     /// SQL literal (single quotes doubled) for use in migration statements.
     static func literal(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "''") + "'" }

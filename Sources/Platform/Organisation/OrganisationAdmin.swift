@@ -10,8 +10,7 @@ public struct OrganisationAdmin: Sendable {
 
     static func audit(_ action: String, entity: String, id: UUID?, details: [String: String], actor: RecordEngine.Actor,
                       on connection: PostgresConnection, logger: Logger) async throws {
-        let tenantID = try await connection.query("SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid", logger: logger)
-            .collect().first!.decode(UUID.self)
+        let tenantID = try await currentTenant(connection, logger)
         try await AuditLog.record(.init(action: action, actor: .user(actor.user), entity: entity, recordID: id?.uuidString.lowercased(),
                                         details: details, ip: actor.ip, requestID: actor.requestID),
                                   tenantID: tenantID, on: connection, logger: logger)
@@ -152,11 +151,7 @@ public struct OrganisationAdmin: Sendable {
         }
     }
 
-    static func json(_ value: some Encodable) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return String(decoding: (try? encoder.encode(value)) ?? Data("{}".utf8), as: UTF8.self)
-    }
+    static func json(_ value: some Encodable) -> String { MetadataStore.encode(value) }
 
     public func createRole(_ input: RoleInput, as actor: RecordEngine.Actor, on connection: PostgresConnection, logger: Logger) async throws -> Role {
         guard let key = input.key, key.range(of: "^[a-z][a-z0-9_]{0,40}$", options: .regularExpression) != nil else {
