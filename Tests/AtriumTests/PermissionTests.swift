@@ -416,6 +416,31 @@ import Testing
         }
     }
 
+    /// Search (q=) must not match text of a field hidden from the caller (else it is an oracle
+    /// for the hidden value).
+    @Test func searchDoesNotMatchAHiddenSearchableField() async throws {
+        try await F.withHiddenNote("perm-field-q") { admin, user, id in
+            let read = try await user.api.call(.get, "/api/v1/x_memo/\(id)")
+            #expect(read.status == .ok)
+            #expect(read.json["x_note"] == nil)
+            #expect(try await user.api.list("x_memo", q: "memo one").records.strings("id") == [id])
+            #expect(try await admin.list("x_memo", q: "confidential").records.strings("id") == [id])
+            let hidden = try await user.api.list("x_memo", q: "confidential-xyz")
+            #expect(hidden.status == .ok)
+            #expect(hidden.total == 0, "q=confidential-xyz finds \(hidden.records.strings("id")) through the hidden x_note")
+        }
+    }
+
+    /// Metadata behaves as if a hidden field did not exist: not in fields, list columns or layouts.
+    @Test func metadataDoesNotMentionAHiddenField() async throws {
+        try await F.withHiddenNote("perm-field-meta") { _, user, _ in
+            let meta = try await user.api.call(.get, "/api/v1/meta/x_memo")
+            #expect(meta.status == .ok)
+            #expect(meta.json["fields"]?.asArray?.strings("key") == ["x_name"])
+            #expect(!meta.text.contains("x_note"), "meta names the hidden field: \(meta.text)")
+        }
+    }
+
     // MARK: Entities without access
 
     @Test func anEntityWithoutReadGrantIsNotFoundAndNotListed() async throws {
@@ -516,6 +541,11 @@ import Testing
             #expect(login.status == .forbidden)
             let members = try await org.admin.call(.get, "/api/v1/admin/users")
             #expect(members.json["users"]?.asArray?.first { F.same($0["id"], leaver.id) }?["active"] == .bool(false))
+            // Ids are written lower-case, as records and the audit trail write them.
+            for key in ["id", "department_id", "manager_id"] {
+                for id in members.json["users"]?.asArray?.compactMap({ $0[key]?.stringValue }) ?? [] { #expect(id == id.lowercased(), "\(key) \(id)") }
+            }
+            #expect(members.json["users"]?.asArray?.contains { $0["department_id"]?.stringValue != nil } == true)
             // Nothing is left with the leaver.
             let leftover = try await org.admin.list("x_deal", filter: F.body(["field": .string("owner_id"), "op": .string("eq"), "value": .string(leaver.id)]))
             #expect(leftover.total == 0)
@@ -729,11 +759,37 @@ enum PermissionFixtures {
 
     /// A new user of the org's tenant with a department and roles, signed in with an API token.
     static func member(_ org: Org, _ key: String, department: String?, roles: [String]) async throws -> Member {
-        let email = "\(key)@\(org.tenant.info.slug).test"
-        let id = try await addUser(org.tenant, email: email, name: key)
-        try await assign(org.admin, id, department: department, roles: roles)
-        let api = try await RecordAPIClient.signIn(org.client, slug: org.tenant.info.slug, email: email, password: password)
+        try await member(org.client, org.tenant, org.admin, key, department: department, roles: roles)
+    }
+
+    static func member(_ client: any TestClientProtocol, _ tenant: TestEnvironment.Tenant, _ admin: RecordAPIClient, _ key: String,
+                       department: String?, roles: [String]) async throws -> Member {
+        let email = "\(key)@\(tenant.info.slug).test"
+        let id = try await addUser(tenant, email: email, name: key)
+        try await assign(admin, id, department: department, roles: roles)
+        let api = try await RecordAPIClient.signIn(client, slug: tenant.info.slug, email: email, password: password)
         return Member(id: id, email: email, api: api)
+    }
+
+    /// A tenant with `x_memo` (searchable name and note) and a user whose only role reads every
+    /// memo but has `x_note` hidden; the administrator made one memo with a distinctive note.
+    static func withHiddenNote(_ prefix: String, _ body: @escaping @Sendable (RecordAPIClient, Member, String) async throws -> Void) async throws {
+        try await RecordFixtures.withTenant(prefix) { client, tenant in
+            let admin = try await RecordAPIClient.admin(client, tenant)
+            try await admin.createObject(#"""
+                {"key": "x_memo", "labels": {"en": "Memo"},
+                 "fields": [{"key": "x_name", "labels": {"en": "Name"}, "type": "text", "required": true, "searchable": true},
+                            {"key": "x_note", "labels": {"en": "Note"}, "type": "text", "searchable": true}]}
+                """#)
+            let role = try await admin.call(.post, "/api/v1/admin/roles", json: #"""
+                {"key": "memo_reader", "labels": {"en": "Memo reader"}, "grants": {"custom": {"read": "all"}},
+                 "field_rules": {"x_memo": {"x_note": "hidden"}}}
+                """#)
+            try #require(role.status == .created, "\(role.text)")
+            let user = try await member(client, tenant, admin, "memo", department: nil, roles: ["memo_reader"])
+            let id = try await admin.createID("x_memo", #"{"x_name": "memo one", "x_note": "confidential-xyz"}"#)
+            try await body(admin, user, id)
+        }
     }
 
     static func roleID(_ admin: RecordAPIClient, _ key: String) async throws -> String {

@@ -131,7 +131,41 @@ public struct AccessContext: Sendable {
         if unrestricted || fieldRules.isEmpty { return entity }
         var copy = entity
         copy.fields.removeAll { fieldAccess(entity, $0.key) == .hidden }
+        let fieldsLeft = copy
+        copy.listColumns.removeAll { fieldsLeft.field($0) == nil && SystemField(rawValue: $0) == nil }
+        let sortKeys = entity.defaultSort.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { key in let bare = key.hasPrefix("-") ? String(key.dropFirst()) : key
+                return fieldsLeft.field(bare) != nil || SystemField(rawValue: bare) != nil }
+        copy.defaultSort = sortKeys.isEmpty ? "-created_at" : sortKeys.joined(separator: ",")
         return copy
+    }
+
+    /// A stored or default layout as this caller may see it: fields hidden from the caller are
+    /// left out, and fields the caller may only read are marked `readOnly`.
+    public func visibleLayout(_ layout: JSONValue, of entity: EntityDefinition) -> JSONValue {
+        if unrestricted || fieldRules.isEmpty { return layout }
+        guard case .object(var object) = layout else { return layout }
+        func shown(_ key: String) -> Bool { SystemField(rawValue: key) != nil || fieldAccess(entity, key) != .hidden }
+        if case .array(let columns)? = object["columns"] {
+            object["columns"] = .array(columns.filter { $0.stringValue.map(shown) ?? true })
+        }
+        if case .array(let sections)? = object["sections"] {
+            object["sections"] = .array(sections.map { section in
+                guard case .object(var sectionObject) = section, case .array(let fields)? = sectionObject["fields"] else { return section }
+                sectionObject["fields"] = .array(fields.compactMap { item in
+                    guard case .object(var entry) = item, let key = entry["field"]?.stringValue else { return item }
+                    guard shown(key) else { return nil }
+                    if SystemField(rawValue: key) == nil && fieldAccess(entity, key) == .readOnly { entry["readOnly"] = .bool(true) }
+                    return .object(entry)
+                })
+                return .object(sectionObject)
+            })
+        }
+        if let sort = object["sort"]?.stringValue {
+            let bare = sort.hasPrefix("-") ? String(sort.dropFirst()) : sort
+            if !shown(bare) { object["sort"] = .string("-created_at") }
+        }
+        return .object(object)
     }
 
     /// Drops the values of hidden fields from a record the caller receives.

@@ -155,7 +155,22 @@ public struct RecordEngine: Sendable {
         if let text = query.q?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty {
             guard text.count <= 100 else { throw AtriumError(status: .badRequest, code: "invalid_query", message: "q must be at most 100 characters", field: "q") }
             let escaped = text.lowercased().replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
-            conditions.append("r.search LIKE \(compiler.bind("%\(escaped)%"))")
+            let pattern = compiler.bind("%\(escaped)%")
+            let hiddenSearchable = fullEntity.searchableFields.count != entity.searchableFields.count
+            if hiddenSearchable {
+                // The stored search text includes fields this caller may not see; match the
+                // visible searchable fields one by one so q= cannot probe a hidden value.
+                let parts = entity.searchableFields.map { field -> String in
+                    // Field keys are validated identifiers ([a-z][a-z0-9_]*), as in QueryCompiler.
+                    switch field.type {
+                    case .money: return "lower(r.data->'\(field.key)'->>'amount') LIKE \(pattern)"
+                    default: return "lower(r.data->>'\(field.key)') LIKE \(pattern)"
+                    }
+                }
+                conditions.append(parts.isEmpty ? "false" : "(" + parts.joined(separator: " OR ") + ")")
+            } else {
+                conditions.append("r.search LIKE \(pattern)")
+            }
         }
         let order = recycleBin ? "r.deleted_at DESC, r.id" : try compiler.orderBy(query.sort)
         let whereClause = conditions.joined(separator: " AND ")

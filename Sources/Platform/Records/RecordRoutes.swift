@@ -135,7 +135,23 @@ public struct RecordRoutes: Sendable {
     static func encoded(_ value: some Encodable) throws -> JSONValue {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
-        return try JSONValue.parse(String(decoding: try encoder.encode(value), as: UTF8.self))
+        return lowercasingIDs(try JSONValue.parse(String(decoding: try encoder.encode(value), as: UTF8.self)))
+    }
+
+    /// Foundation writes UUIDs upper-case; the API writes ids lower-case everywhere (as records
+    /// and the audit trail do), so id-named members holding a UUID are normalised.
+    static func lowercasingIDs(_ value: JSONValue, key: String? = nil) -> JSONValue {
+        switch value {
+        case .object(let object):
+            return .object(Dictionary(uniqueKeysWithValues: object.map { ($0.key, lowercasingIDs($0.value, key: $0.key)) }))
+        case .array(let items):
+            return .array(items.map { lowercasingIDs($0, key: key) })
+        case .string(let text):
+            guard let key, key == "id" || key.hasSuffix("ID") || key.hasSuffix("IDs") || key.hasSuffix("_id"), UUID(uuidString: text) != nil else { return value }
+            return .string(text.lowercased())
+        default:
+            return value
+        }
     }
 
     // MARK: Records
@@ -281,9 +297,10 @@ public struct RecordRoutes: Sendable {
                 throw AtriumError(status: .notFound, code: "entity_not_found", message: "no entity '\(key)'")
             }
             guard case .object(var object) = try Self.encoded(entity) else { return JSONValue.null }
+            let (full, _) = try await engine.entity(key, on: db.connection, logger: db.logger)
             object["layouts"] = .object([
-                "detail": try await admin.layout("detail", of: key, on: db.connection, logger: db.logger),
-                "list": try await admin.layout("list", of: key, on: db.connection, logger: db.logger),
+                "detail": actor.access.visibleLayout(try await admin.layout("detail", of: key, on: db.connection, logger: db.logger), of: full),
+                "list": actor.access.visibleLayout(try await admin.layout("list", of: key, on: db.connection, logger: db.logger), of: full),
             ])
             return .object(object)
         })
