@@ -49,6 +49,17 @@ import Testing
                 // The query endpoint (filter in the body) applies the same scope.
                 let queried = try await api.query("x_deal", #"{"filter": {"field": "x_name", "op": "starts_with", "value": "deal"}, "limit": 200}"#)
                 #expect(Set(queried.records.strings("id")) == visible, "\(who) POST query")
+                // Export writes exactly the records in the export scope (the same as read here);
+                // the Read-only role has no export right.
+                let export = try await api.export("x_deal")
+                if who == "reader" {
+                    #expect(export.status == .forbidden, "reader export: \(export.text)")
+                    #expect(export.errorCode == "no_permission")
+                } else {
+                    #expect(export.status == .ok, "\(who) export: \(export.text)")
+                    #expect(Set(export.csvColumn("id")) == visible, "\(who) exports \(org.names(export.csvColumn("id")))")
+                    #expect(export.csvColumn("id").count == visible.count)
+                }
 
                 for (name, id) in org.deals.sorted(by: { $0.key < $1.key }) {
                     let inside = visible.contains(id)
@@ -279,7 +290,7 @@ import Testing
 
     static let clerkRole = #"""
         {"key": "deal_clerk", "labels": {"en": "Deal clerk"},
-         "grants": {"custom": {"read": "all", "create": "all", "update": "all"}},
+         "grants": {"custom": {"read": "all", "create": "all", "update": "all", "export": "all"}},
          "field_rules": {"x_deal": {"x_secret": "hidden", "x_stage": "read_only"}}}
         """#
 
@@ -312,6 +323,13 @@ import Testing
             #expect(fields.contains("x_stage"))
             let openAPI = try await clerk.api.call(.get, "/api/openapi.json")
             #expect(openAPI.json["components"]?["schemas"]?["XDeal"]?["properties"]?["x_secret"] == nil, "hidden field in the OpenAPI schema")
+            // Exports leave the hidden column out; the administrator's has it.
+            let export = try await clerk.api.export("x_deal")
+            #expect(export.status == .ok, "\(export.text)")
+            #expect(export.csvRows.first?.contains("Stage") == true)
+            #expect(export.csvRows.first?.contains("Secret") == false, "hidden field in export: \(export.csvRows.first ?? [])")
+            #expect(!export.csvRows.joined().contains("43"), "the hidden value is in the export")
+            #expect(try await org.admin.export("x_deal").csvColumn("Secret").contains("43"))
 
             // Filters and sorts on the hidden field: it does not exist.
             let filter = try await clerk.api.list("x_deal", filter: #"{"field": "x_secret", "op": "eq", "value": 43}"#)

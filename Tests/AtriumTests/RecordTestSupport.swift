@@ -14,6 +14,17 @@ struct RecordAPIResponse: Sendable {
     let status: HTTPResponse.Status
     let json: JSONValue
     let text: String
+    var headers: HTTPFields = [:]
+
+    /// The rows of a CSV answer (the byte order mark and header row included as row 0).
+    var csvRows: [[String]] { (try? RecordCSV.parse(text)) ?? [] }
+
+    /// The CSV column named `name` in the header, for every data row.
+    func csvColumn(_ name: String) -> [String] {
+        let rows = csvRows
+        guard let index = rows.first?.firstIndex(of: name) else { return [] }
+        return rows.dropFirst().map { index < $0.count ? $0[index] : "" }
+    }
 
     var errorCode: String? { json["error"]?["code"]?.stringValue }
     var errorField: String? { json["error"]?["field"]?.stringValue }
@@ -54,12 +65,28 @@ struct RecordAPIClient: Sendable {
     }
 
     func call(_ method: HTTPRequest.Method, _ path: String, json body: String? = nil) async throws -> RecordAPIResponse {
+        try await send(method, path, body: body, contentType: body == nil ? nil : "application/json")
+    }
+
+    /// A call with a body of any type (e.g. a CSV file); `headers` are added to the request.
+    func send(_ method: HTTPRequest.Method, _ path: String, body: String?, contentType: String?, headers extra: HTTPFields = [:]) async throws -> RecordAPIResponse {
         var headers: HTTPFields = [.authorization: "Bearer \(token)", TenantResolver.header: slug, .accept: "application/json"]
-        if body != nil { headers[.contentType] = "application/json" }
+        if let contentType { headers[.contentType] = contentType }
+        headers.append(contentsOf: extra)
         let response = try await client.execute(uri: path, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) })
         let text = String(buffer: response.body)
         let json = (try? JSONValue.parse(text)) ?? .null
-        return RecordAPIResponse(status: response.status, json: json, text: text)
+        return RecordAPIResponse(status: response.status, json: json, text: text, headers: response.headers)
+    }
+
+    /// `GET /api/v1/{entity}/export` with `query` appended as is.
+    func export(_ entity: String, _ query: String = "") async throws -> RecordAPIResponse {
+        try await call(.get, "/api/v1/\(entity)/export" + (query.isEmpty ? "" : "?" + query))
+    }
+
+    /// `POST /api/v1/{entity}/import` with `csv` as the body.
+    func importCSV(_ entity: String, _ csv: String, dryRun: Bool = false) async throws -> RecordAPIResponse {
+        try await send(.post, "/api/v1/\(entity)/import" + (dryRun ? "?dry_run=true" : ""), body: csv, contentType: "text/csv; charset=utf-8")
     }
 
     /// `GET /api/v1/{entity}` with the query parameters percent-encoded.

@@ -11,12 +11,27 @@ public struct AtriumError: Error, Sendable, CustomStringConvertible {
     public let code: String
     public let message: String
     public let field: String?
+    /// Itemised problems behind one error (e.g. each bad row of an import), sent as `details`.
+    public var details: [Detail] = []
 
-    public init(status: HTTPResponse.Status, code: String, message: String, field: String? = nil) {
+    public struct Detail: Sendable, Codable, Equatable {
+        public var row: Int?
+        public var field: String?
+        public var message: String
+
+        public init(row: Int? = nil, field: String? = nil, message: String) {
+            self.row = row
+            self.field = field
+            self.message = message
+        }
+    }
+
+    public init(status: HTTPResponse.Status, code: String, message: String, field: String? = nil, details: [Detail] = []) {
         self.status = status
         self.code = code
         self.message = message
         self.field = field
+        self.details = details
     }
 
     public var description: String { "\(status.code) \(code): \(message)" }

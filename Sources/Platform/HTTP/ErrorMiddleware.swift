@@ -59,8 +59,11 @@ public struct ErrorMiddleware: RouterMiddleware {
     }
 
     public static func json(_ error: AtriumError) -> Response {
-        var body: [String: String] = ["code": error.code, "message": error.message]
-        if let field = error.field { body["field"] = field }
+        struct Body: Encodable {
+            let code: String, message: String, field: String?
+            let details: [AtriumError.Detail]?
+        }
+        let body = Body(code: error.code, message: error.message, field: error.field, details: error.details.isEmpty ? nil : error.details)
         let data = (try? JSONEncoder().encode(["error": body])) ?? Data()
         return Response(status: error.status, headers: [.contentType: "application/json; charset=utf-8"],
                         body: .init(byteBuffer: ByteBuffer(bytes: data)))

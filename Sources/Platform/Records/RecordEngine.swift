@@ -191,9 +191,11 @@ public struct RecordEngine: Sendable {
 
     // MARK: Writing
 
-    public func create(_ entityKey: String, values input: [String: JSONValue], as actor: Actor,
+    /// Creates a record; `action` is `.import` when the record comes from a file import (the
+    /// caller then needs the import right rather than the create right).
+    public func create(_ entityKey: String, values input: [String: JSONValue], action: RecordAction = .create, as actor: Actor,
                        on connection: PostgresConnection, logger: Logger) async throws -> Record {
-        let (entity, _) = try await entity(entityKey, for: .create, actor: actor, on: connection, logger: logger)
+        let (entity, _) = try await entity(entityKey, for: action, actor: actor, on: connection, logger: logger)
         try checkWritable(input, entity: entity, actor: actor)
         var input = input
         let owner = try await takeOwner(&input, default: actor.user.id, on: connection, logger: logger)

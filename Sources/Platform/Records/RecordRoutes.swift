@@ -11,6 +11,8 @@ import Logging
 ///     POST   /api/v1/{entity}/query                   same, filter in the body
 ///     POST   /api/v1/{entity}                         create
 ///     GET    /api/v1/{entity}/recycle-bin             soft-deleted records
+///     GET    /api/v1/{entity}/export?filter=&sort=&q=&lang=   CSV of what the caller may export
+///     POST   /api/v1/{entity}/import?dry_run=         CSV body; all rows or none
 ///     GET    /api/v1/{entity}/{id}                    read
 ///     PATCH  /api/v1/{entity}/{id}                    partial update, body has "version"
 ///     DELETE /api/v1/{entity}/{id}                    soft delete
@@ -49,6 +51,8 @@ public struct RecordRoutes: Sendable {
         router.post("api/v1/:entity", use: create)
         router.post("api/v1/:entity/query", use: query)
         router.get("api/v1/:entity/recycle-bin", use: recycleBin)
+        router.get("api/v1/:entity/export", use: export)
+        router.post("api/v1/:entity/import", use: importRecords)
         router.get("api/v1/:entity/:id", use: get)
         router.patch("api/v1/:entity/:id", use: update)
         router.delete("api/v1/:entity/:id", use: delete)
@@ -157,6 +161,15 @@ public struct RecordRoutes: Sendable {
     // MARK: Records
 
     @Sendable func list(_ request: Request, context: AtriumContext) async throws -> Response {
+        let finalQuery = try Self.listQuery(request)
+        let entity = Self.entityKey(context)
+        return Self.json(Self.page(try await run(request, context) { actor, db in
+            try await engine.list(entity, query: finalQuery, as: actor, on: db.connection, logger: db.logger)
+        }))
+    }
+
+    /// filter, sort, q, limit and offset from the query string.
+    static func listQuery(_ request: Request) throws -> RecordQuery {
         let parameters = request.uri.queryParameters
         var query = RecordQuery(sort: parameters["sort"].map(String.init), q: parameters["q"].map(String.init))
         if let text = parameters["limit"] {
@@ -173,11 +186,47 @@ public struct RecordRoutes: Sendable {
             }
             query.filter = filter
         }
+        return query
+    }
+
+    @Sendable func export(_ request: Request, context: AtriumContext) async throws -> Response {
+        let query = try Self.listQuery(request)
         let entity = Self.entityKey(context)
-        let finalQuery = query
-        return Self.json(Self.page(try await run(request, context) { actor, db in
-            try await engine.list(entity, query: finalQuery, as: actor, on: db.connection, logger: db.logger)
-        }))
+        let locale = Localizer.choose(userLocale: request.uri.queryParameters["lang"].map(String.init) ?? context.identity?.user.locale,
+                                      cookie: request.cookies["atrium_lang"]?.value, acceptLanguage: request.headers[.acceptLanguage])
+        let (text, rows) = try await run(request, context) { actor, db in
+            try await engine.exportCSV(entity, query: query, locale: locale, as: actor, on: db.connection, logger: db.logger)
+        }
+        let day = FieldValidator.formatDate(Date())
+        return Response(status: .ok, headers: [.contentType: "text/csv; charset=utf-8",
+                                               .contentDisposition: "attachment; filename=\"\(entity)-\(day).csv\"",
+                                               HTTPField.Name("X-Atrium-Rows")!: "\(rows)"],
+                        body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    /// The body is the CSV file itself (text/csv, UTF-8, header row first); `?dry_run=true`
+    /// checks every row and keeps nothing.
+    @Sendable func importRecords(_ request: Request, context: AtriumContext) async throws -> Response {
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: RecordCSV.maxImportBytes)
+        } catch {
+            throw AtriumError(status: .contentTooLarge, code: "body_too_large", message: "the file is larger than \(RecordCSV.maxImportBytes / 1024 / 1024) MiB")
+        }
+        guard let csv = buffer.getString(at: buffer.readerIndex, length: buffer.readableBytes, encoding: .utf8) else {
+            throw AtriumError.validation(field: "file", "must be UTF-8 text (save it from Excel as \"CSV UTF-8\")")
+        }
+        let dryRun = ["true", "1", "yes"].contains(request.uri.queryParameters["dry_run"].map(String.init) ?? "")
+        let entity = Self.entityKey(context)
+        do {
+            let (created, ids) = try await run(request, context, write: true) { actor, db in
+                try await engine.importCSV(entity, csv: csv, dryRun: dryRun, as: actor, on: db.connection, logger: db.logger)
+            }
+            return Self.json(.object(["created": .number(Decimal(created)), "ids": .array(ids.map { .string($0.uuidString.lowercased()) })]),
+                             status: .created)
+        } catch let finished as RecordEngine.DryRunFinished {
+            return Self.json(.object(["dry_run": .bool(true), "valid_rows": .number(Decimal(finished.created))]))
+        }
     }
 
     @Sendable func query(_ request: Request, context: AtriumContext) async throws -> Response {

@@ -1,0 +1,257 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// CSV export and import of records, in the form spreadsheet users expect: UTF-8 with a byte
+/// order mark (so Excel shows Chinese correctly), CRLF line ends, a header row of field labels
+/// in the caller's language. Both go through the engine: an export is a list under the export
+/// scope with hidden fields absent; an import creates each row under the import scope, all
+/// rows in one transaction or none.
+public enum RecordCSV {
+    public static let maxExportRows = 50_000
+    public static let maxImportRows = 10_000
+    public static let maxImportBytes = 10 * 1024 * 1024
+    /// System columns written after the fields; on import `owner_id` is honoured, the rest ignored.
+    static let systemColumns = ["id", "owner_id", "created_at", "updated_at"]
+
+    // MARK: Text
+
+    /// One CSV line: cells quoted when they hold a comma, quote or line break.
+    static func line(_ cells: [String]) -> String {
+        cells.map { cell in
+            cell.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" })
+                ? "\"" + cell.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : cell
+        }.joined(separator: ",") + "\r\n"
+    }
+
+    /// Rows of cells (RFC 4180: quoted cells may hold commas, quotes and line breaks). A
+    /// leading byte order mark is skipped; blank lines are dropped.
+    public static func parse(_ text: String) throws -> [[String]] {
+        var rows: [[String]] = []
+        var row: [String] = []
+        var cell = ""
+        var quoted = false
+        var afterQuote = false
+        var line = 1
+        var chars = Substring(text)
+        if chars.first == "\u{FEFF}" { chars = chars.dropFirst() }
+        func endRow() {
+            row.append(cell)
+            if !(row.count == 1 && row[0].isEmpty) { rows.append(row) }
+            row = []
+            cell = ""
+        }
+        // Swift treats "\r\n" as one Character, so both line ends are single characters here.
+        for char in chars {
+            if quoted {
+                if char == "\"" { quoted = false; afterQuote = true } else {
+                    if char == "\n" || char == "\r\n" { line += 1 }
+                    cell.append(char)
+                }
+                continue
+            }
+            switch char {
+            case "\"":
+                if afterQuote { cell.append("\""); quoted = true; afterQuote = false }
+                else if cell.isEmpty { quoted = true }
+                else { throw AtriumError(status: .unprocessableContent, code: "invalid_csv", message: "line \(line): a quote inside an unquoted cell", field: "file") }
+            case ",":
+                row.append(cell); cell = ""; afterQuote = false
+            case "\n", "\r\n", "\r":
+                endRow(); line += 1; afterQuote = false
+            default:
+                if afterQuote { throw AtriumError(status: .unprocessableContent, code: "invalid_csv", message: "line \(line): text after a closing quote", field: "file") }
+                cell.append(char)
+            }
+        }
+        if quoted { throw AtriumError(status: .unprocessableContent, code: "invalid_csv", message: "line \(line): a quoted cell is not closed", field: "file") }
+        if !cell.isEmpty || !row.isEmpty { endRow() }
+        return rows
+    }
+
+    // MARK: Cells
+
+    static func label(_ labels: [String: String], locale: String, fallback: String) -> String {
+        labels[locale] ?? labels[String(locale.prefix(2))] ?? labels["en"] ?? labels.values.sorted().first ?? fallback
+    }
+
+    /// Cells a spreadsheet would run as a formula get a leading apostrophe (CSV injection);
+    /// the import takes it off again.
+    static func guarded(_ text: String) -> String {
+        guard let first = text.first, "=+-@\t\r".contains(first) else { return text }
+        return "'" + text
+    }
+
+    static func cell(_ value: JSONValue?, field: FieldDefinition, locale: String) -> String {
+        guard let value, !value.isNull else { return "" }
+        switch (field.type, value) {
+        case (.money, .object(let money)):
+            let amount = money["amount"]?.stringValue ?? ""
+            let currency = money["currency"]?.stringValue ?? ""
+            return currency.isEmpty || currency == (field.currency ?? "CNY") ? amount : "\(amount) \(currency)"
+        case (.number, _), (.percent, _):
+            return value.stringValue ?? value.jsonText
+        case (.boolean, .bool(let flag)):
+            return flag ? "true" : "false"
+        case (.picklist, .string(let option)):
+            return guarded(optionLabel(option, field: field, locale: locale))
+        case (.multiPicklist, .array(let items)):
+            return guarded(items.compactMap(\.stringValue).map { optionLabel($0, field: field, locale: locale) }.joined(separator: "; "))
+        case (_, .string(let text)):
+            return guarded(text)
+        default:
+            return value.jsonText
+        }
+    }
+
+    static func optionLabel(_ value: String, field: FieldDefinition, locale: String) -> String {
+        guard let option = field.options?.first(where: { $0.value == value }) else { return value }
+        return label(option.labels, locale: locale, fallback: value)
+    }
+
+    /// The option whose value or label (in any language) is `text`, values first.
+    static func optionValue(_ text: String, field: FieldDefinition) -> String {
+        let options = field.options ?? []
+        if options.contains(where: { $0.value == text }) { return text }
+        return options.first { $0.labels.values.contains(text) }?.value ?? text
+    }
+
+    /// The JSON value for one imported cell; the engine validates it like any other input.
+    static func value(_ raw: String, field: FieldDefinition) -> JSONValue {
+        var text = raw.trimmingCharacters(in: .whitespaces)
+        if text.count > 1, text.first == "'", let second = text.dropFirst().first, "=+-@".contains(second) { text.removeFirst() }
+        if text.isEmpty { return .null }
+        switch field.type {
+        case .boolean:
+            switch text.lowercased() {
+            case "true", "yes", "y", "1", "是", "√": return .bool(true)
+            case "false", "no", "n", "0", "否": return .bool(false)
+            default: return .string(text)
+            }
+        case .money:
+            let parts = text.split(separator: " ").map(String.init)
+            let amount = parts.first?.replacingOccurrences(of: ",", with: "").replacingOccurrences(of: "¥", with: "") ?? text
+            if parts.count == 2 { return .object(["amount": .string(amount), "currency": .string(parts[1].uppercased())]) }
+            return .string(amount)
+        case .number, .percent:
+            return .string(text.replacingOccurrences(of: ",", with: "").replacingOccurrences(of: "%", with: ""))
+        case .picklist:
+            return .string(optionValue(text, field: field))
+        case .multiPicklist:
+            let items = text.split(whereSeparator: { $0 == ";" || $0 == "；" }).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            return .array(items.map { .string(optionValue($0, field: field)) })
+        default:
+            return .string(text)
+        }
+    }
+
+    /// Which field each header cell names: a field key, or its label in any language. System
+    /// columns map to nil (skipped) except `owner_id`; anything else is refused by name.
+    static func columns(_ header: [String], entity: EntityDefinition) throws -> [FieldDefinition?] {
+        var seen = Set<String>()
+        return try header.enumerated().map { index, raw in
+            let name = raw.trimmingCharacters(in: .whitespaces)
+            let field = entity.activeFields.first { $0.key == name } ?? entity.activeFields.first { $0.labels.values.contains(name) }
+            if let field {
+                guard seen.insert(field.key).inserted else {
+                    throw AtriumError(status: .unprocessableContent, code: "invalid_csv", message: "column \(index + 1) '\(name)' repeats \(field.key)", field: field.key)
+                }
+                // Auto-numbers are given by the engine: an exported file re-imports cleanly.
+                return field.type == .autoNumber ? nil : field
+            }
+            if name == "owner_id" { return FieldDefinition(key: "owner_id", labels: [:], type: .user) }
+            if systemColumns.contains(name) || name.isEmpty { return nil }
+            throw AtriumError(status: .unprocessableContent, code: "unknown_column",
+                              message: "column \(index + 1) '\(name)' is not a field of \(entity.key)", field: name)
+        }
+    }
+}
+
+extension RecordEngine {
+    /// Every record the caller may export that matches `query` (filter, sort, q), as CSV text.
+    public func exportCSV(_ entityKey: String, query: RecordQuery, locale: String, as actor: Actor,
+                          on connection: PostgresConnection, logger: Logger) async throws -> (text: String, rows: Int) {
+        let (full, _) = try await entity(entityKey, for: .export, actor: actor, on: connection, logger: logger)
+        let entity = actor.access.visible(full)
+        let fields = entity.activeFields
+        var text = "\u{FEFF}" + RecordCSV.line(fields.map { RecordCSV.label($0.labels, locale: locale, fallback: $0.key) } + RecordCSV.systemColumns)
+        var page = query
+        page.limit = RecordQuery.maxLimit
+        page.offset = 0
+        var rows = 0
+        while true {
+            let result = try await list(entityKey, query: page, action: .export, as: actor, on: connection, logger: logger)
+            if result.total > RecordCSV.maxExportRows {
+                throw AtriumError(status: .unprocessableContent, code: "export_too_large",
+                                  message: "\(result.total) records match; an export holds at most \(RecordCSV.maxExportRows) — narrow the filter", field: "filter")
+            }
+            for record in result.records {
+                let system = [record.id.uuidString.lowercased(), record.ownerID?.uuidString.lowercased() ?? "",
+                              FieldValidator.formatDateTime(record.createdAt), FieldValidator.formatDateTime(record.updatedAt)]
+                text += RecordCSV.line(fields.map { RecordCSV.cell(record.values[$0.key], field: $0, locale: locale) } + system)
+            }
+            rows += result.records.count
+            if result.records.count < page.limit! || rows >= result.total { break }
+            page.offset! += page.limit!
+        }
+        try await AuditLog.record(.init(action: "records.exported", actor: .user(actor.user), entity: entity.key,
+                                        details: ["rows": "\(rows)"], ip: actor.ip, requestID: actor.requestID),
+                                  tenantID: try await currentTenant(on: connection, logger: logger), on: connection, logger: logger)
+        return (text, rows)
+    }
+
+    /// Creates one record per data row of `csv`. Every row is checked; if any fails, nothing is
+    /// kept (the caller's transaction is rolled back by the thrown error, which lists up to 50
+    /// bad rows by line number and field). `dryRun` checks everything and keeps nothing.
+    public func importCSV(_ entityKey: String, csv: String, dryRun: Bool, as actor: Actor,
+                          on connection: PostgresConnection, logger: Logger) async throws -> (created: Int, ids: [UUID]) {
+        let (full, _) = try await entity(entityKey, for: .import, actor: actor, on: connection, logger: logger)
+        let entity = actor.access.visible(full)
+        let rows = try RecordCSV.parse(csv)
+        guard let header = rows.first else { throw AtriumError.validation(field: "file", "is empty; the first row names the columns") }
+        let columns = try RecordCSV.columns(header, entity: entity)
+        let data = rows.dropFirst()
+        guard !data.isEmpty else { throw AtriumError.validation(field: "file", "has a header but no rows") }
+        guard data.count <= RecordCSV.maxImportRows else {
+            throw AtriumError.validation(field: "file", "has \(data.count) rows; an import takes at most \(RecordCSV.maxImportRows)")
+        }
+        var problems: [AtriumError.Detail] = []
+        var ids: [UUID] = []
+        for (offset, row) in data.enumerated() {
+            let line = offset + 2
+            if row.count > columns.count {
+                problems.append(.init(row: line, message: "has \(row.count) cells but the header has \(columns.count)"))
+                if problems.count >= 50 { break } else { continue }
+            }
+            var values: [String: JSONValue] = [:]
+            for (index, cell) in row.enumerated() {
+                guard let field = columns[index] else { continue }
+                let value = RecordCSV.value(cell, field: field)
+                if !value.isNull { values[field.key] = value }
+            }
+            do {
+                ids.append(try await create(entityKey, values: values, action: .import, as: actor, on: connection, logger: logger).id)
+            } catch let error as AtriumError where error.status.code < 500 {
+                // Validation happens before any SQL, so the transaction is still usable.
+                problems.append(.init(row: line, field: error.field, message: error.message))
+                if problems.count >= 50 { break }
+            }
+        }
+        if !problems.isEmpty {
+            throw AtriumError(status: .unprocessableContent, code: "import_failed",
+                              message: "\(problems.count)\(problems.count >= 50 ? "+" : "") of \(data.count) rows are not valid; nothing was imported",
+                              field: problems.first?.field, details: problems)
+        }
+        if dryRun { throw DryRunFinished(created: ids.count) }
+        // Each record has its own record.created entry; this one ties them to the file.
+        try await AuditLog.record(.init(action: "records.imported", actor: .user(actor.user), entity: entity.key,
+                                        details: ["rows": "\(ids.count)"], ip: actor.ip, requestID: actor.requestID),
+                                  tenantID: try await currentTenant(on: connection, logger: logger), on: connection, logger: logger)
+        return (ids.count, ids)
+    }
+
+    /// Thrown to roll back a dry-run import after every row passed; the route turns it into 200.
+    public struct DryRunFinished: Error, Sendable {
+        public let created: Int
+    }
+}
