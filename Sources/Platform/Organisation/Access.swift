@@ -51,12 +51,20 @@ public struct AccessContext: Sendable {
     public let roleIDs: [UUID]
     let grants: [RoleGrants]
     let fieldRules: [FieldRules]
+    /// Departments whose records sharing rules open to the caller: entity → access → ids
+    /// (sub-departments already expanded).
+    public let ruleReach: [String: [String: [UUID]]]
+    /// The tenant's management dimension (a field key), if it has one.
+    public let dimensionField: String?
+    /// The dimension values the caller is limited to; nil = not limited.
+    public let dimensionValues: [String]?
 
     /// Engine-internal callers (hooks, provisioning, tests of the engine itself).
     public static let system = AccessContext(unrestricted: true, userID: nil, departmentID: nil, departmentTree: [], roleIDs: [], grants: [], fieldRules: [])
 
     public init(unrestricted: Bool, userID: UUID?, departmentID: UUID?, departmentTree: [UUID], roleIDs: [UUID],
-                grants: [RoleGrants], fieldRules: [FieldRules]) {
+                grants: [RoleGrants], fieldRules: [FieldRules], ruleReach: [String: [String: [UUID]]] = [:],
+                dimensionField: String? = nil, dimensionValues: [String]? = nil) {
         self.unrestricted = unrestricted
         self.userID = userID
         self.departmentID = departmentID
@@ -64,6 +72,9 @@ public struct AccessContext: Sendable {
         self.roleIDs = roleIDs
         self.grants = grants
         self.fieldRules = fieldRules
+        self.ruleReach = ruleReach
+        self.dimensionField = dimensionField
+        self.dimensionValues = dimensionValues
     }
 
     /// Loads a signed-in user's access (3 small queries; administrators need none).
@@ -71,8 +82,9 @@ public struct AccessContext: Sendable {
         if user.isAdmin {
             return AccessContext(unrestricted: true, userID: user.id, departmentID: nil, departmentTree: [], roleIDs: [], grants: [], fieldRules: [])
         }
-        let department = try await connection.query("SELECT department_id FROM users WHERE id = \(user.id)", logger: logger)
-            .collect().first?.decode(UUID?.self) ?? nil
+        let (department, dimensionValues) = try await connection.query("""
+            SELECT department_id, dimension_values FROM users WHERE id = \(user.id)
+            """, logger: logger).collect().first?.decode((UUID?, [String]?).self) ?? (nil, nil)
         var tree: [UUID] = []
         if let department {
             for try await id in try await connection.query("""
@@ -94,8 +106,50 @@ public struct AccessContext: Sendable {
             grants.append(try decoder.decode(RoleGrants.self, from: Data(grantText.utf8)))
             rules.append(try decoder.decode(FieldRules.self, from: Data(ruleText.utf8)))
         }
+        // Sharing rules naming the caller, its department or one of its roles, with the
+        // departments they open expanded below when the rule includes sub-departments.
+        var reach: [String: [String: [UUID]]] = [:]
+        for try await (entity, access, ids) in try await connection.query("""
+            WITH RECURSIVE matched AS (
+                SELECT entity, access, department_id AS id, include_sub FROM sharing_rules
+                WHERE (grantee_kind = 'user' AND grantee_id = \(user.id))
+                   OR (grantee_kind = 'department' AND grantee_id = \(department))
+                   OR (grantee_kind = 'role' AND grantee_id = ANY(\(roleIDs)::uuid[]))
+            ), opened (entity, access, id, include_sub) AS (
+                SELECT entity, access, id, include_sub FROM matched
+                UNION SELECT o.entity, o.access, d.id, o.include_sub FROM opened o JOIN departments d ON d.parent_id = o.id WHERE o.include_sub
+            )
+            SELECT entity, access, array_agg(DISTINCT id) FROM opened GROUP BY entity, access
+            """, logger: logger).decode((String, String, [UUID]).self) {
+            reach[entity, default: [:]][access] = ids
+        }
+        let dimensionField = try await connection.query("SELECT field_key FROM tenant_dimension", logger: logger)
+            .collect().first?.decode(String.self)
         return AccessContext(unrestricted: false, userID: user.id, departmentID: department, departmentTree: tree,
-                             roleIDs: roleIDs, grants: grants, fieldRules: rules)
+                             roleIDs: roleIDs, grants: grants, fieldRules: rules, ruleReach: reach,
+                             dimensionField: dimensionField, dimensionValues: dimensionField == nil ? nil : dimensionValues)
+    }
+
+    /// The dimension values the caller is limited to on `entity`, or nil when the tenant has no
+    /// dimension, the caller is not limited, or the entity has no field for it.
+    public func dimensionLimit(_ entity: EntityDefinition) -> (field: String, values: [String])? {
+        guard !unrestricted, let dimensionField, let dimensionValues, entity.field(dimensionField)?.active == true else { return nil }
+        return (dimensionField, dimensionValues)
+    }
+
+    /// A write by a dimension-limited caller keeps the record inside the caller's values: an
+    /// empty value on create takes the caller's only value; another value is refused (403).
+    func checkDimension(_ values: inout [String: JSONValue], entity: EntityDefinition, isCreate: Bool) throws {
+        guard let (field, allowed) = dimensionLimit(entity) else { return }
+        let given = values[field]
+        if !isCreate && given == nil { return }
+        if given == nil || given == .null || given == .string("") {
+            if isCreate && allowed.count == 1 { values[field] = .string(allowed[0]); return }
+            throw AtriumError(status: .forbidden, code: "dimension_required", message: "\(field) must be one of \(allowed.joined(separator: ", "))", field: field)
+        }
+        guard case .string(let text)? = given, allowed.contains(text) else {
+            throw AtriumError(status: .forbidden, code: "dimension_denied", message: "\(field) must be one of \(allowed.joined(separator: ", "))", field: field)
+        }
     }
 
     /// The widest scope any of the caller's roles gives for `action` on `entity`.
@@ -180,13 +234,27 @@ public struct AccessContext: Sendable {
     /// the ids as parameters (arrays, never inlined). `nil` means every record (scope all).
     /// Own = owner, or shared with the caller, its department or one of its roles (for
     /// update/delete only shares with write access count).
+    /// A management dimension, when the caller is limited, is intersected with the scope:
+    /// `(scope) AND data->>dimension = ANY(values)`.
     func predicate(for entity: EntityDefinition, action: RecordAction, alias: String, binds: inout PostgresBindings) throws -> String? {
         let scope = self.scope(entity, action)
-        switch scope {
-        case .all: return nil
-        case .none: return "false"
-        default: break
+        if scope == .none { return "false" }
+        func bind(_ value: some PostgresEncodable & Sendable) throws -> String {
+            try binds.append(value)
+            return "$\(binds.count)"
         }
+        var dimension: String?
+        if let (field, values) = dimensionLimit(entity) {
+            // Field keys are validated identifiers ([a-z][a-z0-9_]*).
+            dimension = "(\(alias).data->>'\(field)') = ANY(\(try bind(values))::text[])"
+        }
+        guard scope != .all else { return dimension }
+        guard let reach = try scopePredicate(scope, entity: entity, action: action, alias: alias, binds: &binds) else { return dimension }
+        return dimension.map { "(\(reach) AND \($0))" } ?? reach
+    }
+
+    private func scopePredicate(_ scope: DataScope, entity: EntityDefinition, action: RecordAction, alias: String,
+                                binds: inout PostgresBindings) throws -> String? {
         func bind(_ value: some PostgresEncodable & Sendable) throws -> String {
             try binds.append(value)
             return "$\(binds.count)"
@@ -208,6 +276,11 @@ public struct AccessContext: Sendable {
         default:
             break
         }
+        // Sharing rules: records owned in the departments they open (write rules only for
+        // changes).
+        let rules = ruleReach[entity.key] ?? [:]
+        let opened = Array(Set((rules["write"] ?? []) + (writeOnly.isEmpty ? rules["read"] ?? [] : [])))
+        if !opened.isEmpty { reach.append("\(alias).department_id = ANY(\(try bind(opened.sorted { $0.uuidString < $1.uuidString })))") }
         return "(" + reach.joined(separator: " OR ") + ")"
     }
 }

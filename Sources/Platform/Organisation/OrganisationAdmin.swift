@@ -211,19 +211,24 @@ public struct OrganisationAdmin: Sendable {
         public var departmentID: UUID?
         public var managerID: UUID?
         public var roles: [String]
+        /// Management-dimension values the user is limited to (nil: not limited).
+        public var dimensionValues: [String]?
         enum CodingKeys: String, CodingKey {
             case id, email, displayName = "display_name", active, admin, departmentID = "department_id", managerID = "manager_id", roles
+            case dimensionValues = "dimension_values"
         }
     }
 
     public func members(on connection: PostgresConnection, logger: Logger) async throws -> [Member] {
         var result: [Member] = []
-        for try await (id, email, name, active, admin, department, manager, roles) in try await connection.query("""
+        for try await (id, email, name, active, admin, department, manager, roles, dimension) in try await connection.query("""
             SELECT u.id, u.email, u.display_name, u.is_active, u.is_admin, u.department_id, u.manager_id,
-                   coalesce((SELECT array_agg(r.key ORDER BY r.key) FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = u.id), '{}')
+                   coalesce((SELECT array_agg(r.key ORDER BY r.key) FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = u.id), '{}'),
+                   u.dimension_values
             FROM users u ORDER BY u.email
-            """, logger: logger).decode((UUID, String, String, Bool, Bool, UUID?, UUID?, [String]).self) {
-            result.append(Member(id: id, email: email, displayName: name, active: active, admin: admin, departmentID: department, managerID: manager, roles: roles))
+            """, logger: logger).decode((UUID, String, String, Bool, Bool, UUID?, UUID?, [String], [String]?).self) {
+            result.append(Member(id: id, email: email, displayName: name, active: active, admin: admin, departmentID: department, managerID: manager,
+                                 roles: roles, dimensionValues: dimension))
         }
         return result
     }
@@ -232,7 +237,8 @@ public struct OrganisationAdmin: Sendable {
         public var departmentID: UUID??
         public var managerID: UUID??
         public var roles: [String]?
-        enum CodingKeys: String, CodingKey { case departmentID = "department_id", managerID = "manager_id", roles }
+        public var dimensionValues: [String]??
+        enum CodingKeys: String, CodingKey { case departmentID = "department_id", managerID = "manager_id", roles, dimensionValues = "dimension_values" }
 
         public init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -240,6 +246,7 @@ public struct OrganisationAdmin: Sendable {
             departmentID = c.contains(.departmentID) ? .some(try c.decodeIfPresent(UUID.self, forKey: .departmentID)) : nil
             managerID = c.contains(.managerID) ? .some(try c.decodeIfPresent(UUID.self, forKey: .managerID)) : nil
             roles = try c.decodeIfPresent([String].self, forKey: .roles)
+            dimensionValues = c.contains(.dimensionValues) ? .some(try c.decodeIfPresent([String].self, forKey: .dimensionValues)) : nil
         }
     }
 
@@ -278,6 +285,9 @@ public struct OrganisationAdmin: Sendable {
                 INSERT INTO user_roles (tenant_id, user_id, role_id) SELECT \(tenantID), \(id), r FROM unnest(\(ids)::uuid[]) AS r ON CONFLICT DO NOTHING
                 """, logger: logger)
             details["roles"] = keys.sorted().joined(separator: ",")
+        }
+        if let values = change.dimensionValues {
+            try await setDimensionValues(id, values, as: actor, on: connection, logger: logger)
         }
         try await Self.audit("user.changed", entity: "user", id: id, details: details, actor: actor, on: connection, logger: logger)
         return try await members(on: connection, logger: logger).first { $0.id == id }!

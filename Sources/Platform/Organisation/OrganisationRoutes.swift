@@ -13,11 +13,15 @@ import Hummingbird
 ///     PATCH  /api/v1/admin/roles/{id}                  admin
 ///     DELETE /api/v1/admin/roles/{id}                  admin
 ///     GET    /api/v1/admin/users                       admin: users with department, manager, roles
-///     PATCH  /api/v1/admin/users/{id}                  admin: {"department_id"?, "manager_id"?, "roles"?: [keys]}
+///     PATCH  /api/v1/admin/users/{id}                  admin: {"department_id"?, "manager_id"?, "roles"?: [keys], "dimension_values"?: [..] | null}
 ///     POST   /api/v1/admin/users/{id}/handover         admin: {"to", "entities"?, "deactivate"? (default true)}
 ///     GET    /api/v1/{entity}/{id}/shares              who the record is shared with (read scope)
 ///     POST   /api/v1/{entity}/{id}/shares              {"kind": "user|department|role", "id", "access": "read|write"} (share scope)
 ///     DELETE /api/v1/{entity}/{id}/shares/{kind}/{grantee}
+///     GET    /api/v1/admin/sharing-rules               admin: sharing rules
+///     POST   /api/v1/admin/sharing-rules               admin: {"entity", "department_id", "include_sub"?, "kind", "grantee_id", "access"}
+///     DELETE /api/v1/admin/sharing-rules/{id}          admin
+///     GET|PUT|DELETE /api/v1/admin/dimension           admin: the management dimension {"field", "labels"?}
 extension RecordRoutes {
     func registerOrganisation(on router: RouterGroup<AtriumContext>) {
         router.get("api/v1/admin/departments", use: listDepartments)
@@ -34,6 +38,7 @@ extension RecordRoutes {
         router.get("api/v1/:entity/:id/shares", use: listShares)
         router.post("api/v1/:entity/:id/shares", use: addShare)
         router.delete("api/v1/:entity/:id/shares/:kind/:grantee", use: removeShare)
+        registerSharingRules(on: router)
     }
 
     static func uuid(_ context: AtriumContext, _ name: String, what: String) throws -> UUID {

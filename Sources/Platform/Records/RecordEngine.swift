@@ -198,6 +198,7 @@ public struct RecordEngine: Sendable {
         let (entity, _) = try await entity(entityKey, for: action, actor: actor, on: connection, logger: logger)
         try checkWritable(input, entity: entity, actor: actor)
         var input = input
+        try actor.access.checkDimension(&input, entity: entity, isCreate: true)
         let owner = try await takeOwner(&input, default: actor.user.id, on: connection, logger: logger)
         var write = RecordWrite(entity: entity, isCreate: true, values: input, existing: nil)
         for hook in hooks.callAll(for: entity.key) { try await hook.beforeValidate(&write) }
@@ -242,6 +243,7 @@ public struct RecordEngine: Sendable {
                               field: "version")
         }
         var input = input
+        try actor.access.checkDimension(&input, entity: entity, isCreate: false)
         let owner = try await takeOwner(&input, default: existing.ownerID ?? actor.user.id, on: connection, logger: logger)
         var write = RecordWrite(entity: entity, isCreate: false, values: input, existing: existing)
         for hook in hooks.callAll(for: entity.key) { try await hook.beforeValidate(&write) }
