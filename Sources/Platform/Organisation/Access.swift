@@ -168,6 +168,16 @@ public struct AccessContext: Sendable {
     /// Whether the caller may see the entity at all (read scope above none).
     public func canSee(_ entity: EntityDefinition) -> Bool { scope(entity, .read) > .none }
 
+    /// Whether a module shows in the caller's menu: it can read one of the module's entities
+    /// (or, for a module without entities, one of its roles grants the module any read).
+    public func canSee(module manifest: ModuleManifest) -> Bool {
+        if unrestricted { return true }
+        if manifest.entities.isEmpty {
+            return grants.contains { ($0["module:\(manifest.id)"]?[RecordAction.read.rawValue] ?? .none) > .none }
+        }
+        return manifest.entities.contains { canSee($0) }
+    }
+
     /// The caller's rule for a field; unrestricted callers and fields without rules are editable.
     public func fieldAccess(_ entity: EntityDefinition, _ field: String) -> FieldAccess {
         if unrestricted || fieldRules.isEmpty { return .editable }

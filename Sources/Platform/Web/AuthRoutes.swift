@@ -143,13 +143,15 @@ public struct AuthRoutes: Sendable {
         guard let identity = context.identity else { return redirect("/login") }
         let lang = locale(request, context)
         let logger = context.logger
-        let (moduleIDs, tokens) = try await database.withTenant(tenant.id, logger: logger) { connection in
+        let (moduleIDs, tokens, access) = try await database.withTenant(tenant.id, logger: logger) { connection in
             (try await TenantModules.enabled(on: connection, logger: logger),
-             try await APITokenStore.list(userID: identity.user.id, on: connection, logger: logger))
+             try await APITokenStore.list(userID: identity.user.id, on: connection, logger: logger),
+             try await AccessContext.load(for: identity.user, on: connection, logger: logger))
         }
         let csrf = identity.csrfToken ?? ""
+        // The menu follows the roles: a module none of the user's roles reaches is not shown.
         let modules: [[String: Any]] = moduleIDs.compactMap { id in
-            guard let manifest = services.catalog.manifests[id] else { return nil }
+            guard let manifest = services.catalog.manifests[id], access.canSee(module: manifest) else { return nil }
             return ["id": id, "name": manifest.name(locale: lang), "version": manifest.version]
         }
         var values: [String: Any] = [
