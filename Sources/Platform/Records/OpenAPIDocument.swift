@@ -50,6 +50,9 @@ public enum OpenAPIDocument {
                 "error": .object(["type": s("object"), "required": .array([s("code"), s("message")]), "properties": .object([
                     "code": .object(["type": s("string")]), "message": .object(["type": s("string")]),
                     "field": .object(["type": s("string")]),
+                    "details": .object(["type": s("array"), "items": .object(["type": s("object"), "required": .array([s("message")]), "properties": .object([
+                        "row": .object(["type": s("integer")]), "field": .object(["type": s("string")]), "message": .object(["type": s("string")]),
+                    ])])]),
                 ])]),
             ])]),
             "Filter": .object(["type": s("object"), "description": s("{\"and\":[…]}, {\"or\":[…]} or {\"field\",\"op\",\"value\"}; op is one of \(RecordQuery.operators.sorted().joined(separator: ", "))")]),
@@ -107,6 +110,25 @@ public enum OpenAPIDocument {
                 "patch": .object(["operationId": s("update_\(entity.key)"), "tags": tag, "requestBody": body, "responses": ok(name)]),
                 "delete": .object(["operationId": s("delete_\(entity.key)"), "tags": tag,
                                    "responses": .object(["204": .object(["description": s("moved to the recycle bin")]), "4XX": errorResponse])]),
+            ])
+            let csv: JSONValue = .object(["text/csv": .object(["schema": .object(["type": s("string")])])])
+            paths["/api/v1/\(entity.key)/export"] = .object([
+                "get": .object(["operationId": s("export_\(entity.key)"), "tags": tag, "parameters": .array(["filter", "sort", "q", "lang"].map {
+                    .object(["name": s($0), "in": s("query"), "required": .bool(false), "schema": .object(["type": s("string")])])
+                }), "responses": .object(["200": .object(["description": s("CSV (UTF-8 with byte order mark), header of field labels"), "content": csv]),
+                                          "4XX": errorResponse])]),
+            ])
+            paths["/api/v1/\(entity.key)/import"] = .object([
+                "post": .object(["operationId": s("import_\(entity.key)"), "tags": tag,
+                                 "parameters": .array([.object(["name": s("dry_run"), "in": s("query"), "required": .bool(false), "schema": .object(["type": s("boolean")])])]),
+                                 "requestBody": .object(["required": .bool(true), "content": csv]),
+                                 "responses": .object([
+                                    "201": .object(["description": s("every row created"), "content": .object(["application/json": .object(["schema": .object([
+                                        "type": s("object"), "properties": .object(["created": .object(["type": s("integer")]),
+                                                                                   "ids": .object(["type": s("array"), "items": .object(["type": s("string"), "format": s("uuid")])])]),
+                                    ])])])]),
+                                    "200": .object(["description": s("dry run: every row is valid, nothing kept")]),
+                                    "4XX": errorResponse])]),
             ])
             paths["/api/v1/\(entity.key)/{id}/restore"] = .object([
                 "parameters": .array([idParameter]),
