@@ -13,6 +13,7 @@ run: build
 # One build configuration: `swift test` reuses what `swift build` made.
 test:
 	scripts/ensure-deps.sh --browser
+	deploy/check.sh
 	swift build
 	scripts/with-test-db.sh sh -c 'swift test && python3 Tests/browser/run_browser_tests.py && python3 Tests/api/validate_openapi.py'
 
