@@ -5,7 +5,8 @@ import PostgresNIO
 import Testing
 
 /// Data scopes as a property: random organisations (department forests, users, roles with
-/// random scopes per action, shares, records), then thousands of random (user, action, filter)
+/// random scopes per action, shares, sharing rules, a management dimension, records), then
+/// thousands of random (user, action, filter)
 /// checks comparing what the record engine returns with a plain-Swift reference evaluator of
 /// the documented semantics. Every round runs in one tenant transaction that is rolled back.
 ///
@@ -16,8 +17,20 @@ import Testing
 /// - own = owner, or a share to the user / the user's department / one of its roles (for
 ///   update and delete only write shares count); department = own or the record's department
 ///   is the user's; department_tree = own or the record's department is the user's or below;
+/// - sharing rules (``OrganisationAdmin/SharingRule``) widen own, department and
+///   department_tree (never none; all needs no widening): a record whose department is the
+///   rule's department (or, with include_sub, one below it) is reached when the rule names the
+///   user, the user's own department or one of its roles; read rules count for read only, write
+///   rules for every action; rules of another entity do nothing;
+/// - the management dimension: when the tenant's dimension field is a field of `x_prop`, a
+///   non-admin user with dimension values reaches (with every scope, all included) only records
+///   whose value is one of them — a missing or null value is never one; users without values,
+///   administrators, and tenants without a dimension (or with one `x_prop` lacks) are unlimited;
 /// - read scope none → 404 entity_not_found; action scope none → 403 no_permission;
 /// - lookup filters only match targets in the caller's read scope.
+///
+/// Rounds run two at a time, each in its own tenant (`tenant_dimension` has one row per tenant,
+/// so two uncommitted rounds in one tenant would wait on each other).
 @Suite struct PermissionPropertyTests {
     /// SplitMix64 (Steele, Lea, Flood 2014): small, fast, and the same sequence everywhere.
     struct SplitMix64: RandomNumberGenerator {
@@ -47,6 +60,14 @@ import Testing
     static let checksPerRound = 440
     static let tiers = ["a", "b", "c"]
     static let words = ["alpha", "beta", "Gamma", "delta", "50%_off", "epsilon"]
+    /// The management dimension field of `x_prop` (a picklist with these options).
+    static let dimensionField = "x_region"
+    static let regions = ["North", "South", "East", "West"]
+    /// A dimension field only `x_noise` has: set as the tenant's dimension, `x_prop` is unlimited.
+    static let otherDimensionField = "x_zone"
+    /// The tenant's dimension per round (round % 5): mostly `x_region`, sometimes none or one
+    /// `x_prop` does not have. Users get values in every round either way.
+    static let dimensionCycle: [String?] = [dimensionField, dimensionField, nil, dimensionField, otherDimensionField]
     static let actions: [RecordAction] = [.read, .update, .delete]
 
     // MARK: Model and reference evaluator
@@ -54,9 +75,19 @@ import Testing
     struct Model: Sendable {
         struct Department: Sendable { let id: UUID; let parent: UUID? }
         struct Role: Sendable { let id: UUID; let key: String; let grants: RoleGrants }
-        struct User: Sendable { let id: UUID; let email: String; let department: UUID?; let roles: [UUID]; let isAdmin: Bool }
-        struct Rec: Sendable { let id: UUID; let owner: UUID?; let department: UUID?; let deleted: Bool; let name: String; let tier: String; let ref: UUID? }
+        struct User: Sendable {
+            let id: UUID; let email: String; let department: UUID?; let roles: [UUID]; let isAdmin: Bool
+            /// `users.dimension_values`: nil = not limited.
+            let dimensionValues: [String]?
+        }
+        struct Rec: Sendable {
+            let id: UUID; let owner: UUID?; let department: UUID?; let deleted: Bool; let name: String; let tier: String; let ref: UUID?
+            /// The `x_region` value; nil = missing from the data, or JSON null when `regionNull`.
+            let region: String?
+            let regionNull: Bool
+        }
         struct Share: Sendable { let record: UUID; let kind: String; let grantee: UUID; let access: String }
+        struct Rule: Sendable { let entity: String; let department: UUID; let includeSub: Bool; let kind: String; let grantee: UUID; let access: String }
 
         var departments: [Department] = []
         var roles: [UUID: Role] = [:]
@@ -64,6 +95,9 @@ import Testing
         var records: [Rec] = []
         var byID: [UUID: Rec] = [:]
         var shares: [Share] = []
+        var rules: [Rule] = []
+        /// `tenant_dimension.field_key`, if the tenant has a dimension.
+        var dimension: String?
 
         /// The department and every department below it.
         func tree(_ root: UUID) -> Set<UUID> {
@@ -103,11 +137,38 @@ import Testing
             }
         }
 
+        /// A sharing rule of `x_prop` naming the user (itself, its department, one of its roles)
+        /// opens the record's department, with enough access for the action.
+        func ruleOpens(_ user: User, _ record: Rec, _ action: RecordAction) -> Bool {
+            guard let department = record.department else { return false }
+            return rules.contains { rule in
+                guard rule.entity == PermissionPropertyTests.entity, action == .read || rule.access == "write", names(rule, user) else { return false }
+                return rule.includeSub ? tree(rule.department).contains(department) : rule.department == department
+            }
+        }
+
+        /// Whether a rule's grantee is the user, the user's own department or one of its roles.
+        func names(_ rule: Rule, _ user: User) -> Bool {
+            switch rule.kind {
+            case "user": return rule.grantee == user.id
+            case "department": return user.department != nil && rule.grantee == user.department
+            default: return user.roles.contains(rule.grantee)
+            }
+        }
+
+        /// Whether the management dimension lets the user see the record at all.
+        func dimensionAllows(_ user: User, _ record: Rec) -> Bool {
+            guard !user.isAdmin, dimension == PermissionPropertyTests.dimensionField, let values = user.dimensionValues else { return true }
+            guard let region = record.region else { return false }
+            return values.contains(region)
+        }
+
         func reaches(_ user: User, _ action: RecordAction, _ record: Rec) -> Bool {
             let scope = self.scope(user, action)
-            if scope == .all { return true }
             if scope == .none { return false }
-            if record.owner == user.id || sharedTo(user, record, action) { return true }
+            if !dimensionAllows(user, record) { return false }
+            if scope == .all { return true }
+            if record.owner == user.id || sharedTo(user, record, action) || ruleOpens(user, record, action) { return true }
             guard let mine = user.department, let theirs = record.department else { return false }
             switch scope {
             case .department: return mine == theirs
@@ -123,6 +184,7 @@ import Testing
             case .owner(let owner): return record.owner == owner
             case .notOwner(let owner): return record.owner != owner
             case .name(let text): return record.name.lowercased().contains(text.lowercased())
+            case .region(let region): return record.region == region
             case .refTier(let tier):
                 guard let ref = record.ref, let target = byID[ref], !target.deleted else { return false }
                 return target.tier == tier && reaches(user, .read, target)
@@ -135,7 +197,7 @@ import Testing
     }
 
     indirect enum Filter: Sendable, CustomStringConvertible {
-        case tier(String), tiers([String]), owner(UUID), notOwner(UUID), name(String), refTier(String)
+        case tier(String), tiers([String]), owner(UUID), notOwner(UUID), name(String), region(String), refTier(String)
         case all([Filter]), any([Filter])
 
         var json: JSONValue {
@@ -148,6 +210,7 @@ import Testing
             case .owner(let id): return leaf("owner_id", "eq", .string(id.uuidString.lowercased()))
             case .notOwner(let id): return leaf("owner_id", "ne", .string(id.uuidString.lowercased()))
             case .name(let text): return leaf("x_name", "contains", .string(text))
+            case .region(let region): return leaf(PermissionPropertyTests.dimensionField, "eq", .string(region))
             case .refTier(let tier): return leaf("x_ref.x_tier", "eq", .string(tier))
             case .all(let parts): return .object(["and": .array(parts.map(\.json))])
             case .any(let parts): return .object(["or": .array(parts.map(\.json))])
@@ -193,8 +256,15 @@ import Testing
         for (index, id) in userIDs.enumerated() {
             let department = Double.random(in: 0..<1, using: &rng) < 0.15 ? nil : model.departments.randomElement(using: &rng)!.id
             let roles = Array(roleIDs.shuffled(using: &rng).prefix(Int.random(in: 0..<10, using: &rng) == 0 ? 0 : Int.random(in: 1...3, using: &rng)))
+            let isAdmin = Double.random(in: 0..<1, using: &rng) < 0.07
+            // Half the users unlimited; the others one or two regions, now and then one no record has.
+            var values: [String]?
+            if Bool.random(using: &rng) {
+                values = Array(regions.shuffled(using: &rng).prefix(Int.random(in: 1...2, using: &rng)))
+                if Int.random(in: 0..<8, using: &rng) == 0 { values!.append("Nowhere") }
+            }
             model.users.append(.init(id: id, email: "prop\(round)-\(index)@prop.test", department: department, roles: roles,
-                                     isAdmin: Double.random(in: 0..<1, using: &rng) < 0.07))
+                                     isAdmin: isAdmin, dimensionValues: values))
         }
         let count = Int.random(in: 30...70, using: &rng)
         let ids = (0..<count).map { _ in rng.uuid() }
@@ -204,9 +274,14 @@ import Testing
             // Normally the owner's department; sometimes another one (the owner moved) or none.
             let department = roll < 0.8 ? owner?.department : roll < 0.9 ? model.departments.randomElement(using: &rng)!.id : nil
             let name = "\(words.randomElement(using: &rng)!) \(words.randomElement(using: &rng)!) n\(index)"
-            let record = Model.Rec(id: id, owner: owner?.id, department: department, deleted: Double.random(in: 0..<1, using: &rng) < 0.12,
-                                   name: name, tier: tiers.randomElement(using: &rng)!,
-                                   ref: Double.random(in: 0..<1, using: &rng) < 0.4 ? ids.randomElement(using: &rng)! : nil)
+            let deleted = Double.random(in: 0..<1, using: &rng) < 0.12
+            let tier = tiers.randomElement(using: &rng)!
+            let ref = Double.random(in: 0..<1, using: &rng) < 0.4 ? ids.randomElement(using: &rng)! : nil
+            // A region mostly; sometimes none (missing, JSON null) or an empty string.
+            let regionRoll = Int.random(in: 0..<20, using: &rng)
+            let region = regionRoll < 16 ? regions.randomElement(using: &rng)! : regionRoll < 19 ? nil : ""
+            let record = Model.Rec(id: id, owner: owner?.id, department: department, deleted: deleted, name: name, tier: tier, ref: ref,
+                                   region: region, regionNull: regionRoll == 18)
             model.records.append(record)
             model.byID[id] = record
         }
@@ -223,11 +298,30 @@ import Testing
             guard seen.insert("\(record)/\(kind)/\(grantee)").inserted else { continue }
             model.shares.append(.init(record: record, kind: kind, grantee: grantee, access: Bool.random(using: &rng) ? "read" : "write"))
         }
+        // A few sharing rules, now and then for the other object (which must change nothing here).
+        var ruleKeys: Set<String> = []
+        for _ in 0..<Int.random(in: 1...6, using: &rng) {
+            let ruleEntity = Int.random(in: 0..<8, using: &rng) == 0 ? "x_noise" : entity
+            let department = model.departments.randomElement(using: &rng)!.id
+            let kind = ["user", "department", "role"].randomElement(using: &rng)!
+            let grantee: UUID
+            switch kind {
+            case "user": grantee = model.users.randomElement(using: &rng)!.id
+            case "department": grantee = model.departments.randomElement(using: &rng)!.id
+            default: grantee = roleIDs.randomElement(using: &rng)!
+            }
+            let includeSub = Bool.random(using: &rng)
+            let access = Bool.random(using: &rng) ? "read" : "write"
+            // One rule per (entity, department, grantee), as the table's unique key requires.
+            guard ruleKeys.insert("\(ruleEntity)/\(department)/\(kind)/\(grantee)").inserted else { continue }
+            model.rules.append(.init(entity: ruleEntity, department: department, includeSub: includeSub, kind: kind, grantee: grantee, access: access))
+        }
+        model.dimension = dimensionCycle[round % dimensionCycle.count]
         return model
     }
 
     static func randomFilter(_ rng: inout SplitMix64, _ model: Model, depth: Int = 0) -> Filter {
-        let roll = Int.random(in: 0..<(depth < 2 ? 9 : 7), using: &rng)
+        let roll = Int.random(in: 0..<(depth < 2 ? 10 : 8), using: &rng)
         switch roll {
         case 0: return .tier(tiers.randomElement(using: &rng)!)
         case 1: return .tiers(Array(tiers.shuffled(using: &rng).prefix(Int.random(in: 1...2, using: &rng))))
@@ -235,7 +329,8 @@ import Testing
         case 3: return .notOwner(model.users.randomElement(using: &rng)!.id)
         case 4: return .name(["alpha", "ETA", "50%", "_off", "n1", "amm"].randomElement(using: &rng)!)
         case 5, 6: return .refTier(tiers.randomElement(using: &rng)!)
-        case 7: return .all((0..<Int.random(in: 1...3, using: &rng)).map { _ in randomFilter(&rng, model, depth: depth + 1) })
+        case 7: return .region(regions.randomElement(using: &rng)!)
+        case 8: return .all((0..<Int.random(in: 1...3, using: &rng)).map { _ in randomFilter(&rng, model, depth: depth + 1) })
         default: return .any((0..<Int.random(in: 1...3, using: &rng)).map { _ in randomFilter(&rng, model, depth: depth + 1) })
         }
     }
@@ -256,8 +351,9 @@ import Testing
         }
         for user in model.users {
             try await connection.query("""
-                INSERT INTO users (tenant_id, id, email, display_name, locale, password_hash, is_admin, department_id)
-                VALUES (\(tenantID), \(user.id), \(user.email), 'Prop', 'en', '$argon2id$unused', \(user.isAdmin), \(user.department))
+                INSERT INTO users (tenant_id, id, email, display_name, locale, password_hash, is_admin, department_id, dimension_values)
+                VALUES (\(tenantID), \(user.id), \(user.email), 'Prop', 'en', '$argon2id$unused', \(user.isAdmin), \(user.department),
+                        \(user.dimensionValues))
                 """, logger: logger)
             for role in user.roles {
                 try await connection.query("INSERT INTO user_roles (tenant_id, user_id, role_id) VALUES (\(tenantID), \(user.id), \(role))", logger: logger)
@@ -266,6 +362,7 @@ import Testing
         for record in model.records {
             var data: [String: JSONValue] = ["x_name": .string(record.name), "x_tier": .string(record.tier)]
             if let ref = record.ref { data["x_ref"] = .string(ref.uuidString.lowercased()) }
+            if let region = record.region { data[dimensionField] = .string(region) } else if record.regionNull { data[dimensionField] = .null }
             try await connection.query("""
                 INSERT INTO records (tenant_id, id, entity, owner_id, department_id, created_by, data, search, deleted_at)
                 VALUES (\(tenantID), \(record.id), \(entity), \(record.owner), \(record.department), \(record.owner),
@@ -291,12 +388,26 @@ import Testing
                 VALUES (\(tenantID), \(share.record), \(share.kind), \(share.grantee), \(share.access))
                 """, logger: logger)
         }
+        for rule in model.rules {
+            try await connection.query("""
+                INSERT INTO sharing_rules (tenant_id, entity, department_id, include_sub, grantee_kind, grantee_id, access)
+                VALUES (\(tenantID), \(rule.entity), \(rule.department), \(rule.includeSub), \(rule.kind), \(rule.grantee), \(rule.access))
+                """, logger: logger)
+        }
+        if let dimension = model.dimension {
+            try await connection.query("""
+                INSERT INTO tenant_dimension (tenant_id, field_key, labels) VALUES (\(tenantID), \(dimension), '{"en": "Region"}'::jsonb)
+                """, logger: logger)
+        }
     }
 
     // MARK: The property
 
     struct Tally: Sendable {
         var checks = 0, lists = 0, probes = 0, bins = 0, refusals = 0, leaks = 0, misses = 0
+        /// Over the lists: expected records only sharing rules reach, and records the dimension
+        /// keeps out that the scope alone would give (so the new features are exercised).
+        var byRules = 0, outByDimension = 0
         var failures: [String] = []
 
         mutating func fail(_ text: String) {
@@ -312,38 +423,68 @@ import Testing
         {"key": "x_prop", "labels": {"en": "Prop"}, "fields": [
           {"key": "x_name", "labels": {"en": "Name"}, "type": "text", "required": true, "searchable": true},
           {"key": "x_tier", "labels": {"en": "Tier"}, "type": "text"},
-          {"key": "x_ref", "labels": {"en": "Ref"}, "type": "lookup", "target": "x_prop"}]}
+          {"key": "x_ref", "labels": {"en": "Ref"}, "type": "lookup", "target": "x_prop"},
+          {"key": "x_region", "labels": {"en": "Region"}, "type": "picklist", "options": [
+            {"value": "North", "labels": {"en": "North"}}, {"value": "South", "labels": {"en": "South"}},
+            {"value": "East", "labels": {"en": "East"}}, {"value": "West", "labels": {"en": "West"}}]}]}
         """#,
-        #"{"key": "x_noise", "labels": {"en": "Noise"}, "fields": [{"key": "x_name", "labels": {"en": "Name"}, "type": "text", "required": true}]}"#,
+        #"""
+        {"key": "x_noise", "labels": {"en": "Noise"}, "fields": [
+          {"key": "x_name", "labels": {"en": "Name"}, "type": "text", "required": true},
+          {"key": "x_zone", "labels": {"en": "Zone"}, "type": "text"}]}
+        """#,
     ]
 
     /// How each round builds its users' access.
-    enum ContextSource: Sendable {
+    enum ContextSource: Sendable, CustomStringConvertible {
         /// `AccessContext.load`, as the HTTP layer does (and compared with the model).
         case loaded
-        /// Built directly but wrong on purpose: only the user's own department as its tree and
-        /// no role ids (so no role shares) — the checks must notice.
+        /// Built directly but wrong on purpose: only the user's own department as its tree, no
+        /// role ids (so no role shares), no sharing rules, no dimension — the checks must notice.
         case broken
-    }
+        /// Loaded, then the sharing rules dropped: records only rules open are missed.
+        case withoutRules
+        /// Loaded, then read rules counted as write rules: updates and deletes leak.
+        case readRulesAsWrite
+        /// Loaded, then the user's dimension values dropped: records outside them leak.
+        case withoutDimension
 
-    /// A tenant with the two objects, then `rounds` rounds, each rolled back.
-    static func run(rounds: Int, checks: Int, source: ContextSource, prefix: String) async throws -> Tally {
-        let tenant = try await TestEnvironment.provisionTenant(prefix)
-        let logger = TestEnvironment.logger
-        let (tenantID, adminEmail) = (tenant.info.id, tenant.adminEmail)
-        let engine = RecordEngine(moduleEntities: [])
-        try await TestEnvironment.withAppRole { connection in
-            try await connection.inTenantTransaction(tenantID, logger: logger) { connection in
-                let admin = try #require(try await UserStore.credentials(email: adminEmail, on: connection, logger: logger)).user
-                for text in objects {
-                    let object = try JSONDecoder().decode(MetadataAdmin.NewObject.self, from: Data(text.utf8))
-                    _ = try await MetadataAdmin(engine: engine).createObject(object, as: RecordEngine.Actor(user: admin), on: connection, logger: logger)
-                }
+        var description: String {
+            switch self {
+            case .loaded: "loaded"
+            case .broken: "broken"
+            case .withoutRules: "without rules"
+            case .readRulesAsWrite: "read rules as write"
+            case .withoutDimension: "without dimension"
             }
         }
-        /// One round in its own transaction (uncommitted, so rounds running side by side do
-        /// not see each other's rows; their emails and role keys differ).
+    }
+
+    /// Two tenants with the two objects (one per round running side by side), then `rounds`
+    /// rounds, each rolled back.
+    static func run(rounds: Int, checks: Int, source: ContextSource, prefix: String) async throws -> Tally {
+        let logger = TestEnvironment.logger
+        let engine = RecordEngine(moduleEntities: [])
+        var provisioned: [UUID] = []
+        for _ in 0..<min(2, rounds) {
+            let tenant = try await TestEnvironment.provisionTenant(prefix)
+            let (tenantID, adminEmail) = (tenant.info.id, tenant.adminEmail)
+            try await TestEnvironment.withAppRole { connection in
+                try await connection.inTenantTransaction(tenantID, logger: logger) { connection in
+                    let admin = try #require(try await UserStore.credentials(email: adminEmail, on: connection, logger: logger)).user
+                    for text in objects {
+                        let object = try JSONDecoder().decode(MetadataAdmin.NewObject.self, from: Data(text.utf8))
+                        _ = try await MetadataAdmin(engine: engine).createObject(object, as: RecordEngine.Actor(user: admin), on: connection, logger: logger)
+                    }
+                }
+            }
+            provisioned.append(tenantID)
+        }
+        let tenantIDs = provisioned
+        /// One round in its own transaction (uncommitted, and in the other tenant than the
+        /// round beside it: `tenant_dimension` holds one row per tenant).
         @Sendable func round(_ round: Int) async throws -> Tally {
+            let tenantID = tenantIDs[round % tenantIDs.count]
             do {
                 try await TestEnvironment.withAppRole { connection in
                     try await connection.inTenantTransaction(tenantID, logger: logger) { connection in
@@ -368,6 +509,7 @@ import Testing
             for (index, t) in results {
                 total.checks += t.checks; total.lists += t.lists; total.probes += t.probes; total.bins += t.bins
                 total.refusals += t.refusals; total.leaks += t.leaks; total.misses += t.misses
+                total.byRules += t.byRules; total.outByDimension += t.outByDimension
                 for failure in t.failures { total.fail("round \(index): \(failure)") }
             }
         }
@@ -381,20 +523,28 @@ import Testing
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         print("PermissionPropertyTests: \(total.checks) checks (\(total.lists) lists, \(total.bins) recycle bins, \(total.probes) single-record probes, "
               + "\(total.refusals) expected refusals) over \(Self.rounds) random organisations, seed \(String(Self.seed, radix: 16)): "
-              + "\(total.leaks) leaks, \(total.misses) misses, \(total.failures.count) failures, \(String(format: "%.1f s", seconds))")
+              + "\(total.leaks) leaks, \(total.misses) misses, \(total.failures.count) failures, \(String(format: "%.1f s", seconds)); "
+              + "lists held \(total.byRules) records only sharing rules reach and lacked \(total.outByDimension) the dimension keeps out")
         #expect(total.checks >= 2000)
+        #expect(total.byRules > 0, "no list depended on a sharing rule")
+        #expect(total.outByDimension > 0, "no list depended on the dimension")
         #expect(total.leaks == 0)
         #expect(total.misses == 0)
         #expect(total.failures.isEmpty, "\(total.failures.joined(separator: "\n"))")
         #expect(elapsed < .seconds(60), "the property test should stay well under a minute")
     }
 
-    /// The property is not vacuous: the same checks against a deliberately broken access
-    /// context (department tree cut to one department, role ids dropped) find misses.
-    @Test func theChecksNoticeABrokenAccessContext() async throws {
-        let total = try await Self.run(rounds: 2, checks: 120, source: .broken, prefix: "perm-prop-mut")
-        print("PermissionPropertyTests (broken context): \(total.checks) checks, \(total.leaks) leaks, \(total.misses) misses, \(total.failures.count) failures")
-        #expect(total.misses > 0)
+    /// The property is not vacuous: the same checks against deliberately broken access
+    /// contexts find misses (department tree cut to one department and role ids dropped;
+    /// sharing rules dropped) or leaks (read rules taken for write rules; dimension dropped).
+    @Test(arguments: [ContextSource.broken, .withoutRules, .readRulesAsWrite, .withoutDimension])
+    func theChecksNoticeABrokenAccessContext(_ source: ContextSource) async throws {
+        let total = try await Self.run(rounds: 2, checks: 120, source: source, prefix: "perm-prop-mut")
+        print("PermissionPropertyTests (\(source)): \(total.checks) checks, \(total.leaks) leaks, \(total.misses) misses, \(total.failures.count) failures")
+        switch source {
+        case .broken, .withoutRules: #expect(total.misses > 0)
+        default: #expect(total.leaks > 0)
+        }
         #expect(!total.failures.isEmpty)
     }
 
@@ -417,16 +567,46 @@ import Testing
                 actors[user.id] = RecordEngine.Actor(user: authenticated, access: access)
                 continue
             }
-            let access = try await AccessContext.load(for: authenticated, on: connection, logger: logger)
+            var access = try await AccessContext.load(for: authenticated, on: connection, logger: logger)
             if !user.isAdmin {
                 if Set(access.departmentTree) != (user.department.map(model.tree) ?? []) { tally.fail("departmentTree of \(user.email) is \(access.departmentTree)") }
                 if Set(access.roleIDs) != Set(user.roles) { tally.fail("roleIDs of \(user.email) are \(access.roleIDs)") }
                 if access.departmentID != user.department { tally.fail("departmentID of \(user.email)") }
+                // Rules naming the user: entity → access → the departments they open.
+                var reach: [String: [String: Set<UUID>]] = [:]
+                for rule in model.rules where model.names(rule, user) {
+                    reach[rule.entity, default: [:]][rule.access, default: []].formUnion(rule.includeSub ? model.tree(rule.department) : [rule.department])
+                }
+                if access.ruleReach.mapValues({ $0.mapValues(Set.init) }) != reach { tally.fail("ruleReach of \(user.email) is \(access.ruleReach)") }
+                if access.dimensionField != model.dimension { tally.fail("dimensionField of \(user.email) is \(access.dimensionField ?? "nil")") }
+                if access.dimensionValues != (model.dimension == nil ? nil : user.dimensionValues) {
+                    tally.fail("dimensionValues of \(user.email) are \(access.dimensionValues ?? [])")
+                }
             } else if !access.unrestricted {
                 tally.fail("administrator \(user.email) is restricted")
             }
+            func mutated(ruleReach: [String: [String: [UUID]]], dimensionValues: [String]?) -> AccessContext {
+                AccessContext(unrestricted: access.unrestricted, userID: access.userID, departmentID: access.departmentID,
+                              departmentTree: access.departmentTree, roleIDs: access.roleIDs, grants: access.grants, fieldRules: access.fieldRules,
+                              ruleReach: ruleReach, dimensionField: access.dimensionField, dimensionValues: dimensionValues)
+            }
+            switch source {
+            case .withoutRules: access = mutated(ruleReach: [:], dimensionValues: access.dimensionValues)
+            case .readRulesAsWrite:
+                access = mutated(ruleReach: access.ruleReach.mapValues { byAccess in
+                    ["read": byAccess["read"] ?? [], "write": (byAccess["read"] ?? []) + (byAccess["write"] ?? [])]
+                }, dimensionValues: access.dimensionValues)
+            case .withoutDimension: access = mutated(ruleReach: access.ruleReach, dimensionValues: nil)
+            default: break
+            }
             actors[user.id] = RecordEngine.Actor(user: authenticated, access: access)
         }
+
+        // The same organisation without its rules, and without its dimension, to count what
+        // each feature changes.
+        var withoutRules = model, withoutDimension = model
+        withoutRules.rules = []
+        withoutDimension.dimension = nil
 
         func describe(_ user: Model.User, _ action: RecordAction) -> String {
             "\(user.email)\(user.isAdmin ? " (admin)" : "") dept \(user.department.map { String($0.uuidString.prefix(4)) } ?? "-") "
@@ -463,11 +643,18 @@ import Testing
                     let q = Int.random(in: 0..<10, using: &rng) < 2 ? ["alpha", "GAMMA", "50%", "%_o", "a%", "a_o", "n2"].randomElement(using: &rng)! : nil
                     let paged = Int.random(in: 0..<10, using: &rng) == 0
                     let context = "\(describe(user, action)) list filter \(filter?.description ?? "-") q \(q ?? "-")\(paged ? " paged" : "")"
-                    let expected = Set(model.records.filter { record in
-                        !record.deleted && model.reaches(user, action, record) && (filter.map { model.matches($0, record, for: user) } ?? true)
-                            && (q.map { record.name.lowercased().contains($0.lowercased()) } ?? true)
-                    }.map(\.id))
+                    func expectedList(_ model: Model) -> Set<UUID> {
+                        Set(model.records.filter { record in
+                            !record.deleted && model.reaches(user, action, record) && (filter.map { model.matches($0, record, for: user) } ?? true)
+                                && (q.map { record.name.lowercased().contains($0.lowercased()) } ?? true)
+                        }.map(\.id))
+                    }
+                    let expected = expectedList(model)
                     let refused = refusal(user, action)
+                    if refused == nil {
+                        tally.byRules += expected.subtracting(expectedList(withoutRules)).count
+                        tally.outByDimension += expectedList(withoutDimension).subtracting(expected).count
+                    }
                     do {
                         var got: [UUID] = []
                         var reportedTotal = 0
