@@ -50,8 +50,11 @@ public enum AtriumHost {
         let tenantRoutes = router.group()
             .add(middleware: TenantResolver(database: database, baseDomain: configuration.baseDomain, defaultTenant: configuration.defaultTenant))
             .add(middleware: IdentityMiddleware(database: database))
-        AuthRoutes(services: services).register(on: tenantRoutes)
-        RecordRoutes(services: services, engine: recordEngine(catalog: catalog)).register(on: tenantRoutes)
+        let records = RecordRoutes(services: services, engine: recordEngine(catalog: catalog))
+        let web = WebApp(records: records)
+        AuthRoutes(services: services, app: web).register(on: tenantRoutes)
+        records.register(on: tenantRoutes)
+        web.register(on: tenantRoutes)
 
         var app = Application(
             router: router,

@@ -13,6 +13,10 @@ public struct AtriumError: Error, Sendable, CustomStringConvertible {
     public let field: String?
     /// Itemised problems behind one error (e.g. each bad row of an import), sent as `details`.
     public var details: [Detail] = []
+    /// For pages in the user's language: a locale key under `validation.` and its `{name}`
+    /// arguments (the English `message` stays what JSON clients get).
+    public var messageKey: String?
+    public var messageArguments: [String: String] = [:]
 
     public struct Detail: Sendable, Codable, Equatable {
         public var row: Int?

@@ -23,7 +23,7 @@ public struct ErrorMiddleware: RouterMiddleware {
             if wantsJSON(request) {
                 return Self.json(error)
             }
-            let locale = Localizer.choose(userLocale: nil, cookie: request.cookies["atrium_lang"]?.value,
+            let locale = Localizer.choose(userLocale: context.identity?.user.locale, cookie: request.cookies["atrium_lang"]?.value,
                                           acceptLanguage: request.headers[.acceptLanguage])
             let message = renderer.localizer.string("errors.\(error.code)", locale: locale) ?? error.message
             var values: [String: Any] = [

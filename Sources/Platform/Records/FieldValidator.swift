@@ -8,8 +8,11 @@ public enum FieldValidator {
     static let maxLongTextLength = 32_000
     static let posix = Locale(identifier: "en_US_POSIX")
 
-    static func fail(_ field: FieldDefinition, _ message: String) -> AtriumError {
-        AtriumError(status: .unprocessableContent, code: "invalid_field", message: "\(field.key): \(message)", field: field.key)
+    static func fail(_ field: FieldDefinition, _ message: String, key: String? = nil, _ arguments: [String: String] = [:]) -> AtriumError {
+        var error = AtriumError(status: .unprocessableContent, code: "invalid_field", message: "\(field.key): \(message)", field: field.key)
+        error.messageKey = key
+        error.messageArguments = arguments
+        return error
     }
 
     /// Normalised value; `.null` means "empty".
@@ -17,14 +20,14 @@ public enum FieldValidator {
         if value.isNull || value == .string("") || value == .array([]) { return .null }
         switch field.type {
         case .text, .longText:
-            guard case .string(let text) = value else { throw fail(field, "must be text") }
+            guard case .string(let text) = value else { throw fail(field, "must be text", key: "text") }
             let limit = field.maxLength ?? (field.type == .text ? maxTextLength : maxLongTextLength)
-            if text.count > limit { throw fail(field, "must be at most \(limit) characters") }
-            if field.type == .text && text.contains(where: { $0 == "\n" || $0 == "\r" }) { throw fail(field, "must be a single line") }
+            if text.count > limit { throw fail(field, "must be at most \(limit) characters", key: "too_long", ["max": "\(limit)"]) }
+            if field.type == .text && text.contains(where: { $0 == "\n" || $0 == "\r" }) { throw fail(field, "must be a single line", key: "single_line") }
             if let pattern = field.pattern {
                 let regex = try NSRegularExpression(pattern: "^(?:\(pattern))$")
                 if regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) == nil {
-                    throw fail(field, "does not match the required pattern \(pattern)")
+                    throw fail(field, "does not match the required pattern \(pattern)", key: "pattern", ["pattern": pattern])
                 }
             }
             return .string(text)
@@ -37,28 +40,28 @@ public enum FieldValidator {
                 amountValue = object["amount"] ?? .null
                 if let code = object["currency"] {
                     guard case .string(let text) = code, text.range(of: "^[A-Z]{3}$", options: .regularExpression) != nil else {
-                        throw fail(field, "currency must be a three-letter code such as CNY")
+                        throw fail(field, "currency must be a three-letter code such as CNY", key: "currency")
                     }
                     currency = text
                 }
             }
-            if amountValue.isNull { throw fail(field, "needs an amount") }
+            if amountValue.isNull { throw fail(field, "needs an amount", key: "number") }
             let amount = try decimalText(amountValue, field: field, defaultScale: 2)
             return .object(["amount": .string(amount), "currency": .string(currency)])
         case .date:
-            guard case .string(let text) = value, let date = parseDate(text) else { throw fail(field, "must be a date like 2026-11-23") }
+            guard case .string(let text) = value, let date = parseDate(text) else { throw fail(field, "must be a date like 2026-11-23", key: "date") }
             return .string(formatDate(date))
         case .datetime:
             guard case .string(let text) = value, let date = parseDateTime(text) else {
-                throw fail(field, "must be a date and time with a zone, like 2026-11-23T09:30:00+08:00")
+                throw fail(field, "must be a date and time with a zone, like 2026-11-23T09:30:00+08:00", key: "datetime")
             }
             return .string(formatDateTime(date))
         case .boolean:
-            guard case .bool = value else { throw fail(field, "must be true or false") }
+            guard case .bool = value else { throw fail(field, "must be true or false", key: "boolean") }
             return value
         case .email:
             guard case .string(let text) = value, let email = UserInputRules.normalisedEmail(text) else {
-                throw fail(field, "must be an email address like name@example.com")
+                throw fail(field, "must be an email address like name@example.com", key: "email")
             }
             return .string(email)
         case .phone:
@@ -66,12 +69,12 @@ public enum FieldValidator {
                   text.count <= 30,
                   text.allSatisfy({ $0.isASCII && ($0.isNumber || " +-()#".contains($0)) || $0 == "x" }),
                   text.filter(\.isNumber).count >= 5
-            else { throw fail(field, "must be a phone number such as +86 10 1234 5678") }
+            else { throw fail(field, "must be a phone number such as +86 10 1234 5678", key: "phone") }
             return .string(text.trimmingCharacters(in: .whitespaces))
         case .url:
             guard case .string(let text) = value, text.count <= 2000, let url = URL(string: text),
                   let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme), url.host?.isEmpty == false
-            else { throw fail(field, "must be a web address starting with http:// or https://") }
+            else { throw fail(field, "must be a web address starting with http:// or https://", key: "url") }
             return .string(text)
         case .picklist:
             guard case .string(let text) = value else { throw fail(field, "must be one of the list's values") }
@@ -97,7 +100,7 @@ public enum FieldValidator {
     static func checkOption(_ value: String, field: FieldDefinition) throws {
         let options = (field.options ?? []).filter(\.active).map(\.value)
         guard options.contains(value) else {
-            throw fail(field, "'\(value)' is not in the list (\(options.joined(separator: ", ")))")
+            throw fail(field, "'\(value)' is not in the list (\(options.joined(separator: ", ")))", key: "option", ["value": value])
         }
     }
 
@@ -106,18 +109,18 @@ public enum FieldValidator {
         switch value {
         case .number(let number): text = "\(number)"
         case .string(let string): text = string.trimmingCharacters(in: .whitespaces)
-        default: throw fail(field, "must be a number")
+        default: throw fail(field, "must be a number", key: "number")
         }
         guard text.range(of: #"^-?\d{1,18}(\.\d+)?$"#, options: .regularExpression) != nil,
               let number = Decimal(string: text, locale: posix)
-        else { throw fail(field, "must be a number, got '\(text)'") }
+        else { throw fail(field, "must be a number, got '\(text)'", key: "number") }
         let scale = field.scale ?? defaultScale
         if let scale, let dot = text.firstIndex(of: ".") {
             let digits = text[text.index(after: dot)...].reversed().drop { $0 == "0" }.count
-            if digits > scale { throw fail(field, "allows at most \(scale) digits after the decimal point") }
+            if digits > scale { throw fail(field, "allows at most \(scale) digits after the decimal point", key: "scale", ["scale": "\(scale)"]) }
         }
-        if let min = field.min, number < min { throw fail(field, "must be at least \(min)") }
-        if let max = field.max, number > max { throw fail(field, "must be at most \(max)") }
+        if let min = field.min, number < min { throw fail(field, "must be at least \(min)", key: "min", ["min": "\(min)"]) }
+        if let max = field.max, number > max { throw fail(field, "must be at most \(max)", key: "max", ["max": "\(max)"]) }
         var result = "\(number)"
         if let scale, scale > 0 {
             // Fixed scale for display and exact comparison: 12.5 with scale 2 → "12.50".

@@ -63,6 +63,19 @@ public enum JSONValue: Sendable, Equatable, Codable, CustomStringConvertible {
         return nil
     }
 
+    public var arrayValue: [JSONValue]? {
+        if case .array(let value) = self { return value }
+        return nil
+    }
+
+    /// A whole number (e.g. a version), else nil.
+    public var intValue: Int? {
+        guard case .number(let value) = self else { return nil }
+        let number = NSDecimalNumber(decimal: value)
+        guard number.doubleValue == number.doubleValue.rounded(), abs(number.doubleValue) < 1e15 else { return nil }
+        return number.intValue
+    }
+
     public subscript(key: String) -> JSONValue? {
         objectValue?[key]
     }

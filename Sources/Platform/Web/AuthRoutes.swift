@@ -13,9 +13,12 @@ import Logging
 /// `GET/POST /api/v1/tokens`, `DELETE /api/v1/tokens/{id}`.
 public struct AuthRoutes: Sendable {
     let services: PlatformServices
+    /// When given, the home page gets the app shell (navigation and search).
+    let app: WebApp?
 
-    public init(services: PlatformServices) {
+    public init(services: PlatformServices, app: WebApp? = nil) {
         self.services = services
+        self.app = app
     }
 
     var database: Database { services.database }
@@ -154,13 +157,15 @@ public struct AuthRoutes: Sendable {
             guard let manifest = services.catalog.manifests[id], access.canSee(module: manifest) else { return nil }
             return ["id": id, "name": manifest.name(locale: lang), "version": manifest.version]
         }
-        var values: [String: Any] = [
+        var values: [String: Any] = try await app?.shellValues(request, context) ?? [:]
+        values.merge([
+            "back": "/",
             "tenant": ["name": tenant.name, "slug": tenant.slug, "plan": tenant.plan],
             "user": ["displayName": identity.user.displayName, "email": identity.user.email, "isAdmin": identity.user.isAdmin],
             "modules": modules,
             "tokens": tokens.map { ["id": $0.id.uuidString, "name": $0.name, "prefix": $0.prefix, "csrf": csrf] as [String: Any] },
             "csrf": csrf,
-        ]
+        ]) { $1 }
         if let newToken { values["new_token"] = newToken }
         if let flash { values["flash"] = ["kind": "ok", "message": flash] }
         return renderer.html("home", locale: lang, values)
@@ -181,7 +186,9 @@ public struct AuthRoutes: Sendable {
                                             details: ["locale": locale], ip: ip, requestID: requestID),
                                       tenantID: tenant.id, on: connection, logger: logger)
         }
-        return redirect("/", cookies: [cookie("atrium_lang", locale, maxAge: 365 * 86400)])
+        // Back to the page the switch was on (a local path only, never another site).
+        let back = form["back"].flatMap { $0.hasPrefix("/") && !$0.hasPrefix("//") && !$0.contains("\\") ? $0 : nil } ?? "/"
+        return redirect(back, cookies: [cookie("atrium_lang", locale, maxAge: 365 * 86400)])
     }
 
     @Sendable func createTokenFromForm(_ request: Request, context: AtriumContext) async throws -> Response {

@@ -1,0 +1,49 @@
+// Atrium's small progressive enhancements. Every page works without this file; it adds the
+// phone menu toggle, select-all for bulk actions, confirmation before destructive buttons, and
+// up/down ordering in the layout designer (which keeps the position numbers in step).
+(function () {
+  "use strict";
+
+  document.addEventListener("click", function (event) {
+    var toggle = event.target.closest("[data-nav-toggle]");
+    if (toggle) {
+      var open = document.body.classList.toggle("nav-open");
+      toggle.setAttribute("aria-expanded", open ? "true" : "false");
+      return;
+    }
+    var move = event.target.closest("[data-move]");
+    if (move) {
+      var item = move.closest("li");
+      var list = item.parentElement;
+      if (move.getAttribute("data-move") === "up" && item.previousElementSibling) {
+        list.insertBefore(item, item.previousElementSibling);
+      } else if (move.getAttribute("data-move") === "down" && item.nextElementSibling) {
+        list.insertBefore(item.nextElementSibling, item);
+      }
+      renumber(list);
+      move.focus();
+      return;
+    }
+    var confirmer = event.target.closest("[data-confirm]");
+    if (confirmer && !window.confirm(confirmer.getAttribute("data-confirm"))) {
+      event.preventDefault();
+    }
+  });
+
+  document.addEventListener("change", function (event) {
+    if (event.target.matches("[data-select-all]")) {
+      var table = event.target.closest("table");
+      table.querySelectorAll("tbody input[type=checkbox]").forEach(function (box) {
+        box.checked = event.target.checked;
+      });
+    }
+  });
+
+  function renumber(list) {
+    var position = 1;
+    list.querySelectorAll(":scope > li").forEach(function (li) {
+      var input = li.querySelector("[data-position]");
+      if (input) { input.value = String(position++); }
+    });
+  }
+})();
