@@ -30,6 +30,7 @@ public struct WebApp: Sendable {
     public func register(on router: RouterGroup<AtriumContext>) {
         router.get("app/search", use: search)
         WebDesigner(app: self).register(on: router)
+        WebAdmin(app: self).register(on: router)
         router.get("app/:entity", use: list)
         router.post("app/:entity", use: create)
         router.post("app/:entity/bulk", use: bulk)
@@ -127,6 +128,10 @@ public struct WebApp: Sendable {
         if actor.user.isAdmin {
             groups.append(["title": t("nav.admin", locale), "module": "admin", "empty": false, "items": [
                 ["href": "/app/admin/objects", "label": t("designer.objects", locale), "current": current == "admin:objects", "key": "admin-objects"],
+                ["href": "/app/admin/users", "label": t("admin.users", locale), "current": current == "admin:users", "key": "admin-users"],
+                ["href": "/app/admin/departments", "label": t("admin.departments", locale), "current": current == "admin:departments", "key": "admin-departments"],
+                ["href": "/app/admin/roles", "label": t("admin.roles", locale), "current": current == "admin:roles", "key": "admin-roles"],
+                ["href": "/app/admin/audit", "label": t("admin.audit", locale), "current": current == "admin:audit", "key": "admin-audit"],
             ]])
         }
         let tenant = context.tenant
@@ -371,12 +376,12 @@ public struct WebApp: Sendable {
         return users
     }
 
-    static func formPairs(_ request: Request) async throws -> [(String, String)] {
+    static func formPairs(_ request: Request, limit: Int = 256 * 1024) async throws -> [(String, String)] {
         let buffer: ByteBuffer
         do {
-            buffer = try await request.body.collect(upTo: 256 * 1024)
+            buffer = try await request.body.collect(upTo: limit)
         } catch {
-            throw AtriumError(status: .contentTooLarge, code: "body_too_large", message: "the form is larger than 256 KiB")
+            throw AtriumError(status: .contentTooLarge, code: "body_too_large", message: "the form is larger than \(limit / 1024) KiB")
         }
         return String(buffer: buffer).split(separator: "&").compactMap { pair in
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
