@@ -201,4 +201,50 @@ import Testing
             #expect(evil.2[.location] == "/", "an open redirect")
         }
     }
+    @Test func administratorsManageUsersRolesAndDepartmentsFromTheBrowser() async throws {
+        try await Self.withAdmin("web-admin") { client, tenant, api, browser in
+            // Invite: the one-time password shown works for signing in.
+            let invited = try await browser.post("/app/admin/users", ["email": "li.lei@example.cn", "name": "李雷", "role.salesperson": "1"])
+            #expect(invited.0 == .ok, "\(invited.1)")
+            let password = try #require(invited.1.range(of: #"<code>[^<]+</code>"#, options: .regularExpression).map { String(invited.1[$0].dropFirst(6).dropLast(7)) })
+            var lilei = try await Browser.signIn(client, slug: tenant.info.slug, email: "li.lei@example.cn", password: password)
+            #expect(try await lilei.get("/app/admin/users").0 == .forbidden)
+            #expect(try await lilei.get("/app/admin/roles").0 == .forbidden)
+            #expect(try await lilei.get("/app/admin/audit").0 == .forbidden)
+            #expect(try await browser.post("/app/admin/users", ["email": "LI.LEI@example.cn", "name": "again"]).0 == .conflict)
+
+            // A role that hides the budget, given to 李雷 in place of salesperson.
+            #expect(try await browser.post("/app/admin/roles", ["key": "viewer", "label_en": "Viewer"]).0 == .seeOther)
+            let roles = try await api.call(.get, "/api/v1/admin/roles")
+            let viewer = try #require(roles.json["roles"]?.asArray?.first { $0["key"] == .string("viewer") }?["id"]?.stringValue)
+            let saved = try await browser.post("/app/admin/roles/\(viewer)", ["label_en": "Viewer", "g.custom.read": "all", "r.x_project.x_budget": "hidden"])
+            #expect(saved.0 == .seeOther, "\(saved.1)")
+            let bad = try await browser.post("/app/admin/roles/\(viewer)", ["g.custom.read": "everything"])
+            #expect(bad.0 == .unprocessableContent)
+            let users = try await api.call(.get, "/api/v1/admin/users")
+            let id = try #require(users.json["users"]?.asArray?.first { $0["email"] == .string("li.lei@example.cn") }?["id"]?.stringValue)
+            #expect(try await browser.post("/app/admin/users/\(id)", ["department": "", "manager": "", "role.viewer": "1"]).0 == .seeOther)
+            let project = try await api.createID("x_project", #"{"x_name": "budgeted", "x_budget": "500"}"#)
+            let page = try await lilei.get("/app/x_project/\(project)")
+            #expect(page.0 == .ok)
+            #expect(!page.1.contains("¥500.00"), "a hidden field is shown")
+            #expect(try await lilei.post("/app/x_project", ["f.x_name": "nope"]).0 == .forbidden)
+
+            // Departments: create, nest, and a cycle is refused with a message.
+            #expect(try await browser.post("/app/admin/departments", ["name": "East", "parent": ""]).0 == .seeOther)
+            let list = try await api.call(.get, "/api/v1/admin/departments")
+            let east = try #require(list.json["departments"]?.asArray?.first?["id"]?.stringValue)
+            #expect(try await browser.post("/app/admin/departments", ["name": "Shanghai", "parent": east]).0 == .seeOther)
+            let cycle = try await browser.post("/app/admin/departments/\(east)", ["name": "East", "parent": east])
+            #expect(cycle.0 == .unprocessableContent)
+            #expect(cycle.1.contains(#"data-testid="form-error""#))
+
+            // Deactivation ends the session at once; the audit viewer lists the changes.
+            #expect(try await browser.post("/app/admin/users/\(id)/active", ["active": "false"]).0 == .seeOther)
+            #expect(try await lilei.get("/app/x_project").0 != .ok)
+            let audit = try await browser.get("/app/admin/audit")
+            #expect(audit.1.contains("user.deactivated"))
+            #expect(audit.1.contains("user.invited"))
+        }
+    }
 }
