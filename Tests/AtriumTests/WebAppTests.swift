@@ -247,4 +247,34 @@ import Testing
             #expect(audit.1.contains("user.invited"))
         }
     }
+    @Test func savedViewsArePrivateOrSharedAndKeepTheListQuery() async throws {
+        try await F.withTenant("web-views") { client, tenant in
+            let api = try await RecordAPIClient.admin(client, tenant)
+            try await api.createObject(F.projectObject)
+            var admin = try await Browser.signIn(client, slug: tenant.info.slug, email: tenant.adminEmail, password: tenant.password)
+            _ = try await api.createID("x_project", #"{"x_name": "big", "x_headcount": 50}"#)
+            _ = try await api.createID("x_project", #"{"x_name": "small", "x_headcount": 2}"#)
+            let query = "f0=x_headcount&op0=gt&v0=10&sort=-x_name&evil=1"
+            let shared = try await admin.post("/app/x_project/views", ["name": "Big ones", "query": query, "shared": "1"])
+            #expect(shared.0 == .seeOther, "\(shared.1)")
+            let location = try #require(shared.2[.location])
+            #expect(!location.contains("evil"), "unknown parameters are dropped")
+            let page = try await admin.get(location)
+            #expect(page.1.contains(">big<"))
+            #expect(!page.1.contains(">small<"), "the view's filter applies")
+            #expect(try await admin.post("/app/x_project/views", ["name": "Mine only", "query": "q=small"]).0 == .seeOther)
+            #expect(try await admin.post("/app/x_project/views", ["name": "", "query": "q=x"]).0 == .unprocessableContent)
+
+            let (email, password) = try await F.createMember(in: tenant, role: "sales_director")
+            var member = try await Browser.signIn(client, slug: tenant.info.slug, email: email, password: password)
+            let list = try await member.get("/app/x_project")
+            #expect(list.1.contains("Big ones"))
+            #expect(!list.1.contains("Mine only"), "a private view is shown to another user")
+            let ids = list.1.components(separatedBy: "view=").dropFirst().map { String($0.prefix(36)) }
+            let sharedID = try #require(ids.first)
+            #expect(try await member.post("/app/x_project/views/\(sharedID)/delete", [:]).0 == .notFound, "a non-owner deleted a shared view")
+            #expect(try await admin.post("/app/x_project/views/\(sharedID)/delete", [:]).0 == .seeOther)
+            #expect(!(try await member.get("/app/x_project").1.contains("Big ones")))
+        }
+    }
 }

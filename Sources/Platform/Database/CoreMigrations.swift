@@ -1,6 +1,6 @@
 /// The platform's schema, in order. Modules append their own migrations after these.
 public enum CoreMigrations {
-    public static let all: [Migration] = [tenancyAndAuth, recordEngine, fieldIndexTables, organisation, sharingRulesAndDimension]
+    public static let all: [Migration] = [tenancyAndAuth, recordEngine, fieldIndexTables, organisation, sharingRulesAndDimension, savedViews]
 
     static let tenancyAndAuth = Migration(
         version: 1,
@@ -393,5 +393,31 @@ public enum CoreMigrations {
             "GRANT SELECT, INSERT, UPDATE, DELETE ON sharing_rules, tenant_dimension TO {{app_role}}",
         ]
             + ["sharing_rules", "tenant_dimension"].flatMap(TenantTable.isolate)
+    )
+
+    /// Saved list views: a name and the list's query string (search, filters, sort), kept per
+    /// user or shared with the whole tenant.
+    static let savedViews = Migration(
+        version: 6,
+        name: "saved_views",
+        statements: [
+            """
+            CREATE TABLE saved_views (
+                tenant_id uuid NOT NULL REFERENCES tenants (id),
+                id uuid NOT NULL DEFAULT gen_random_uuid(),
+                entity text NOT NULL,
+                owner_id uuid NOT NULL,
+                shared boolean NOT NULL DEFAULT false,
+                name text NOT NULL CHECK (length(btrim(name)) BETWEEN 1 AND 80),
+                query text NOT NULL CHECK (length(query) <= 2000),
+                created_at timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (tenant_id, id),
+                FOREIGN KEY (tenant_id, owner_id) REFERENCES users (tenant_id, id) ON DELETE CASCADE
+            )
+            """,
+            "CREATE INDEX saved_views_by_entity ON saved_views (tenant_id, entity)",
+            "GRANT SELECT, INSERT, UPDATE, DELETE ON saved_views TO {{app_role}}",
+        ]
+            + TenantTable.isolate("saved_views")
     )
 }

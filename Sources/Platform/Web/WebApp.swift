@@ -34,6 +34,8 @@ public struct WebApp: Sendable {
         router.get("app/:entity", use: list)
         router.post("app/:entity", use: create)
         router.post("app/:entity/bulk", use: bulk)
+        router.post("app/:entity/views", use: saveView)
+        router.post("app/:entity/views/:id/delete", use: deleteView)
         router.get("app/:entity/new", use: newForm)
         router.get("app/:entity/recycle-bin", use: recycleBin)
         router.get("app/:entity/:id", use: show)
@@ -349,6 +351,20 @@ public struct WebApp: Sendable {
             if let sort = query.sort { exportItems.append(("sort", sort)) }
             exportItems.append(("lang", lang))
             let owners: [[String: Any]] = try await Self.activeUsers(on: db.connection, logger: db.logger).map { ["id": $0.0, "name": $0.1] }
+            var viewItems = base
+            if let sortParameter { viewItems.append(("sort", sortParameter)) }
+            let currentQuery = viewItems.map { "\($0.0)=\(Self.escapeQuery($0.1))" }.joined(separator: "&")
+            let currentView = request.uri.queryParameters["view"].map(String.init)
+            var views: [[String: Any]] = []
+            for try await (viewID, name, shared, owner, viewQuery) in try await db.connection.query("""
+                SELECT id, name, shared, owner_id, query FROM saved_views
+                WHERE entity = \(key) AND (owner_id = \(page.actor.user.id) OR shared) ORDER BY shared, name
+                """, logger: db.logger).decode((UUID, String, Bool, UUID, String).self) {
+                let id = viewID.uuidString.lowercased()
+                views.append(["id": id, "name": name, "shared": shared, "current": id == currentView,
+                              "deletable": owner == page.actor.user.id || page.actor.user.isAdmin,
+                              "href": "/app/\(key)?" + (viewQuery.isEmpty ? "" : viewQuery + "&") + "view=\(id)"])
+            }
             return render("list", page, [
                 "title": label(entity, lang),
                 "entity": ["key": key, "label": label(entity, lang)],
@@ -360,6 +376,7 @@ public struct WebApp: Sendable {
                 "problem": problem ?? "",
                 "export_href": "/api/v1/\(key)/export?" + exportItems.map { "\($0.0)=\(Self.escapeQuery($0.1))" }.joined(separator: "&"),
                 "owners": owners,
+                "views": views, "has_views": !views.isEmpty, "current_query": currentQuery,
                 "can_create": page.actor.access.scope(entity, .create) > .none,
                 "flash": flash(request, locale: lang) as Any,
                 "undo": request.uri.queryParameters["undo"].map(String.init).flatMap { UUID(uuidString: $0) }.map { $0.uuidString.lowercased() } ?? "",
@@ -422,6 +439,51 @@ public struct WebApp: Sendable {
             default:
                 throw AtriumError.validation(field: "action", "must be delete or owner")
             }
+        }
+    }
+
+    // MARK: Saved views
+
+    /// Keeps only the list parameters a view may hold, re-encoded.
+    static func viewQuery(_ raw: String) -> String {
+        let allowed = Set(["q", "sort"] + (0..<5).flatMap { ["f\($0)", "op\($0)", "v\($0)"] })
+        return FormBody.decode(raw).filter { allowed.contains($0.key) && !$0.value.isEmpty }
+            .sorted { $0.key < $1.key }.map { "\($0.key)=\(escapeQuery($0.value))" }.joined(separator: "&")
+    }
+
+    @Sendable func saveView(_ request: Request, context: AtriumContext) async throws -> Response {
+        guard signedIn(context) else { return Self.redirect("/login") }
+        let key = Self.entityKey(context)
+        let form = try await FormBody.parse(request)
+        return try await page(request, context, form: form) { page, db in
+            _ = try Self.entity(key, in: page)
+            let name = (form["name"] ?? "").trimmingCharacters(in: .whitespaces)
+            guard (1...80).contains(name.count) else { throw AtriumError.validation(field: "name", "must be 1 to 80 characters") }
+            let query = Self.viewQuery(form["query"] ?? "")
+            let shared = form["shared"] != nil
+            let tenantID = try await OrganisationAdmin.currentTenant(db.connection, db.logger)
+            let id = try await db.connection.query("""
+                INSERT INTO saved_views (tenant_id, entity, owner_id, shared, name, query)
+                VALUES (\(tenantID), \(key), \(page.actor.user.id), \(shared), \(name), \(query)) RETURNING id
+                """, logger: db.logger).collect().first!.decode(UUID.self)
+            try await OrganisationAdmin.audit("view.saved", entity: key, id: id, details: ["name": name, "shared": "\(shared)", "query": query],
+                                              actor: page.actor, on: db.connection, logger: db.logger)
+            return Self.redirect("/app/\(key)?" + (query.isEmpty ? "" : query + "&") + "view=\(id.uuidString.lowercased())&notice=view_saved")
+        }
+    }
+
+    @Sendable func deleteView(_ request: Request, context: AtriumContext) async throws -> Response {
+        guard signedIn(context) else { return Self.redirect("/login") }
+        let key = Self.entityKey(context)
+        let id = try Self.recordID(context)
+        let form = try await FormBody.parse(request)
+        return try await page(request, context, form: form) { page, db in
+            let removed = try await db.connection.query("""
+                DELETE FROM saved_views WHERE id = \(id) AND entity = \(key) AND (owner_id = \(page.actor.user.id) OR \(page.actor.user.isAdmin)) RETURNING 1
+                """, logger: db.logger).collect().count
+            guard removed == 1 else { throw AtriumError(status: .notFound, code: "view_not_found", message: "no view you may delete") }
+            try await OrganisationAdmin.audit("view.deleted", entity: key, id: id, details: [:], actor: page.actor, on: db.connection, logger: db.logger)
+            return Self.redirect("/app/\(key)?notice=view_deleted")
         }
     }
 
