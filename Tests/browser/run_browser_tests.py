@@ -9,7 +9,12 @@ What it tests, end to end, through a real headless Chromium:
   * an API token created in the UI works against the JSON API (/api/v1/me);
   * the UI language can be changed from the home page;
   * the home page does not scroll sideways on a phone-sized screen;
-  * signing out ends the session; the session cookie is HttpOnly and SameSite=Lax.
+  * signing out ends the session; the session cookie is HttpOnly and SameSite=Lax;
+  * the tenant CRM pages, through the UI as a user would (crm_checks.py): custom objects with
+    a lookup and a picklist made in the designer, layout ordering, create forms, related lists,
+    filters and sorting, required-field errors, edit conflicts, delete with undo, Chinese
+    labels, escaping of record names, salesperson data scope (list, search, 404), global
+    search (Chinese substrings) and the list and record pages on a phone.
 
 How it is run: `make test` runs it from the repository root, after `swift build`, as
 
@@ -18,8 +23,17 @@ How it is run: `make test` runs it from the repository root, after `swift build`
 with DATABASE_URL (application role) and DATABASE_OWNER_URL (schema owner) exported for a
 throwaway PostgreSQL. It migrates that database, creates a fresh tenant `ui-<8 hex>`, starts
 .build/debug/atrium on a free port, and drives /usr/bin/chromium through /usr/bin/chromedriver
-(selenium). It prints one line per passed check and exits non-zero with a message, the page
-it was on and the server log's tail on the first failure.
+(selenium). It prints one line per passed check. A failed check prints its message and the
+page it was on, saves a screenshot and the page source; the browser is then reset (signed in
+as the administrator) and the remaining checks still run; at the end the server log's tail is
+printed and the script exits non-zero.
+
+Artifacts: screenshots of key pages (designer, list, record page, form with an error, phone
+layout, …) are saved on every run, and of the page at each failure (FAILED-<check>.png and
+.html), into Tests/browser/artifacts/ or $ATRIUM_TEST_ARTIFACTS; their names are printed.
+
+The CRM checks (custom objects, forms, lists, recycle bin, language, escaping, permissions,
+search, phone layout) are in crm_checks.py; the shared helpers in browser_support.py.
 """
 
 import json
@@ -35,18 +49,20 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections import deque
-from dataclasses import dataclass
 
 try:
     from selenium import webdriver
-    from selenium.common.exceptions import (NoAlertPresentException, StaleElementReferenceException,
-                                            TimeoutException)
+    from selenium.common.exceptions import NoAlertPresentException, TimeoutException, WebDriverException
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as EC
-    from selenium.webdriver.support.ui import Select, WebDriverWait
+    from selenium.webdriver.support.ui import Select
 except ImportError:
     sys.exit("run_browser_tests: the 'selenium' Python package is missing; install it with `pip install selenium`.")
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from browser_support import (ADMIN_PASSWORD, DESKTOP_HEIGHT, DESKTOP_WIDTH, WAIT_SECONDS, Artifacts,  # noqa: E402
+                             CheckFailed, Ui, expect)
+from crm_checks import CRM_CHECKS  # noqa: E402
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SERVER_BINARY = os.path.join(REPO_ROOT, ".build", "debug", "atrium")
@@ -55,81 +71,9 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 
 TENANT_NAME = "Browser <script>alert(1)</script> 测试公司"
-ADMIN_PASSWORD = "Correct-horse-9"
 ADMIN_DISPLAY_NAME = "Administrator"  # the default administrator name for locale en
 PHONE_WIDTH, PHONE_HEIGHT = 390, 844
-PHONE_SCREENSHOT = "/tmp/atrium-ui-phone.png"
-FAILURE_SCREENSHOT = "/tmp/atrium-ui-failure.png"
-WAIT_SECONDS = 10
 SERVER_START_SECONDS = 30
-
-
-class CheckFailed(Exception):
-    """A check's expectation did not hold; the message says what was expected and seen."""
-
-
-def expect(condition, message):
-    if not condition:
-        raise CheckFailed(message)
-
-
-@dataclass
-class Ui:
-    """Everything a check needs: the browser, the tenant and where the server listens."""
-
-    driver: object
-    slug: str
-    port: int
-
-    @property
-    def base_url(self):
-        return f"http://{self.slug}.localhost:{self.port}"
-
-    @property
-    def api_url(self):
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def admin_email(self):
-        return f"admin@{self.slug}.test"
-
-    def open(self, path):
-        self.driver.get(self.base_url + path)
-
-    def path(self):
-        return urllib.parse.urlparse(self.driver.current_url).path
-
-    def wait(self):
-        # A page load can replace an element between finding it and reading it: just look again.
-        return WebDriverWait(self.driver, WAIT_SECONDS, ignored_exceptions=[StaleElementReferenceException])
-
-    def find(self, css):
-        return self.wait().until(EC.presence_of_element_located((By.CSS_SELECTOR, css)),
-                                 message=f"no element matches {css!r} on {self.driver.current_url}")
-
-    def wait_for_path(self, path):
-        self.wait().until(lambda _: self.path() == path,
-                          message=f"expected to be on {path}, still on {self.driver.current_url}")
-
-    def wait_for_text(self, css, fragment):
-        """Waits until the element matching `css` contains `fragment`; returns its text."""
-        def text_if_present(driver):
-            elements = driver.find_elements(By.CSS_SELECTOR, css)
-            return elements and fragment in elements[0].text and elements[0].text
-        try:
-            return self.wait().until(text_if_present)
-        except TimeoutException:
-            elements = self.driver.find_elements(By.CSS_SELECTOR, css)
-            seen = repr(elements[0].text) if elements else "no such element"
-            raise CheckFailed(f"{css} should contain {fragment!r}; saw {seen} on {self.driver.current_url}")
-
-    def submit_login(self, email, password):
-        email_input = self.find("#email")
-        email_input.clear()
-        email_input.send_keys(email)
-        self.find("#password").send_keys(password)
-        self.find("form[action='/login'] button[type=submit]").click()
-        self.wait().until(EC.staleness_of(email_input), message="the login form was not submitted")
 
 
 # --- checks, in the order they run ---------------------------------------------------------
@@ -191,6 +135,7 @@ def api_token_created_in_ui_authenticates_api_calls(ui):
     button.click()
     token = ui.wait_for_text("[data-testid=new-token]", "atr_").strip()
     expect(token.startswith("atr_"), f"a new token should start with 'atr_'; got {token!r}")
+    ui.state["admin_token"] = token  # the permission check sets up salespeople with it
 
     request = urllib.request.Request(f"{ui.api_url}/api/v1/me", headers={
         "X-Tenant": ui.slug, "Authorization": f"Bearer {token}", "Accept": "application/json"})
@@ -215,14 +160,17 @@ def home_page_switches_ui_language_to_chinese(ui):
 
 def home_page_fits_a_phone_screen_without_sideways_scrolling(ui):
     ui.driver.set_window_size(PHONE_WIDTH, PHONE_HEIGHT)
-    ui.open("/")
-    ui.find("[data-testid=user-name]")
-    scroll_width = ui.driver.execute_script("return document.documentElement.scrollWidth")
-    inner_width = ui.driver.execute_script("return window.innerWidth")
-    ui.driver.save_screenshot(PHONE_SCREENSHOT)
-    expect(scroll_width <= PHONE_WIDTH + 1,
-           f"page is {scroll_width}px wide on a {PHONE_WIDTH}px phone (viewport {inner_width}px): "
-           f"it scrolls sideways; see {PHONE_SCREENSHOT}")
+    try:
+        ui.open("/")
+        ui.find("[data-testid=user-name]")
+        scroll_width = ui.driver.execute_script("return document.documentElement.scrollWidth")
+        inner_width = ui.driver.execute_script("return window.innerWidth")
+        ui.screenshot("phone-home")
+        expect(scroll_width <= PHONE_WIDTH + 1,
+               f"page is {scroll_width}px wide on a {PHONE_WIDTH}px phone (viewport {inner_width}px): "
+               f"it scrolls sideways; see phone-home.png in the artifacts")
+    finally:
+        ui.driver.set_window_size(DESKTOP_WIDTH, DESKTOP_HEIGHT)
 
 
 def logout_ends_the_session(ui):
@@ -253,7 +201,7 @@ CHECKS = [
     home_page_fits_a_phone_screen_without_sideways_scrolling,
     logout_ends_the_session,
     session_cookie_is_httponly_and_samesite_lax,
-]
+] + CRM_CHECKS
 
 
 # --- setup: database, tenant, server, browser ----------------------------------------------
@@ -346,25 +294,33 @@ def log_tail(path, lines=40):
         return f"(no server log: {error})"
 
 
-def report_failure(name, error, driver, log_path):
-    print(f"FAIL - {name}: {error}", file=sys.stderr)
-    if driver is not None:
-        try:
-            print(f"  page: {driver.current_url}", file=sys.stderr)
-            driver.save_screenshot(FAILURE_SCREENSHOT)
-            print(f"  screenshot: {FAILURE_SCREENSHOT}", file=sys.stderr)
-        except Exception as page_error:  # the browser itself may be what failed
-            print(f"  (could not capture the page: {page_error})", file=sys.stderr)
-    print(f"--- server log (last lines of {log_path}) ---", file=sys.stderr)
-    print(log_tail(log_path), file=sys.stderr)
+def report_failure(name, error, driver, artifacts):
+    """Says what failed and saves the page (PNG and HTML) into the artifacts directory."""
+    print(f"FAIL - {name.replace('_', ' ')}: {error}", file=sys.stderr)
+    if driver is None:
+        return
+    try:
+        alert = driver.switch_to.alert  # an open dialog blocks screenshots: note it, close it
+        print(f"  an alert was open: {alert.text!r}", file=sys.stderr)
+        alert.dismiss()
+    except (NoAlertPresentException, WebDriverException):
+        pass
+    try:
+        print(f"  page: {driver.current_url}", file=sys.stderr)
+        print(f"  screenshot: {artifacts.screenshot(driver, 'FAILED-' + name)}", file=sys.stderr)
+        print(f"  page source: {artifacts.page_source(driver, 'FAILED-' + name)}", file=sys.stderr)
+    except Exception as page_error:  # the browser itself may be what failed
+        print(f"  (could not capture the page: {page_error})", file=sys.stderr)
 
 
 def main():
     started = time.monotonic()
     env = test_environment()
+    artifacts = Artifacts()
     work_dir = tempfile.mkdtemp(prefix="atrium-browser-")
     log_path = os.path.join(work_dir, "server.log")
     server = driver = None
+    failed = []
     step = "setup"
     try:
         slug = create_tenant(env)
@@ -372,23 +328,49 @@ def main():
         server = start_server(env, port, log_path)
         step = "start Chromium"
         driver = start_browser()
-        ui = Ui(driver=driver, slug=slug, port=port)
+        ui = Ui(driver=driver, slug=slug, port=port, artifacts=artifacts, env=env)
+        ui.state.update(admin_binary=ADMIN_BINARY, repo_root=REPO_ROOT, admin_password=ADMIN_PASSWORD)
+        # Every check runs; after a failure the browser is reset (signed in as the administrator,
+        # English, desktop size) so later checks still say something. Later checks build on
+        # what earlier ones created, so one failure can cause others: read the first one first.
         for check in CHECKS:
             step = check.__name__
-            check(ui)
-            print(f"ok - {step.replace('_', ' ')}")
-    except (CheckFailed, TimeoutException) as error:
-        report_failure(step, getattr(error, "msg", None) or error, driver, log_path)
-        return 1
+            missing = [earlier for earlier in getattr(check, "needs", ()) if earlier in failed]
+            if missing:
+                print(f"FAIL - {step.replace('_', ' ')}: not run, it builds on {', '.join(missing)}, which failed",
+                      file=sys.stderr)
+                failed.append(step)
+                continue
+            check_started = time.monotonic()
+            try:
+                check(ui)
+                print(f"ok - {step.replace('_', ' ')} ({time.monotonic() - check_started:.1f} s)")
+                continue
+            except (CheckFailed, TimeoutException) as error:
+                report_failure(step, getattr(error, "msg", None) or error, driver, artifacts)
+            except WebDriverException as error:
+                report_failure(step, f"{type(error).__name__}: {error.msg}", driver, artifacts)
+            failed.append(step)
+            step = f"reset the browser after {step}"
+            ui.reset()
     except Exception as error:
-        report_failure(step, f"{type(error).__name__}: {error}", driver, log_path)
-        return 1
+        if not failed or failed[-1] != step:
+            failed.append(step)
+        report_failure(step, getattr(error, "msg", None) or f"{type(error).__name__}: {error}", driver, artifacts)
     finally:
         if driver is not None:
             driver.quit()
         stop_server(server)
+    elapsed = time.monotonic() - started
+    if artifacts.saved:
+        print(f"screenshots in {artifacts.directory}: {', '.join(artifacts.saved)}")
+    if failed:
+        print(f"--- server log (last lines of {log_path}) ---", file=sys.stderr)
+        print(log_tail(log_path), file=sys.stderr)
+        print(f"{len(failed)} of {len(CHECKS)} browser checks failed in {elapsed:.1f} s: {', '.join(failed)}", file=sys.stderr)
+        return 1
     shutil.rmtree(work_dir, ignore_errors=True)  # keep the server log only when something failed
-    print(f"all {len(CHECKS)} browser checks passed in {time.monotonic() - started:.1f} s")
+    print(f"all {len(CHECKS)} browser checks passed in {elapsed:.1f} s")
     return 0
 
 
