@@ -2,6 +2,26 @@ import Foundation
 import Logging
 import PostgresNIO
 
+/// Who a share or a sharing rule opens records to: a user, a department or a role of the
+/// caller's tenant (RLS hides other tenants' rows, so their ids are "not found").
+enum Grantee {
+    static func check(kind: String, id: UUID, access: String, idField: String, on connection: PostgresConnection, logger: Logger) async throws {
+        guard ["read", "write"].contains(access) else { throw AtriumError.validation(field: "access", "must be read or write") }
+        let table: String
+        switch kind {
+        case "user": table = "users"
+        case "department": table = "departments"
+        case "role": table = "roles"
+        default: throw AtriumError.validation(field: "kind", "must be user, department or role")
+        }
+        var binds = PostgresBindings()
+        binds.append(id)
+        let found = try await connection.query(PostgresQuery(unsafeSQL: "SELECT count(*)::int FROM \(table) WHERE id = $1", binds: binds), logger: logger)
+            .collect().first?.decode(Int.self) ?? 0
+        guard found == 1 else { throw AtriumError.validation(field: idField, "names no \(kind) of this tenant") }
+    }
+}
+
 /// Explicit shares of one record to a user, a department or a role, with read or write access.
 /// A share widens the "own" part of every scope (see ``AccessContext``); making one needs the
 /// `share` action on the record.
@@ -28,19 +48,7 @@ extension RecordEngine {
     public func share(_ entityKey: String, id: UUID, _ share: Share, as actor: Actor, on connection: PostgresConnection, logger: Logger) async throws {
         let (entity, _) = try await entity(entityKey, for: .share, actor: actor, on: connection, logger: logger)
         let record = try await fetch(entityKey, id: id, deleted: false, scope: (actor.access, entity, .share), on: connection, logger: logger)
-        guard ["read", "write"].contains(share.access) else { throw AtriumError.validation(field: "access", "must be read or write") }
-        let table: String
-        switch share.kind {
-        case "user": table = "users"
-        case "department": table = "departments"
-        case "role": table = "roles"
-        default: throw AtriumError.validation(field: "kind", "must be user, department or role")
-        }
-        var binds = PostgresBindings()
-        binds.append(share.granteeID)
-        let found = try await connection.query(PostgresQuery(unsafeSQL: "SELECT count(*)::int FROM \(table) WHERE id = $1", binds: binds), logger: logger)
-            .collect().first?.decode(Int.self) ?? 0
-        guard found == 1 else { throw AtriumError.validation(field: "id", "names no \(share.kind) of this tenant") }
+        try await Grantee.check(kind: share.kind, id: share.granteeID, access: share.access, idField: "id", on: connection, logger: logger)
         let tenantID = try await currentTenant(on: connection, logger: logger)
         try await connection.query("""
             INSERT INTO record_shares (tenant_id, record_id, grantee_kind, grantee_id, access, created_by)

@@ -43,19 +43,7 @@ extension OrganisationAdmin {
             throw AtriumError.validation(field: "entity", "names no entity of this tenant")
         }
         try await requireDepartment(rule.departmentID, field: "department_id", on: connection, logger: logger)
-        guard ["read", "write"].contains(rule.access) else { throw AtriumError.validation(field: "access", "must be read or write") }
-        let table: String
-        switch rule.kind {
-        case "user": table = "users"
-        case "department": table = "departments"
-        case "role": table = "roles"
-        default: throw AtriumError.validation(field: "kind", "must be user, department or role")
-        }
-        var binds = PostgresBindings()
-        binds.append(rule.granteeID)
-        let found = try await connection.query(PostgresQuery(unsafeSQL: "SELECT count(*)::int FROM \(table) WHERE id = $1", binds: binds), logger: logger)
-            .collect().first?.decode(Int.self) ?? 0
-        guard found == 1 else { throw AtriumError.validation(field: "grantee_id", "names no \(rule.kind) of this tenant") }
+        try await Grantee.check(kind: rule.kind, id: rule.granteeID, access: rule.access, idField: "grantee_id", on: connection, logger: logger)
         let tenantID = try await Self.currentTenant(connection, logger)
         let includeSub = rule.includeSub ?? true
         let rows = try await connection.query("""

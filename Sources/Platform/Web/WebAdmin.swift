@@ -40,14 +40,6 @@ struct WebAdmin: Sendable {
 
     func t(_ key: String, _ locale: String, _ arguments: [String: String] = [:]) -> String { app.t(key, locale, arguments) }
 
-    func adminPage<T: Sendable>(_ request: Request, _ context: AtriumContext, form: [String: String]? = nil, current: String,
-                                _ body: @escaping @Sendable (WebApp.Page, PostgresConnectionBox) async throws -> T) async throws -> T {
-        guard context.identity?.user.isAdmin == true else {
-            throw AtriumError(status: .forbidden, code: "admin_only", message: "only tenant administrators may do this")
-        }
-        return try await app.page(request, context, form: form, current: current, body)
-    }
-
     static func id(_ context: AtriumContext, what: String) throws -> UUID {
         guard let text = context.parameters.get("id"), let id = UUID(uuidString: text) else {
             throw AtriumError(status: .notFound, code: "\(what)_not_found", message: "no \(what) '\(context.parameters.get("id") ?? "")'")
@@ -93,7 +85,7 @@ struct WebAdmin: Sendable {
 
     @Sendable func users(_ request: Request, context: AtriumContext) async throws -> Response {
         guard app.signedIn(context) else { return WebApp.redirect("/login") }
-        return try await adminPage(request, context, current: "admin:users") { page, db in try await usersPage(page, db: db, request: request) }
+        return try await app.adminPage(request, context, current: "admin:users") { page, db in try await usersPage(page, db: db, request: request) }
     }
 
     /// Creates a user with a one-time password shown once to the administrator, who hands it on.
@@ -105,7 +97,7 @@ struct WebAdmin: Sendable {
         let password = SecureToken.readablePassword(length: 14)
         let hash = try await hasher.hashOffLoop(password)
         return try await refusing {
-            try await adminPage(request, context, form: form, current: "admin:users") { page, db in
+            try await app.adminPage(request, context, form: form, current: "admin:users") { page, db in
                 do {
                     guard let email = UserInputRules.normalisedEmail(form["email"] ?? "") else { throw AtriumError.validation(field: "email", "must be an email address") }
                     let name = (form["name"] ?? "").trimmingCharacters(in: .whitespaces)
@@ -135,7 +127,7 @@ struct WebAdmin: Sendable {
     @Sendable func user(_ request: Request, context: AtriumContext) async throws -> Response {
         guard app.signedIn(context) else { return WebApp.redirect("/login") }
         let id = try Self.id(context, what: "user")
-        return try await adminPage(request, context, current: "admin:users") { page, db in
+        return try await app.adminPage(request, context, current: "admin:users") { page, db in
             try await userPage(id, page: page, db: db, request: request)
         }
     }
@@ -176,7 +168,7 @@ struct WebAdmin: Sendable {
         let pairs = try await WebApp.formPairs(request)
         let form = WebApp.single(pairs)
         return try await refusing {
-            try await adminPage(request, context, form: form, current: "admin:users") { page, db in
+            try await app.adminPage(request, context, form: form, current: "admin:users") { page, db in
                 do {
                     var change = try JSONDecoder().decode(OrganisationAdmin.MemberChange.self, from: Data("{}".utf8))
                     change.departmentID = .some(form["department"].flatMap(UUID.init(uuidString:)))
@@ -203,7 +195,7 @@ struct WebAdmin: Sendable {
         let id = try Self.id(context, what: "user")
         let form = try await FormBody.parse(request)
         let active = form["active"] == "true"
-        return try await adminPage(request, context, form: form, current: "admin:users") { page, db in
+        return try await app.adminPage(request, context, form: form, current: "admin:users") { page, db in
             guard id != page.actor.user.id else { throw AtriumError.validation(field: "active", "you cannot deactivate yourself") }
             let changed = try await db.connection.query("UPDATE users SET is_active = \(active), updated_at = now() WHERE id = \(id) RETURNING 1", logger: db.logger)
                 .collect().count
@@ -224,7 +216,7 @@ struct WebAdmin: Sendable {
         let form = try await FormBody.parse(request)
         let password = SecureToken.readablePassword(length: 14)
         let hash = try await app.services.configuration.passwordHashing.hashOffLoop(password)
-        return try await adminPage(request, context, form: form, current: "admin:users") { page, db in
+        return try await app.adminPage(request, context, form: form, current: "admin:users") { page, db in
             let changed = try await db.connection.query("UPDATE users SET password_hash = \(hash), updated_at = now() WHERE id = \(id) RETURNING 1", logger: db.logger)
                 .collect().count
             guard changed == 1 else { throw AtriumError(status: .notFound, code: "user_not_found", message: "no user \(id.uuidString.lowercased())") }
@@ -264,7 +256,7 @@ struct WebAdmin: Sendable {
 
     @Sendable func departments(_ request: Request, context: AtriumContext) async throws -> Response {
         guard app.signedIn(context) else { return WebApp.redirect("/login") }
-        return try await adminPage(request, context, current: "admin:departments") { page, db in try await departmentsPage(page, db: db, request: request) }
+        return try await app.adminPage(request, context, current: "admin:departments") { page, db in try await departmentsPage(page, db: db, request: request) }
     }
 
     func departmentForm(_ request: Request, _ context: AtriumContext,
@@ -272,7 +264,7 @@ struct WebAdmin: Sendable {
         guard app.signedIn(context) else { return WebApp.redirect("/login") }
         let form = try await FormBody.parse(request)
         return try await refusing {
-            try await adminPage(request, context, form: form, current: "admin:departments") { page, db in
+            try await app.adminPage(request, context, form: form, current: "admin:departments") { page, db in
                 do {
                     try await change(form, page, db)
                 } catch let error as AtriumError where error.status.code < 500 && error.status != .notFound {
@@ -310,7 +302,7 @@ struct WebAdmin: Sendable {
 
     @Sendable func roles(_ request: Request, context: AtriumContext) async throws -> Response {
         guard app.signedIn(context) else { return WebApp.redirect("/login") }
-        return try await adminPage(request, context, current: "admin:roles") { page, db in
+        return try await app.adminPage(request, context, current: "admin:roles") { page, db in
             try await rolesPage(page, db: db, request: request)
         }
     }
@@ -330,7 +322,7 @@ struct WebAdmin: Sendable {
         guard app.signedIn(context) else { return WebApp.redirect("/login") }
         let form = try await FormBody.parse(request)
         return try await refusing {
-            try await adminPage(request, context, form: form, current: "admin:roles") { page, db in
+            try await app.adminPage(request, context, form: form, current: "admin:roles") { page, db in
                 let role: OrganisationAdmin.Role
                 do {
                     let input = OrganisationAdmin.RoleInput(key: form["key"], labels: WebDesigner.labels(en: form["label_en"], zh: form["label_zh"]),
@@ -362,7 +354,7 @@ struct WebAdmin: Sendable {
     @Sendable func role(_ request: Request, context: AtriumContext) async throws -> Response {
         guard app.signedIn(context) else { return WebApp.redirect("/login") }
         let id = try Self.id(context, what: "role")
-        return try await adminPage(request, context, current: "admin:roles") { page, db in
+        return try await app.adminPage(request, context, current: "admin:roles") { page, db in
             try await rolePage(id, page: page, db: db, request: request)
         }
     }
@@ -409,7 +401,7 @@ struct WebAdmin: Sendable {
         let pairs = try await WebApp.formPairs(request, limit: 1024 * 1024)
         let form = WebApp.single(pairs)
         return try await refusing {
-            try await adminPage(request, context, form: form, current: "admin:roles") { page, db in
+            try await app.adminPage(request, context, form: form, current: "admin:roles") { page, db in
                 var grants: RoleGrants = [:]
                 var rules: FieldRules = [:]
                 for (name, value) in pairs where !value.isEmpty {
@@ -439,7 +431,7 @@ struct WebAdmin: Sendable {
     @Sendable func audit(_ request: Request, context: AtriumContext) async throws -> Response {
         guard app.signedIn(context) else { return WebApp.redirect("/login") }
         let before = request.uri.queryParameters["before"].flatMap { Int64($0) } ?? Int64.max
-        return try await adminPage(request, context, current: "admin:audit") { page, db in
+        return try await app.adminPage(request, context, current: "admin:audit") { page, db in
             var rows: [[String: Any]] = []
             var lastID: Int64?
             for try await (id, at, actor, action, entity, recordID, details) in try await db.connection.query("""

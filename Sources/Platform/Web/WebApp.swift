@@ -99,6 +99,15 @@ public struct WebApp: Sendable {
         return try await page(request, context) { page, _ in Box(values: page.shell) }.values
     }
 
+    /// ``page(_:_:form:current:_:)`` for tenant administrators only; others get the 403 page.
+    func adminPage<T: Sendable>(_ request: Request, _ context: AtriumContext, form: [String: String]? = nil, current: String,
+                                _ body: @escaping @Sendable (Page, PostgresConnectionBox) async throws -> T) async throws -> T {
+        guard context.identity?.user.isAdmin == true else {
+            throw AtriumError(status: .forbidden, code: "admin_only", message: "only tenant administrators may do this")
+        }
+        return try await page(request, context, form: form, current: current, body)
+    }
+
     /// Names of the tenant's users and departments by id (for owner, user and department fields).
     static func peopleNames(on connection: PostgresConnection, logger: Logger) async throws -> [String: String] {
         var names: [String: String] = [:]

@@ -31,15 +31,6 @@ struct WebDesigner: Sendable {
 
     func t(_ key: String, _ locale: String, _ arguments: [String: String] = [:]) -> String { app.t(key, locale, arguments) }
 
-    /// Administrators only; others get the 403 page.
-    func adminPage<T: Sendable>(_ request: Request, _ context: AtriumContext, form: [String: String]? = nil,
-                                _ body: @escaping @Sendable (WebApp.Page, PostgresConnectionBox) async throws -> T) async throws -> T {
-        guard context.identity?.user.isAdmin == true else {
-            throw AtriumError(status: .forbidden, code: "admin_only", message: "only tenant administrators may do this")
-        }
-        return try await app.page(request, context, form: form, current: "admin:objects", body)
-    }
-
     static let fieldTypes: [FieldType] = [.text, .longText, .number, .money, .percent, .date, .datetime, .boolean, .email, .phone, .url,
                                           .picklist, .multiPicklist, .lookup, .user, .department]
 
@@ -62,7 +53,7 @@ struct WebDesigner: Sendable {
 
     @Sendable func objects(_ request: Request, context: AtriumContext) async throws -> Response {
         guard app.signedIn(context) else { return WebApp.redirect("/login") }
-        return try await adminPage(request, context) { page, db in try await objectsPage(page, db: db) }
+        return try await app.adminPage(request, context, current: "admin:objects") { page, db in try await objectsPage(page, db: db) }
     }
 
     static func labels(en: String?, zh: String?) -> [String: String] {
@@ -76,7 +67,7 @@ struct WebDesigner: Sendable {
         guard app.signedIn(context) else { return WebApp.redirect("/login") }
         let form = try await FormBody.parse(request)
         do {
-            return try await adminPage(request, context, form: form) { page, db in
+            return try await app.adminPage(request, context, form: form, current: "admin:objects") { page, db in
                 let key = (form["key"] ?? "").trimmingCharacters(in: .whitespaces)
                 var name = FieldDefinition(key: "x_name", labels: Self.labels(en: form["name_en"], zh: form["name_zh"]), type: .text)
                 name.required = true
@@ -125,7 +116,7 @@ struct WebDesigner: Sendable {
     @Sendable func fields(_ request: Request, context: AtriumContext) async throws -> Response {
         guard app.signedIn(context) else { return WebApp.redirect("/login") }
         let key = WebApp.entityKey(context)
-        return try await adminPage(request, context) { page, db in try await fieldsPage(key, page: page, db: db, request: request) }
+        return try await app.adminPage(request, context, current: "admin:objects") { page, db in try await fieldsPage(key, page: page, db: db, request: request) }
     }
 
     /// Picklist options, one per line: `value | English | 中文` (labels optional).
@@ -144,7 +135,7 @@ struct WebDesigner: Sendable {
         let key = WebApp.entityKey(context)
         let form = try await FormBody.parse(request)
         do {
-            return try await adminPage(request, context, form: form) { page, db in
+            return try await app.adminPage(request, context, form: form, current: "admin:objects") { page, db in
                 do {
                     guard let type = FieldType(rawValue: form["type"] ?? "") else { throw AtriumError.validation(field: "type", "choose a field type") }
                     var field = FieldDefinition(key: (form["key"] ?? "").trimmingCharacters(in: .whitespaces),
@@ -172,7 +163,7 @@ struct WebDesigner: Sendable {
         let key = WebApp.entityKey(context)
         let fieldKey = context.parameters.get("key") ?? ""
         let form = try await FormBody.parse(request)
-        return try await adminPage(request, context, form: form) { page, db in
+        return try await app.adminPage(request, context, form: form, current: "admin:objects") { page, db in
             var change = try JSONDecoder().decode(MetadataAdmin.FieldChange.self, from: Data("{}".utf8))
             change.active = form["active"] == "true"
             _ = try await admin.changeField(fieldKey, of: key, change: change, as: page.actor, on: db.connection, logger: db.logger)
@@ -185,7 +176,7 @@ struct WebDesigner: Sendable {
     @Sendable func layout(_ request: Request, context: AtriumContext) async throws -> Response {
         guard app.signedIn(context) else { return WebApp.redirect("/login") }
         let key = WebApp.entityKey(context)
-        return try await adminPage(request, context) { page, db in
+        return try await app.adminPage(request, context, current: "admin:objects") { page, db in
             try await layoutPage(key, page: page, db: db, request: request)
         }
     }
@@ -241,7 +232,7 @@ struct WebDesigner: Sendable {
         let key = WebApp.entityKey(context)
         let form = try await FormBody.parse(request)
         do {
-            return try await adminPage(request, context, form: form) { page, db in
+            return try await app.adminPage(request, context, form: form, current: "admin:objects") { page, db in
                 let (entity, _) = try await engine.entity(key, on: db.connection, logger: db.logger)
                 // Sections: existing titles (renamed) plus an optional new one.
                 var titles: [String] = []
