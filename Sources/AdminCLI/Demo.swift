@@ -38,14 +38,18 @@ struct Demo: AsyncParsableCommand {
                           adminName: "Demo Admin", adminPassword: password, locale: "en"),
                     actor: "atrium-admin demo", on: conn, logger: logger)
                 try await conn.inTenantTransaction(result.tenant.id, logger: logger) { conn in
-                    _ = try await UserStore.create(.init(email: "wang.fang@demo.atrium.test", displayName: "王芳", locale: "zh-CN", passwordHash: hash, isAdmin: false),
-                                                   tenantID: result.tenant.id, on: conn, logger: logger)
+                    let wang = try await UserStore.create(.init(email: "wang.fang@demo.atrium.test", displayName: "王芳", locale: "zh-CN", passwordHash: hash, isAdmin: false),
+                                                          tenantID: result.tenant.id, on: conn, logger: logger)
+                    // A salesperson: sees her own records of every object the administrator designs.
+                    try await conn.query("""
+                        INSERT INTO user_roles (tenant_id, user_id, role_id) SELECT tenant_id, \(wang), id FROM roles WHERE key = 'salesperson'
+                        """, logger: logger)
                 }
             }
             print("""
                 demo tenant: demo  (http://localhost:8080 or http://demo.localhost:8080)
                   admin@demo.atrium.test       password: \(password)   (English UI, administrator)
-                  wang.fang@demo.atrium.test   password: \(password)   (中文界面)
+                  wang.fang@demo.atrium.test   password: \(password)   (中文界面, salesperson: sees her own records)
                 """)
         }
     }
