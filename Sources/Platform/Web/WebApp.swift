@@ -78,7 +78,9 @@ public struct WebApp: Sendable {
                            _ body: @escaping @Sendable (Page, PostgresConnectionBox) async throws -> T) async throws -> T {
         if let form { try CSRF.verify(request, context: context, form: form) }
         let lang = locale(request, context)
-        let path = request.uri.path
+        // Where the language switch returns to: this page with its query, without one-time notices.
+        let kept = (request.uri.query ?? "").split(separator: "&").filter { !$0.hasPrefix("notice=") && !$0.hasPrefix("undo=") }
+        let path = request.uri.path + (kept.isEmpty ? "" : "?" + kept.joined(separator: "&"))
         let query = request.uri.queryParameters["q"].map(String.init) ?? ""
         let shellMaker = self
         return try await records.run(request, context) { actor, db in

@@ -248,11 +248,23 @@ struct WebDesigner: Sendable {
                     let position = Double(form["pos.\(field.key)"] ?? "") ?? 999
                     members[section].append((position, field.key))
                 }
-                let sections: [JSONValue] = zip(titles, members).compactMap { title, fields in
+                // A section's title keeps its other languages; only the page's language is edited.
+                let previous = try await admin.layout("detail", of: key, on: db.connection, logger: db.logger)["sections"]?.arrayValue ?? []
+                let sections: [JSONValue] = zip(titles, members).enumerated().compactMap { index, pair in
+                    let (title, fields) = pair
                     guard !fields.isEmpty else { return nil }
                     let ordered = fields.sorted { $0.position != $1.position ? $0.position < $1.position : $0.key < $1.key }
+                    var labels: [String: JSONValue] = [:]
+                    if index < previous.count {
+                        switch previous[index]["title"] {
+                        case .object(let old)?: labels = old
+                        case .string(let old)?: labels = ["en": .string(old)]
+                        default: break
+                        }
+                    }
+                    labels[page.locale] = .string(title.isEmpty ? app.label(entity, page.locale) : title)
                     return .object([
-                        "title": .object([page.locale: .string(title.isEmpty ? app.label(entity, page.locale) : title)]),
+                        "title": .object(labels),
                         "columns": .number(2),
                         "fields": .array(ordered.map { .object(["field": .string($0.key)]) }),
                     ])
