@@ -2,14 +2,15 @@
 # Installs the Debian packages Atrium needs when they are missing (as root), or says exactly
 # what to install. Usage: scripts/ensure-deps.sh [--browser]
 #   always:     libargon2-dev (password hashing), postgresql (embedded cluster), python3
-#   --browser:  chromium, chromium-driver, python3-pip, shellcheck; selenium and
+#   --browser:  chromium, chromium-driver, python3-pip, shellcheck, fonts-noto-cjk (readable
+#               Chinese in screenshots); selenium and
 #               openapi-spec-validator from PyPI (UI, API document and deploy/ kit tests)
 set -euo pipefail
 packages=(libargon2-dev postgresql python3)
 browser=0
 if [ "${1:-}" = "--browser" ]; then
     browser=1
-    packages+=(chromium chromium-driver python3-pip shellcheck)
+    packages+=(chromium chromium-driver python3-pip shellcheck fonts-noto-cjk)
 fi
 missing=()
 for package in "${packages[@]}"; do

@@ -8,7 +8,7 @@ import urllib.parse
 from dataclasses import dataclass, field
 
 from selenium.common.exceptions import (NoAlertPresentException, StaleElementReferenceException,
-                                        TimeoutException)
+                                        TimeoutException, UnexpectedAlertPresentException)
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
@@ -37,6 +37,9 @@ class Artifacts:
         self.directory = os.path.abspath(directory or os.environ.get("ATRIUM_TEST_ARTIFACTS")
                                          or os.path.join(BROWSER_DIR, "artifacts"))
         os.makedirs(self.directory, exist_ok=True)
+        for name in os.listdir(self.directory):  # an old failure's pictures would mislead
+            if name.startswith("FAILED-") and name.endswith((".png", ".html")):
+                os.remove(os.path.join(self.directory, name))
         ignore = os.path.join(self.directory, ".gitignore")
         if not os.path.exists(ignore):
             with open(ignore, "w", encoding="utf-8") as handle:
@@ -177,6 +180,17 @@ class Ui:
             return self.driver.switch_to.alert
         except NoAlertPresentException:
             return None
+
+    def wait_for_load_or_alert(self, path_pattern):
+        """After a click that navigates: waits until a dialog is open, or the page at a path
+        matching `path_pattern` has finished loading (its scripts have run)."""
+        def settled(driver):
+            if self.open_alert() is not None:
+                return True
+            return (path_pattern.fullmatch(self.path())
+                    and driver.execute_script("return document.readyState") == "complete")
+        WebDriverWait(self.driver, WAIT_SECONDS, ignored_exceptions=[StaleElementReferenceException, UnexpectedAlertPresentException]).until(
+            settled, message=f"no page like {path_pattern.pattern} finished loading")
 
     def expect_no_alert(self, where):
         alert = self.open_alert()

@@ -46,7 +46,6 @@ import sys
 import tempfile
 import time
 import urllib.error
-import urllib.parse
 import urllib.request
 from collections import deque
 
@@ -320,7 +319,7 @@ def main():
     work_dir = tempfile.mkdtemp(prefix="atrium-browser-")
     log_path = os.path.join(work_dir, "server.log")
     server = driver = None
-    failed = []
+    passed, failed = [], []
     step = "setup"
     try:
         slug = create_tenant(env)
@@ -345,6 +344,7 @@ def main():
             try:
                 check(ui)
                 print(f"ok - {step.replace('_', ' ')} ({time.monotonic() - check_started:.1f} s)")
+                passed.append(step)
                 continue
             except (CheckFailed, TimeoutException) as error:
                 report_failure(step, getattr(error, "msg", None) or error, driver, artifacts)
@@ -364,10 +364,12 @@ def main():
     elapsed = time.monotonic() - started
     if artifacts.saved:
         print(f"screenshots in {artifacts.directory}: {', '.join(artifacts.saved)}")
-    if failed:
+    not_run = [check.__name__ for check in CHECKS if check.__name__ not in passed + failed]
+    if failed or not_run:
         print(f"--- server log (last lines of {log_path}) ---", file=sys.stderr)
         print(log_tail(log_path), file=sys.stderr)
-        print(f"{len(failed)} of {len(CHECKS)} browser checks failed in {elapsed:.1f} s: {', '.join(failed)}", file=sys.stderr)
+        print(f"{len(passed)} of {len(CHECKS)} browser checks passed in {elapsed:.1f} s; failed: {', '.join(failed)}"
+              + (f"; not run: {', '.join(not_run)}" if not_run else ""), file=sys.stderr)
         return 1
     shutil.rmtree(work_dir, ignore_errors=True)  # keep the server log only when something failed
     print(f"all {len(CHECKS)} browser checks passed in {elapsed:.1f} s")

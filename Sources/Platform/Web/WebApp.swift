@@ -113,8 +113,9 @@ public struct WebApp: Sendable {
     /// Names of the tenant's users and departments by id (for owner, user and department fields).
     static func peopleNames(on connection: PostgresConnection, logger: Logger) async throws -> [String: String] {
         var names: [String: String] = [:]
-        for try await (id, name) in try await connection.query("SELECT id, display_name FROM users", logger: logger).decode((UUID, String).self) {
+        for try await (id, email, name) in try await connection.query("SELECT id, email, display_name FROM users", logger: logger).decode((UUID, String, String).self) {
             names[id.uuidString.lowercased()] = name
+            names[email.lowercased()] = name  // audit entries name their actor by email
         }
         for try await (id, name) in try await connection.query("SELECT id, name FROM departments", logger: logger).decode((UUID, String).self) {
             names[id.uuidString.lowercased()] = name
@@ -574,10 +575,9 @@ public struct WebApp: Sendable {
         }
     }
 
-    /// Audit actors are written as `user:<id>` (or a system name): show the user's name.
+    /// Audit entries name a user actor by email (or a tool by name): show the user's name.
     static func actorName(_ actor: String, names: [String: String]) -> String {
-        if actor.hasPrefix("user:"), let name = names[String(actor.dropFirst(5)).lowercased()] { return name }
-        return actor
+        names[actor.lowercased()] ?? actor
     }
 
     // MARK: Forms
