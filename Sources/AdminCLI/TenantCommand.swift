@@ -6,8 +6,8 @@ import Tenancy
 struct TenantCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tenant",
-        abstract: "Create, list, show, suspend and resume tenants.",
-        subcommands: [Create.self, List.self, Show.self, Suspend.self, Resume.self]
+        abstract: "Create, list, show, suspend, resume and delete tenants.",
+        subcommands: [Create.self, List.self, Show.self, Suspend.self, Resume.self, Delete.self]
     )
 
     struct Create: AsyncParsableCommand {
@@ -95,6 +95,8 @@ struct TenantCommand: AsyncParsableCommand {
                         ["users", "\(details.usage.users)"], ["active sessions", "\(details.usage.activeSessions)"],
                         ["modules", details.usage.modules.joined(separator: ", ")],
                         ["last login", details.usage.lastLoginAt.map { ISO8601DateFormatter().string(from: $0) } ?? "never"],
+                        ["records", details.usage.records.isEmpty ? "0" : details.usage.records.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")],
+                        ["storage", "\(details.usage.storageBytes / 1024) KiB"],
                     ]))
                 }
             }
@@ -113,6 +115,33 @@ struct TenantCommand: AsyncParsableCommand {
         @OptionGroup var connection: ConnectionOptions
         @Argument(help: "Tenant slug.") var slug: String
         func run() async throws { try await setStatus(.active, slug: slug, connection: connection) }
+    }
+
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Delete a suspended tenant and every row it has in every table (irreversible).",
+            discussion: "Two steps on purpose: `tenant suspend <slug>` first, then `tenant delete <slug> --confirm <slug>`.")
+        @OptionGroup var connection: ConnectionOptions
+        @Argument(help: "Tenant slug.") var slug: String
+        @Option(help: "The slug again, to confirm.") var confirm: String?
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            try await AdminCommand.run {
+                guard confirm == slug else {
+                    throw AtriumError(status: .badRequest, code: "confirm", message: "deleting '\(slug)' needs --confirm \(slug)", field: "confirm")
+                }
+                let removed = try await connection.withConnection { conn, logger in
+                    try await TenantDirectory.delete(slug: slug, on: conn, logger: logger)
+                }
+                if json {
+                    print(try Output.json(["deleted": slug, "rows": "\(removed.values.reduce(0, +))"]))
+                } else {
+                    print("deleted tenant \(slug): \(removed.values.reduce(0, +)) rows (" + removed.filter { $0.value > 0 }.sorted { $0.key < $1.key }
+                        .map { "\($0.key) \($0.value)" }.joined(separator: ", ") + ")")
+                }
+            }
+        }
     }
 
     static func setStatus(_ status: TenantStatus, slug: String, connection: ConnectionOptions) async throws {

@@ -46,6 +46,74 @@ public enum TenantDirectory {
     }
 }
 
+extension TenantDirectory {
+    /// Every table that holds tenant rows (a `tenant_id` column), children before the tables
+    /// they reference, so one `DELETE` per table never trips a foreign key.
+    public static func tenantTables(on connection: PostgresConnection, logger: Logger) async throws -> [String] {
+        var tables: [String] = []
+        for try await name in try await connection.query("""
+            SELECT c.table_name FROM information_schema.columns c JOIN information_schema.tables t USING (table_schema, table_name)
+            WHERE c.table_schema = 'public' AND c.column_name = 'tenant_id' AND t.table_type = 'BASE TABLE' ORDER BY c.table_name
+            """, logger: logger).decode(String.self) {
+            tables.append(name)
+        }
+        var references: [String: Set<String>] = [:]  // table → tables it references
+        for try await (from, to) in try await connection.query("""
+            SELECT conrelid::regclass::text, confrelid::regclass::text FROM pg_constraint WHERE contype = 'f' AND conrelid <> confrelid
+            """, logger: logger).decode((String, String).self) {
+            references[from, default: []].insert(to)
+        }
+        // Repeatedly take the tables no remaining table references.
+        var remaining = Set(tables)
+        var order: [String] = []
+        while !remaining.isEmpty {
+            let free = remaining.filter { table in !remaining.contains { references[$0]?.contains(table) == true } }.sorted()
+            guard !free.isEmpty else { throw AtriumError(status: .internalServerError, code: "fk_cycle", message: "foreign keys form a cycle among \(remaining.sorted())") }
+            order += free
+            remaining.subtract(free)
+        }
+        return order
+    }
+
+    /// Rows of the tenant per table (as the owner, inside the tenant's RLS scope).
+    public static func rowCounts(tenantID: UUID, on connection: PostgresConnection, logger: Logger) async throws -> [String: Int] {
+        try await connection.inTenantTransaction(tenantID, logger: logger) { connection in
+            var counts: [String: Int] = [:]
+            for table in try await tenantTables(on: connection, logger: logger) {
+                var binds = PostgresBindings()
+                binds.append(tenantID)
+                counts[table] = try await connection.query(PostgresQuery(unsafeSQL: "SELECT count(*)::int FROM \(table) WHERE tenant_id = $1", binds: binds),
+                                                           logger: logger).collect().first?.decode(Int.self) ?? 0
+            }
+            return counts
+        }
+    }
+
+    /// Deletes a suspended tenant and every row it has in every table, in one transaction;
+    /// returns the rows removed per table. An active tenant is refused (suspend first: the
+    /// two steps make a deletion deliberate).
+    public static func delete(slug: String, on connection: PostgresConnection, logger: Logger) async throws -> [String: Int] {
+        guard let tenant = try await find(slug: slug, on: connection, logger: logger) else {
+            throw AtriumError(status: .notFound, code: "tenant_not_found", message: "no tenant '\(slug)'")
+        }
+        guard tenant.status == TenantStatus.suspended.rawValue else {
+            throw AtriumError(status: .conflict, code: "tenant_active", message: "tenant '\(slug)' is \(tenant.status): suspend it first, then delete it")
+        }
+        return try await connection.inTenantTransaction(tenant.id, logger: logger) { connection in
+            var removed: [String: Int] = [:]
+            for table in try await tenantTables(on: connection, logger: logger) {
+                var binds = PostgresBindings()
+                binds.append(tenant.id)
+                removed[table] = try await connection.query(PostgresQuery(unsafeSQL: "DELETE FROM \(table) WHERE tenant_id = $1 RETURNING 1", binds: binds),
+                                                            logger: logger).collect().count
+            }
+            try await connection.query("DELETE FROM tenants WHERE id = \(tenant.id)", logger: logger)
+            logger.notice("tenant deleted", metadata: ["tenant": "\(slug)", "rows": "\(removed.values.reduce(0, +))"])
+            return removed
+        }
+    }
+}
+
 public enum TenantStatus: String, Sendable, CaseIterable {
     case active, suspended
 }
@@ -56,6 +124,10 @@ public struct TenantUsage: Sendable, Codable {
     public let activeSessions: Int
     public let modules: [String]
     public let lastLoginAt: Date?
+    /// Live records per entity (the recycle bin not counted).
+    public var records: [String: Int] = [:]
+    /// Bytes of the tenant's record data and audit trail (PostgreSQL's column sizes).
+    public var storageBytes: Int = 0
 
     public static func read(tenantID: UUID, on connection: PostgresConnection, logger: Logger) async throws -> TenantUsage {
         try await connection.inTenantTransaction(tenantID, logger: logger) { connection in
@@ -65,7 +137,16 @@ public struct TenantUsage: Sendable, Codable {
                 """, logger: logger)
             let (users, sessions, lastLogin) = try await rows.collect().first!.decode((Int, Int, Date?).self)
             let modules = try await TenantModules.enabled(on: connection, logger: logger)
-            return TenantUsage(users: users, activeSessions: sessions, modules: modules, lastLoginAt: lastLogin)
+            var usage = TenantUsage(users: users, activeSessions: sessions, modules: modules, lastLoginAt: lastLogin)
+            for try await (entity, count) in try await connection.query(
+                "SELECT entity, count(*)::int FROM records WHERE deleted_at IS NULL GROUP BY entity", logger: logger
+            ).decode((String, Int).self) {
+                usage.records[entity] = count
+            }
+            usage.storageBytes = try await connection.query("""
+                SELECT (coalesce((SELECT sum(pg_column_size(r.*)) FROM records r), 0) + coalesce((SELECT sum(pg_column_size(a.*)) FROM audit_log a), 0))::bigint
+                """, logger: logger).collect().first?.decode(Int.self) ?? 0
+            return usage
         }
     }
 }

@@ -1,0 +1,79 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Platform
+import Tenancy
+import Testing
+
+/// `atrium-admin tenant delete`: two steps (suspend, then delete with --confirm), and every row
+/// of the tenant leaves every table while another tenant's rows stay, counted per table.
+@Suite struct TenantDeletionTests {
+    static func counts(_ tenant: TestEnvironment.Tenant) async throws -> [String: Int] {
+        let logger = TestEnvironment.logger
+        return try await TestEnvironment.withOwner { connection in
+            try await TenantDirectory.rowCounts(tenantID: tenant.info.id, on: connection, logger: logger)
+        }
+    }
+
+    /// Data in most tenant tables: records with index keys and unique claims, a department, a
+    /// share, a sharing rule, a role, a dimension, a saved view, a token, sessions and audit.
+    static func populate(_ client: any TestClientProtocol, _ tenant: TestEnvironment.Tenant) async throws {
+        let api = try await RecordAPIClient.admin(client, tenant)
+        try await api.createObject(RecordFixtures.projectObject)
+        #expect(try await api.call(.patch, "/api/v1/admin/entities/x_project/fields/x_name", json: #"{"unique": true}"#).status == .ok)
+        let record = try await api.createID("x_project", #"{"x_name": "to delete", "x_budget": "5", "x_headcount": 3}"#)
+        let department = try await api.call(.post, "/api/v1/admin/departments", json: #"{"name": "East"}"#)
+        let departmentID = try #require(department.id)
+        #expect(try await api.call(.post, "/api/v1/x_project/\(record)/shares", json: #"{"kind": "department", "id": "\#(departmentID)", "access": "read"}"#).status == .created)
+        #expect(try await api.call(.post, "/api/v1/admin/roles", json: #"{"key": "temp", "labels": {"en": "Temp"}, "grants": {"custom": {"read": "own"}}}"#).status == .created)
+        let roles = try await api.call(.get, "/api/v1/admin/roles")
+        let roleID = try #require(roles.json["roles"]?.asArray?.first { $0["key"] == .string("temp") }?["id"]?.stringValue)
+        #expect(try await api.call(.post, "/api/v1/admin/sharing-rules", json: #"{"entity": "x_project", "department_id": "\#(departmentID)", "kind": "role", "grantee_id": "\#(roleID)", "access": "read"}"#).status == .created)
+        #expect(try await api.call(.put, "/api/v1/admin/dimension", json: #"{"field": "x_region"}"#).status == .ok)
+        _ = try await RecordFixtures.createMember(in: tenant)  // a user with a role (user_roles)
+        var browser = try await WebAppTests.Browser.signIn(client, slug: tenant.info.slug, email: tenant.adminEmail, password: tenant.password)
+        #expect(try await browser.post("/app/x_project/views", ["name": "All", "query": "q=to"]).0 == .seeOther)
+    }
+
+    @Test func deletingATenantRemovesEveryRowOfItAndNothingElse() async throws {
+        try await RecordFixtures.withTenants("del-a", "del-b") { client, tenants in
+            let (a, b) = (tenants[0], tenants[1])
+            try await Self.populate(client, a)
+            try await Self.populate(client, b)
+            let beforeA = try await Self.counts(a), beforeB = try await Self.counts(b)
+            let filled = beforeA.filter { $0.value > 0 }.keys.sorted()
+            for table in ["records", "record_index", "record_unique", "audit_log", "users", "roles", "user_roles", "departments", "record_shares",
+                          "sharing_rules", "tenant_dimension", "saved_views", "api_tokens", "sessions", "tenant_modules", "entity_defs", "field_defs", "record_counters"] where beforeA[table] != nil {
+                #expect(beforeA[table]! > 0, "the fixture left \(table) empty")
+            }
+            #expect(filled.count >= 14, "only \(filled) hold rows")
+
+            let slug = a.info.slug
+            let active = try AdminCLITests.admin(["tenant", "delete", slug, "--confirm", slug])
+            #expect(active.status != 0)
+            #expect(active.stderr.contains("suspend it first"), "\(active.stderr)")
+            #expect(try AdminCLITests.admin(["tenant", "suspend", slug]).status == 0)
+            let unconfirmed = try AdminCLITests.admin(["tenant", "delete", slug])
+            #expect(unconfirmed.status != 0)
+            #expect(unconfirmed.stderr.contains("--confirm \(slug)"), "\(unconfirmed.stderr)")
+            let wrong = try AdminCLITests.admin(["tenant", "delete", slug, "--confirm", b.info.slug])
+            #expect(wrong.status != 0)
+            let refused = try await Self.counts(a)
+            for table in ["records", "users", "departments", "record_index"] { #expect(refused[table] == beforeA[table], "a refused delete removed \(table) rows") }
+
+            let deleted = try AdminCLITests.admin(["tenant", "delete", slug, "--confirm", slug])
+            #expect(deleted.status == 0, "\(deleted.stderr)")
+            #expect(deleted.stdout.hasPrefix("deleted tenant \(slug):"))
+            let afterA = try await Self.counts(a)
+            #expect(afterA.keys.sorted() == beforeA.keys.sorted())
+            #expect(afterA.values.allSatisfy { $0 == 0 }, "rows left: \(afterA.filter { $0.value > 0 })")
+            #expect(try await Self.counts(b) == beforeB, "the other tenant lost rows")
+            let logger = TestEnvironment.logger
+            #expect(try await TestEnvironment.withOwner { try await TenantDirectory.find(slug: slug, on: $0, logger: logger) } == nil)
+            let shown = try AdminCLITests.admin(["tenant", "show", b.info.slug])
+            #expect(shown.stdout.contains("x_project 1"), "\(shown.stdout)")
+            #expect(try AdminCLITests.admin(["tenant", "delete", slug, "--confirm", slug]).status != 0, "deleting twice")
+        }
+    }
+}
