@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Platform
+import AtriumApp
 import Tenancy
 import Testing
 
@@ -74,6 +75,22 @@ import Testing
             let shown = try AdminCLITests.admin(["tenant", "show", b.info.slug])
             #expect(shown.stdout.contains("x_project 1"), "\(shown.stdout)")
             #expect(try AdminCLITests.admin(["tenant", "delete", slug, "--confirm", slug]).status != 0, "deleting twice")
+        }
+    }
+    /// Single-tenant mode of a private deployment: with ATRIUM_DEFAULT_TENANT set, a request
+    /// without a tenant sub-domain or header is served by that tenant, on the same code path.
+    @Test func singleTenantModeServesTheConfiguredTenantOnAnyHost() async throws {
+        let tenant = try await TestEnvironment.provisionTenant("single")
+        var config = try await TestEnvironment.ready()
+        config.defaultTenant = tenant.info.slug
+        config.databasePoolSize = 2
+        let app = try await AtriumHost.buildApplication(configuration: config, logger: TestEnvironment.logger)
+        try await app.test(.live) { client in
+            let login = try await client.execute(uri: "/login", method: .get)  // no tenant sub-domain, no X-Tenant
+            #expect(login.status == .ok)
+            #expect(String(buffer: login.body).contains(tenant.info.name))
+            var browser = BrowserSession(client: client, tenant: tenant.info.slug)
+            #expect(try await browser.login(email: tenant.adminEmail, password: tenant.password).status == .seeOther)
         }
     }
 }

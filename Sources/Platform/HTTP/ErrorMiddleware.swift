@@ -27,7 +27,8 @@ public struct ErrorMiddleware: RouterMiddleware {
                                           acceptLanguage: request.headers[.acceptLanguage])
             let message = renderer.localizer.string("errors.\(error.code)", locale: locale) ?? error.message
             var values: [String: Any] = [
-                "heading": renderer.localizer.string("errors.title", locale: locale) ?? "Error",
+                "heading": renderer.localizer.string("errors.title_\(error.status.code)", locale: locale)
+                    ?? renderer.localizer.string("errors.title", locale: locale) ?? "Error",
                 "message": message,
             ]
             if error.status.code >= 500 { values["request_id"] = context.id }
