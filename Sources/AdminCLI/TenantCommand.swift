@@ -6,8 +6,8 @@ import Tenancy
 struct TenantCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tenant",
-        abstract: "Create, list, show, suspend, resume and delete tenants.",
-        subcommands: [Create.self, List.self, Show.self, Suspend.self, Resume.self, Delete.self]
+        abstract: "Create, list, show, suspend, resume, delete, export and import tenants.",
+        subcommands: [Create.self, List.self, Show.self, Suspend.self, Resume.self, Delete.self, Export.self, Import.self]
     )
 
     struct Create: AsyncParsableCommand {
@@ -141,6 +141,66 @@ struct TenantCommand: AsyncParsableCommand {
                         .map { "\($0.key) \($0.value)" }.joined(separator: ", ") + ")")
                 }
             }
+        }
+    }
+
+    struct Export: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Write a tenant to one archive file (JSON lines) that `tenant import` restores.")
+        @OptionGroup var connection: ConnectionOptions
+        @Argument(help: "Tenant slug.") var slug: String
+        @Option(name: .shortAndLong, help: "Archive file to write.") var output: String
+        @Flag(help: "Include password hashes (otherwise imported users need a password reset).") var withPasswordHashes = false
+
+        func run() async throws {
+            try await AdminCommand.run {
+                guard FileManager.default.createFile(atPath: output, contents: nil, attributes: [.posixPermissions: 0o600]),
+                      let handle = FileHandle(forWritingAtPath: output) else {
+                    throw AtriumError.validation(field: "output", "cannot be written: \(output)")
+                }
+                let box = ProgressWriter(handle: handle)
+                let counts = try await connection.withConnection { conn, logger in
+                    try await TenantArchive.export(slug: slug, includePasswordHashes: withPasswordHashes, on: conn, logger: logger) { line in
+                        try box.write(line)
+                    }
+                }
+                try handle.close()
+                FileHandle.standardError.write(Data("\n".utf8))
+                print("exported tenant \(slug) to \(output): \(counts.values.reduce(0, +)) rows in \(counts.count) tables"
+                      + (withPasswordHashes ? " (with password hashes: keep the file secret)" : " (without password hashes)"))
+            }
+        }
+    }
+
+    struct Import: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Restore a tenant archive under a new (or its own) slug, in one transaction.")
+        @OptionGroup var connection: ConnectionOptions
+        @Argument(help: "Archive file written by `tenant export`.") var file: String
+        @Option(help: "Slug of the restored tenant.") var slug: String
+        @Option(help: "Company name (default: the archive's).") var name: String?
+
+        func run() async throws {
+            try await AdminCommand.run {
+                guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+                    throw AtriumError.validation(field: "file", "cannot be read as UTF-8 text: \(file)")
+                }
+                let lines = text.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
+                let counts = try await connection.withConnection { conn, logger in
+                    try await TenantArchive.restore(lines: lines, slug: slug, name: name, on: conn, logger: logger)
+                }
+                print("imported tenant \(slug): \(counts.values.reduce(0, +)) rows in \(counts.count) tables")
+            }
+        }
+    }
+
+    /// Writes archive lines and shows progress (rows written) on standard error.
+    final class ProgressWriter: @unchecked Sendable {
+        let handle: FileHandle
+        var lines = 0
+        init(handle: FileHandle) { self.handle = handle }
+        func write(_ line: String) throws {
+            try handle.write(contentsOf: Data((line + "\n").utf8))
+            lines += 1
+            FileHandle.standardError.write(Data("\rexporting … \(lines) batches".utf8))
         }
     }
 

@@ -1,0 +1,160 @@
+import Foundation
+import Logging
+import Platform
+import PostgresNIO
+
+/// One tenant as a portable archive: JSON lines — a header (format, schema version, the
+/// tenant), then `{"table", "rows"}` batches of every tenant table, parents before children,
+/// then `{"end", "rows"}` with the count per table. Import restores it under a new or the same
+/// slug on this or another instance (same schema version), keeping every id, so records,
+/// custom field values, layouts and links come back identical.
+///
+/// Sessions, API tokens and sign-in attempts are never exported. Password hashes are left out
+/// unless asked for (`includePasswordHashes`); without them imported users must get a new
+/// password (`atrium-admin user reset-password`).
+public enum TenantArchive {
+    public static let format = "atrium-tenant-archive"
+    static let skipped: Set<String> = ["sessions", "api_tokens", "login_attempts"]
+    static let batch = 2_000
+    /// Stands in for a password hash that was not exported: shaped like an Argon2id hash (the
+    /// column requires it) but without salt or digest, so no password verifies against it.
+    public static let noPassword = "$argon2id$v=19$password-not-exported"
+
+    public struct Header: Codable, Sendable {
+        public var format: String
+        public var version: Int
+        public var schema: Int
+        public var slug: String
+        public var name: String
+        public var plan: String
+        public var passwordHashes: Bool
+        public var exportedAt: Date
+        enum CodingKeys: String, CodingKey {
+            case format, version, schema, slug, name, plan, passwordHashes = "password_hashes", exportedAt = "exported_at"
+        }
+    }
+
+    static func encoder() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }
+
+    static func schemaVersion(on connection: PostgresConnection, logger: Logger) async throws -> Int {
+        try await connection.query("SELECT coalesce(max(version), 0)::int FROM schema_migrations", logger: logger).collect().first?.decode(Int.self) ?? 0
+    }
+
+    /// Writes the archive line by line through `write`; returns the rows per table.
+    public static func export(slug: String, includePasswordHashes: Bool, on connection: PostgresConnection, logger: Logger,
+                              write: @Sendable (String) throws -> Void) async throws -> [String: Int] {
+        guard let tenant = try await TenantDirectory.find(slug: slug, on: connection, logger: logger) else {
+            throw AtriumError(status: .notFound, code: "tenant_not_found", message: "no tenant '\(slug)'")
+        }
+        let header = Header(format: format, version: 1, schema: try await schemaVersion(on: connection, logger: logger), slug: tenant.slug,
+                            name: tenant.name, plan: tenant.plan, passwordHashes: includePasswordHashes, exportedAt: Date())
+        try write(String(decoding: try encoder().encode(header), as: UTF8.self))
+        return try await connection.inTenantTransaction(tenant.id, logger: logger) { connection in
+            var counts: [String: Int] = [:]
+            // Parents first: the reverse of the deletion order.
+            for table in try await TenantDirectory.tenantTables(on: connection, logger: logger).reversed() where !skipped.contains(table) {
+                var binds = PostgresBindings()
+                binds.append(tenant.id)
+                var rows: [String] = []
+                func flush() throws {
+                    guard !rows.isEmpty else { return }
+                    try write(#"{"table":"\#(table)","rows":[\#(rows.joined(separator: ","))]}"#)
+                    rows.removeAll(keepingCapacity: true)
+                }
+                let hashColumn = table == "users" && !includePasswordHashes
+                // The audit trail in its order (its ids are given anew on import); others in any order.
+                let order = table == "audit_log" ? "t.id" : "1"
+                let sql = "SELECT (to_jsonb(t) - 'tenant_id'\(hashColumn ? " - 'password_hash'" : ""))::text FROM \(table) t WHERE tenant_id = $1 ORDER BY \(order)"
+                for try await row in try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger).decode(String.self) {
+                    rows.append(row)
+                    counts[table, default: 0] += 1
+                    if rows.count >= batch { try flush() }
+                }
+                try flush()
+            }
+            let end = try encoder().encode(["end": counts])
+            try write(String(decoding: end, as: UTF8.self))
+            return counts
+        }
+    }
+
+    /// Restores an archive as tenant `slug` (new or the archive's own), in one transaction;
+    /// returns the rows per table. Refuses a different schema version, a taken slug, or an
+    /// archive whose end line is missing or does not match what was read.
+    public static func restore(lines: [String], slug: String, name: String?, on connection: PostgresConnection, logger: Logger) async throws -> [String: Int] {
+        guard let first = lines.first, let header = try? JSONDecoder.iso.decode(Header.self, from: Data(first.utf8)), header.format == format else {
+            throw AtriumError.validation(field: "file", "is not an Atrium tenant archive")
+        }
+        let schema = try await schemaVersion(on: connection, logger: logger)
+        guard header.schema == schema else {
+            throw AtriumError.validation(field: "file", "was written by schema version \(header.schema); this database is at \(schema) — migrate the older side first")
+        }
+        if try await TenantDirectory.find(slug: slug, on: connection, logger: logger) != nil {
+            throw AtriumError(status: .conflict, code: "slug_taken", message: "tenant slug '\(slug)' is already taken", field: "slug")
+        }
+        return try await connection.inTransaction(logger: logger) { connection in
+            let tenantID = try await connection.query("""
+                INSERT INTO tenants (slug, name, plan) VALUES (\(slug), \(name ?? header.name), \(header.plan)) RETURNING id
+                """, logger: logger).collect().first!.decode(UUID.self)
+            try await TenantScope.enter(tenantID, on: connection, logger: logger)
+            let tables = Set(try await TenantDirectory.tenantTables(on: connection, logger: logger))
+            var counts: [String: Int] = [:]
+            var expected: [String: Int]?
+            for line in lines.dropFirst() where !line.isEmpty {
+                guard case .object(let object) = try JSONValue.parse(line) else { throw AtriumError.validation(field: "file", "has a line that is not an object") }
+                if case .object(let end)? = object["end"] {
+                    expected = end.compactMapValues { $0.intValue }
+                    continue
+                }
+                guard let table = object["table"]?.stringValue, tables.contains(table), !skipped.contains(table), case .array(var rows)? = object["rows"] else {
+                    throw AtriumError.validation(field: "file", "has a batch for an unknown table")
+                }
+                for index in rows.indices {
+                    guard case .object(var row) = rows[index] else { continue }
+                    row["tenant_id"] = .string(tenantID.uuidString.lowercased())
+                    if table == "users" && row["password_hash"] == nil { row["password_hash"] = .string(noPassword) }
+                    rows[index] = .object(row)
+                }
+                let columns = try await insertableColumns(table, on: connection, logger: logger).joined(separator: ", ")
+                var binds = PostgresBindings()
+                binds.append(JSONValue.array(rows).jsonText)
+                // One statement per batch: self-references (a department's parent) are checked at its end.
+                try await connection.query(PostgresQuery(unsafeSQL: """
+                    INSERT INTO \(table) (\(columns)) SELECT \(columns) FROM json_populate_recordset(NULL::\(table), $1::json)
+                    """, binds: binds), logger: logger)
+                counts[table, default: 0] += rows.count
+            }
+            guard let expected else { throw AtriumError.validation(field: "file", "is cut short: its end line is missing") }
+            guard expected == counts else { throw AtriumError.validation(field: "file", "does not add up: the end line counts \(expected), the batches hold \(counts)") }
+            try await AuditLog.record(.init(action: "tenant.imported", actor: .system("atrium-admin"), entity: "tenant", recordID: tenantID.uuidString,
+                                            details: ["from": header.slug, "rows": "\(counts.values.reduce(0, +))"]),
+                                      tenantID: tenantID, on: connection, logger: logger)
+            return counts
+        }
+    }
+
+    /// Columns a restore writes: all but identity columns (their values are given anew).
+    static func insertableColumns(_ table: String, on connection: PostgresConnection, logger: Logger) async throws -> [String] {
+        var columns: [String] = []
+        for try await name in try await connection.query("""
+            SELECT column_name FROM information_schema.columns
+            WHERE table_schema = 'public' AND table_name = \(table) AND is_identity = 'NO' AND is_generated = 'NEVER' ORDER BY ordinal_position
+            """, logger: logger).decode(String.self) {
+            columns.append(#""\#(name)""#)
+        }
+        return columns
+    }
+}
+
+extension JSONDecoder {
+    static var iso: JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }
+}
