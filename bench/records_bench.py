@@ -308,7 +308,7 @@ def setup(env):
     slug = f"bench-{secrets.token_hex(4)}"
     run_admin(env, "migrate")
     run_admin(env, "tenant", "create", "--slug", slug, "--name", f"Bench {slug}", "--admin-email", f"admin@{slug}.test",
-              "--admin-password", ADMIN_PASSWORD, "--locale", "en", "--plan", "trial")
+              "--admin-password", ADMIN_PASSWORD, "--locale", "en", "--plan", "enterprise")
     shown = json.loads(run_admin(env, "tenant", "show", slug, "--json"))
     tenant_id = shown.get("tenant", shown)["id"].lower()
     log(f"setup: tenant {slug} ({tenant_id})")

@@ -7,7 +7,7 @@ struct TenantCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tenant",
         abstract: "Create, list, show, suspend, resume, delete, export and import tenants.",
-        subcommands: [Create.self, List.self, Show.self, Suspend.self, Resume.self, Delete.self, Export.self, Import.self]
+        subcommands: [Create.self, List.self, Show.self, Suspend.self, Resume.self, Delete.self, Export.self, Import.self, Limits.self, ExpireTrials.self]
     )
 
     struct Create: AsyncParsableCommand {
@@ -201,6 +201,64 @@ struct TenantCommand: AsyncParsableCommand {
             try handle.write(contentsOf: Data((line + "\n").utf8))
             lines += 1
             FileHandle.standardError.write(Data("\rexporting … \(lines) batches".utf8))
+        }
+    }
+
+    struct Limits: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show or change a tenant's user and record limits and trial end ('none' lifts one).")
+        @OptionGroup var connection: ConnectionOptions
+        @Argument(help: "Tenant slug.") var slug: String
+        @Option(help: "Most active users, or none.") var maxUsers: String?
+        @Option(help: "Most live records, or none.") var maxRecords: String?
+        @Option(help: "Trial end as YYYY-MM-DD (UTC midnight), or none.") var trialEnds: String?
+
+        static func number(_ text: String?, _ name: String, current: Int?) throws -> Int? {
+            guard let text else { return current }
+            if text == "none" { return nil }
+            guard let value = Int(text), value > 0 else { throw AtriumError.validation(field: name, "must be a positive number or none, got '\(text)'") }
+            return value
+        }
+
+        func run() async throws {
+            try await AdminCommand.run {
+                let limits = try await connection.withConnection { conn, logger in
+                    var limits = try await TenantDirectory.limits(slug: slug, on: conn, logger: logger)
+                    if maxUsers != nil || maxRecords != nil || trialEnds != nil {
+                        limits.maxUsers = try Self.number(maxUsers, "max-users", current: limits.maxUsers)
+                        limits.maxRecords = try Self.number(maxRecords, "max-records", current: limits.maxRecords)
+                        if let trialEnds {
+                            if trialEnds == "none" { limits.trialEndsAt = nil } else {
+                                guard let date = ISO8601DateFormatter().date(from: trialEnds + "T00:00:00Z") else {
+                                    throw AtriumError.validation(field: "trial-ends", "must be a date like 2026-12-31 or none")
+                                }
+                                limits.trialEndsAt = date
+                            }
+                        }
+                        try await TenantDirectory.setLimits(limits, slug: slug, actor: "atrium-admin", on: conn, logger: logger)
+                    }
+                    return limits
+                }
+                print(Output.table(header: nil, rows: [
+                    ["max users", limits.maxUsers.map(String.init) ?? "unlimited"],
+                    ["max records", limits.maxRecords.map(String.init) ?? "unlimited"],
+                    ["trial ends", limits.trialEndsAt.map { ISO8601DateFormatter().string(from: $0) } ?? "—"],
+                ]))
+            }
+        }
+    }
+
+    struct ExpireTrials: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "expire-trials",
+                                                        abstract: "Suspend every tenant whose trial has ended (run daily; data is kept).")
+        @OptionGroup var connection: ConnectionOptions
+
+        func run() async throws {
+            try await AdminCommand.run {
+                let expired = try await connection.withConnection { conn, logger in
+                    try await TenantDirectory.expireTrials(actor: "atrium-admin expire-trials", on: conn, logger: logger)
+                }
+                print(expired.isEmpty ? "no trial has ended" : "suspended \(expired.count): \(expired.joined(separator: ", "))")
+            }
         }
     }
 

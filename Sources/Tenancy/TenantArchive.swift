@@ -98,8 +98,10 @@ public enum TenantArchive {
             throw AtriumError(status: .conflict, code: "slug_taken", message: "tenant slug '\(slug)' is already taken", field: "slug")
         }
         return try await connection.inTransaction(logger: logger) { connection in
+            let limits = PlanLimits.defaults(plan: header.plan)
             let tenantID = try await connection.query("""
-                INSERT INTO tenants (slug, name, plan) VALUES (\(slug), \(name ?? header.name), \(header.plan)) RETURNING id
+                INSERT INTO tenants (slug, name, plan, max_users, max_records) VALUES (\(slug), \(name ?? header.name), \(header.plan), \(limits.maxUsers), \(limits.maxRecords))
+                RETURNING id
                 """, logger: logger).collect().first!.decode(UUID.self)
             try await TenantScope.enter(tenantID, on: connection, logger: logger)
             let tables = Set(try await TenantDirectory.tenantTables(on: connection, logger: logger))

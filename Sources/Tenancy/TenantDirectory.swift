@@ -114,6 +114,54 @@ extension TenantDirectory {
     }
 }
 
+extension TenantDirectory {
+    public struct Limits: Sendable, Codable {
+        public var maxUsers: Int?
+        public var maxRecords: Int?
+        public var trialEndsAt: Date?
+        enum CodingKeys: String, CodingKey { case maxUsers = "max_users", maxRecords = "max_records", trialEndsAt = "trial_ends_at" }
+    }
+
+    public static func limits(slug: String, on connection: PostgresConnection, logger: Logger) async throws -> Limits {
+        guard let (users, records, trial) = try await connection.query(
+            "SELECT max_users, max_records, trial_ends_at FROM tenants WHERE slug = \(slug)", logger: logger
+        ).collect().first?.decode((Int?, Int?, Date?).self) else {
+            throw AtriumError(status: .notFound, code: "tenant_not_found", message: "no tenant '\(slug)'")
+        }
+        return Limits(maxUsers: users, maxRecords: records, trialEndsAt: trial)
+    }
+
+    /// Sets a tenant's limits (nil = unlimited / no trial end), audited in the tenant.
+    public static func setLimits(_ limits: Limits, slug: String, actor: String, on connection: PostgresConnection, logger: Logger) async throws {
+        guard let tenant = try await find(slug: slug, on: connection, logger: logger) else {
+            throw AtriumError(status: .notFound, code: "tenant_not_found", message: "no tenant '\(slug)'")
+        }
+        try await connection.inTenantTransaction(tenant.id, logger: logger) { connection in
+            try await connection.query("""
+                UPDATE tenants SET max_users = \(limits.maxUsers), max_records = \(limits.maxRecords), trial_ends_at = \(limits.trialEndsAt), updated_at = now()
+                WHERE id = \(tenant.id)
+                """, logger: logger)
+            try await AuditLog.record(.init(action: "tenant.limits_changed", actor: .system(actor), entity: "tenant", recordID: tenant.id.uuidString,
+                                            details: ["max_users": limits.maxUsers.map(String.init) ?? "unlimited",
+                                                      "max_records": limits.maxRecords.map(String.init) ?? "unlimited",
+                                                      "trial_ends_at": limits.trialEndsAt.map { ISO8601DateFormatter().string(from: $0) } ?? "none"]),
+                                      tenantID: tenant.id, on: connection, logger: logger)
+        }
+    }
+
+    /// Suspends every active tenant whose trial has ended (data kept); returns their slugs.
+    public static func expireTrials(actor: String, on connection: PostgresConnection, logger: Logger) async throws -> [String] {
+        var expired: [String] = []
+        for try await slug in try await connection.query("""
+            SELECT slug FROM tenants WHERE status = 'active' AND trial_ends_at IS NOT NULL AND trial_ends_at < now() ORDER BY slug
+            """, logger: logger).decode(String.self) {
+            expired.append(slug)
+        }
+        for slug in expired { _ = try await setStatus(.suspended, slug: slug, actor: actor, on: connection, logger: logger) }
+        return expired
+    }
+}
+
 public enum TenantStatus: String, Sendable, CaseIterable {
     case active, suspended
 }

@@ -85,12 +85,15 @@ public struct TenantProvisioner: Sendable {
         let password = request.adminPassword ?? SecureToken.readablePassword()
         let hash = try await hasher.hashOffLoop(password)
         let modules = catalog.defaultModules(plan: request.plan)
+        let limits = PlanLimits.defaults(plan: request.plan)
+        let trialEnds = limits.trialDays.map { Date().addingTimeInterval(Double($0) * 86_400) }
         let adminName = request.adminName ?? (request.locale == "zh-CN" ? "管理员" : "Administrator")
         let tenant: TenantInfo
         do {
             tenant = try await connection.inTransaction(logger: logger) { connection in
                 let rows = try await connection.query("""
-                    INSERT INTO tenants (slug, name, plan) VALUES (\(request.slug), \(name), \(request.plan))
+                    INSERT INTO tenants (slug, name, plan, max_users, max_records, trial_ends_at)
+                    VALUES (\(request.slug), \(name), \(request.plan), \(limits.maxUsers), \(limits.maxRecords), \(trialEnds))
                     RETURNING id, slug, name, status, plan
                     """, logger: logger)
                 guard let tenant = try await TenantDirectory.decode(rows).first else {

@@ -175,3 +175,63 @@ import Testing
         }
     }
 }
+
+/// Plan limits: users and records beyond the tenant's limit are refused on every path with a
+/// message naming the limit; operators change limits; ended trials are suspended.
+@Suite struct PlanLimitTests {
+    @Test func usersAndRecordsBeyondTheLimitAreRefusedWithTheLimitNamed() async throws {
+        let tenant = try await TestEnvironment.provisionTenant("limits", limited: true)
+        let slug = tenant.info.slug
+        let shown = try AdminCLITests.admin(["tenant", "limits", slug])
+        #expect(shown.stdout.contains("max users") && shown.stdout.contains("5"), "\(shown.stdout)")
+        for index in 1...4 {
+            let created = try AdminCLITests.admin(["user", "create", "--tenant", slug, "--email", "u\(index)@\(slug).test", "--name", "User \(index)", "--password", "Limit-password-1"])
+            #expect(created.status == 0, "\(created.stderr)")
+        }
+        let sixth = try AdminCLITests.admin(["user", "create", "--tenant", slug, "--email", "u5@\(slug).test", "--name", "User 5", "--password", "Limit-password-1"])
+        #expect(sixth.status == 1)
+        #expect(sixth.stderr.contains("the trial plan allows 5 active users"), "\(sixth.stderr)")
+
+        let config = try await TestEnvironment.ready()
+        let app = try await AtriumHost.buildApplication(configuration: config, logger: TestEnvironment.logger)
+        try await app.test(.live) { client in
+            var browser = try await WebAppTests.Browser.signIn(client, slug: slug, email: tenant.adminEmail, password: tenant.password)
+            let invite = try await browser.post("/app/admin/users", ["email": "web@\(slug).test", "name": "Web"])
+            #expect(invite.0 == .unprocessableContent)
+            #expect(invite.1.contains("allows 5 active users"), "\(invite.1)")
+            #expect(try AdminCLITests.admin(["tenant", "limits", slug, "--max-users", "6", "--max-records", "2"]).status == 0)
+            #expect(try await browser.post("/app/admin/users", ["email": "web@\(slug).test", "name": "Web"]).0 == .ok)
+
+            let api = try await RecordAPIClient.admin(client, tenant)
+            try await api.createObject(RecordFixtures.projectObject)
+            let first = try await api.createID("x_project", #"{"x_name": "one"}"#)
+            _ = try await api.createID("x_project", #"{"x_name": "two"}"#)
+            let third = try await api.call(.post, "/api/v1/x_project", json: #"{"x_name": "three"}"#)
+            #expect(third.status == .unprocessableContent)
+            #expect(third.errorCode == "plan_limit_records")
+            #expect(third.errorMessage.contains("allows 2 records"), "\(third.text)")
+            let imported = try await api.importCSV("x_project", "Name\nfour\n")
+            #expect(imported.status == .unprocessableContent)
+            #expect(try await api.count("x_project") == 2)
+            #expect(try await api.call(.delete, "/api/v1/x_project/\(first)").status == .noContent)
+            #expect(try await api.call(.post, "/api/v1/x_project", json: #"{"x_name": "three"}"#).status == .created)
+            #expect(try AdminCLITests.admin(["tenant", "limits", slug, "--max-records", "none"]).status == 0)
+            #expect(try await api.call(.post, "/api/v1/x_project", json: #"{"x_name": "four"}"#).status == .created)
+            #expect(try AdminCLITests.admin(["tenant", "limits", slug, "--max-users", "0"]).status == 1)
+        }
+    }
+
+    @Test func anEndedTrialIsSuspendedWithItsDataKept() async throws {
+        let ended = try await TestEnvironment.provisionTenant("trial-end")
+        let running = try await TestEnvironment.provisionTenant("trial-run")
+        #expect(try AdminCLITests.admin(["tenant", "limits", ended.info.slug, "--trial-ends", "2020-01-01"]).status == 0)
+        let expired = try AdminCLITests.admin(["tenant", "expire-trials"])
+        #expect(expired.status == 0, "\(expired.stderr)")
+        #expect(expired.stdout.contains(ended.info.slug))
+        #expect(!expired.stdout.contains(running.info.slug))
+        let logger = TestEnvironment.logger
+        #expect(try await TestEnvironment.withOwner { try await TenantDirectory.find(slug: ended.info.slug, on: $0, logger: logger) }?.status == "suspended")
+        #expect(try await TestEnvironment.withOwner { try await TenantDirectory.find(slug: running.info.slug, on: $0, logger: logger) }?.status == "active")
+        #expect(try await TenantDeletionTests.counts(ended)["users"] == 1, "data kept")
+    }
+}

@@ -55,6 +55,7 @@ public enum UserStore {
 
     /// Inserts a user; a taken email is ``AtriumError`` 409 naming the `email` field.
     public static func create(_ user: NewUser, tenantID: UUID, on connection: PostgresConnection, logger: Logger) async throws -> UUID {
+        try await PlanLimits.checkUsers(on: connection, logger: logger)
         do {
             let rows = try await connection.query("""
                 INSERT INTO users (tenant_id, email, display_name, locale, password_hash, is_admin)

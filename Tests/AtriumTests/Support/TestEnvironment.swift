@@ -87,13 +87,20 @@ enum TestEnvironment {
         let password: String
     }
 
-    static func provisionTenant(_ prefix: String = "t", plan: String = "trial", password: String = "Right-password-1") async throws -> Tenant {
+    /// A new tenant on `plan`. Its user and record limits are lifted unless `limited` (most
+    /// tests make more users than a trial allows; the plan-limit tests keep them).
+    static func provisionTenant(_ prefix: String = "t", plan: String = "trial", password: String = "Right-password-1",
+                                limited: Bool = false) async throws -> Tenant {
         let config = try await ready()
         let slug = uniqueSlug(prefix)
         let result = try await withOwner { connection in
-            try await TenantProvisioner(catalog: try catalog(), hasher: config.passwordHashing).provision(
+            let result = try await TenantProvisioner(catalog: try catalog(), hasher: config.passwordHashing).provision(
                 .init(slug: slug, name: "Tenant \(slug)", plan: plan, adminEmail: "admin@\(slug).test", adminPassword: password, locale: "en"),
                 actor: "tests", on: connection, logger: logger)
+            if !limited {
+                try await connection.query("UPDATE tenants SET max_users = NULL, max_records = NULL WHERE id = \(result.tenant.id)", logger: logger)
+            }
+            return result
         }
         return Tenant(info: result.tenant, adminEmail: result.adminEmail, password: password)
     }

@@ -1,0 +1,54 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// What a tenant's plan allows. New tenants get their plan's defaults (``defaults``) written on
+/// the tenant row; an operator may change them per tenant (`atrium-admin tenant limits`). NULL
+/// means unlimited. Checked where users and records are created, so every path (web, API,
+/// import, CLI) meets the same limit, with a message naming it.
+public struct PlanLimits: Sendable, Equatable {
+    public var maxUsers: Int?
+    public var maxRecords: Int?
+    /// A trial's length; its end is suspended by `atrium-admin tenant expire-trials`.
+    public var trialDays: Int?
+
+    public static let defaults: [String: PlanLimits] = [
+        "trial": PlanLimits(maxUsers: 5, maxRecords: 2_000, trialDays: 14),
+        "basic": PlanLimits(maxUsers: 10, maxRecords: 20_000, trialDays: nil),
+        "pro": PlanLimits(maxUsers: 50, maxRecords: 200_000, trialDays: nil),
+        "enterprise": PlanLimits(maxUsers: nil, maxRecords: nil, trialDays: nil),
+    ]
+
+    public static func defaults(plan: String) -> PlanLimits { defaults[plan] ?? PlanLimits(maxUsers: nil, maxRecords: nil, trialDays: nil) }
+
+    /// The limits on the current transaction's tenant row (plan name, max users, max records).
+    static func current(on connection: PostgresConnection, logger: Logger) async throws -> (plan: String, users: Int?, records: Int?)? {
+        try await connection.query("""
+            SELECT plan, max_users, max_records FROM tenants WHERE id = NULLIF(current_setting('app.tenant_id', true), '')::uuid
+            """, logger: logger).collect().first?.decode((String, Int?, Int?).self)
+    }
+
+    /// Refuses one more active user beyond the tenant's limit.
+    public static func checkUsers(on connection: PostgresConnection, logger: Logger) async throws {
+        guard let (plan, limit, _) = try await current(on: connection, logger: logger), let limit else { return }
+        let active = try await connection.query("SELECT count(*)::int FROM users WHERE is_active", logger: logger).collect().first?.decode(Int.self) ?? 0
+        if active >= limit {
+            throw AtriumError(status: .unprocessableContent, code: "plan_limit_users",
+                              message: "the \(plan) plan allows \(limit) active users and this company has \(active); deactivate a user or change the plan",
+                              field: "users")
+        }
+    }
+
+    /// Refuses one more live record beyond the tenant's limit.
+    public static func checkRecords(on connection: PostgresConnection, logger: Logger) async throws {
+        guard let (plan, _, limit) = try await current(on: connection, logger: logger), let limit else { return }
+        let live = try await connection.query("""
+            SELECT count(*)::int FROM records WHERE tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid AND deleted_at IS NULL
+            """, logger: logger).collect().first?.decode(Int.self) ?? 0
+        if live >= limit {
+            throw AtriumError(status: .unprocessableContent, code: "plan_limit_records",
+                              message: "the \(plan) plan allows \(limit) records and this company has \(live); delete records or change the plan",
+                              field: "records")
+        }
+    }
+}
