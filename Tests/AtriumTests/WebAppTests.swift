@@ -199,6 +199,8 @@ import Testing
             #expect(empty.1.contains("名称为必填项。"), "\(empty.1)")
             let evil = try await browser.post("/settings/locale", ["locale": "en", "back": "//evil.example/"])
             #expect(evil.2[.location] == "/", "an open redirect")
+            let split = try await browser.post("/settings/locale", ["locale": "en", "back": "/app\r\nSet-Cookie: x=1"])
+            #expect(split.2[.location] == "/", "a header split")
         }
     }
     @Test func administratorsManageUsersRolesAndDepartmentsFromTheBrowser() async throws {
