@@ -107,6 +107,7 @@ public enum TenantArchive {
             let tables = Set(try await TenantDirectory.tenantTables(on: connection, logger: logger))
             var counts: [String: Int] = [:]
             var expected: [String: Int]?
+            var columnsOf: [String: String] = [:]
             for line in lines.dropFirst() where !line.isEmpty {
                 guard case .object(let object) = try JSONValue.parse(line) else { throw AtriumError.validation(field: "file", "has a line that is not an object") }
                 if case .object(let end)? = object["end"] {
@@ -122,7 +123,8 @@ public enum TenantArchive {
                     if table == "users" && row["password_hash"] == nil { row["password_hash"] = .string(noPassword) }
                     rows[index] = .object(row)
                 }
-                let columns = try await insertableColumns(table, on: connection, logger: logger).joined(separator: ", ")
+                if columnsOf[table] == nil { columnsOf[table] = try await insertableColumns(table, on: connection, logger: logger).joined(separator: ", ") }
+                let columns = columnsOf[table]!
                 var binds = PostgresBindings()
                 binds.append(JSONValue.array(rows).jsonText)
                 // One statement per batch: self-references (a department's parent) are checked at its end.

@@ -32,26 +32,39 @@ public enum CSRF {
 /// `application/x-www-form-urlencoded` bodies, read with a size limit.
 public enum FormBody {
     public static func parse(_ request: Request, limit: Int = 64 * 1024) async throws -> [String: String] {
+        single(try await parsePairs(request, limit: limit))
+    }
+
+    /// Every name/value pair in order (a name may repeat, e.g. checkboxes).
+    public static func parsePairs(_ request: Request, limit: Int = 64 * 1024) async throws -> [(String, String)] {
         let buffer: ByteBuffer
         do {
             buffer = try await request.body.collect(upTo: limit)
         } catch {
             throw AtriumError(status: .contentTooLarge, code: "body_too_large", message: "the form is larger than \(limit / 1024) KiB")
         }
-        return decode(String(buffer: buffer))
+        return pairs(String(buffer: buffer))
     }
 
-    public static func decode(_ text: String) -> [String: String] {
-        var result: [String: String] = [:]
-        for pair in text.split(separator: "&") {
+    public static func pairs(_ text: String) -> [(String, String)] {
+        text.split(separator: "&").compactMap { pair in
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             func unescape(_ part: Substring) -> String {
                 String(part).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? ""
             }
             let key = unescape(parts[0])
-            guard !key.isEmpty else { continue }
-            result[key] = parts.count > 1 ? unescape(parts[1]) : ""
+            return key.isEmpty ? nil : (key, parts.count > 1 ? unescape(parts[1]) : "")
         }
+    }
+
+    /// The pairs as a dictionary; a repeated name keeps its last value.
+    public static func decode(_ text: String) -> [String: String] {
+        single(pairs(text))
+    }
+
+    public static func single(_ pairs: [(String, String)]) -> [String: String] {
+        var result: [String: String] = [:]
+        for (key, value) in pairs { result[key] = value }
         return result
     }
 }

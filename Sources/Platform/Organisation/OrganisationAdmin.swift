@@ -293,6 +293,19 @@ public struct OrganisationAdmin: Sendable {
         return try await members(on: connection, logger: logger).first { $0.id == id }!
     }
 
+    /// Activates or deactivates a user; deactivating also ends their sessions and revokes their
+    /// API tokens at once. Returns false when no such user exists (the caller audits).
+    static func setActive(_ active: Bool, user id: UUID, on connection: PostgresConnection, logger: Logger) async throws -> Bool {
+        let changed = try await connection.query("UPDATE users SET is_active = \(active), updated_at = now() WHERE id = \(id) RETURNING 1", logger: logger)
+            .collect().count
+        guard changed == 1 else { return false }
+        if !active {
+            try await connection.query("DELETE FROM sessions WHERE user_id = \(id)", logger: logger)
+            try await connection.query("UPDATE api_tokens SET revoked_at = now() WHERE user_id = \(id) AND revoked_at IS NULL", logger: logger)
+        }
+        return true
+    }
+
     // MARK: Handover
 
     public struct HandoverResult: Sendable, Codable {
@@ -330,11 +343,7 @@ public struct OrganisationAdmin: Sendable {
                                             details: ["version": "\(version)"], changes: change, ip: actor.ip, requestID: actor.requestID),
                                       tenantID: tenantID, on: connection, logger: logger)
         }
-        if deactivate {
-            try await connection.query("UPDATE users SET is_active = false, updated_at = now() WHERE id = \(leaver)", logger: logger)
-            try await connection.query("DELETE FROM sessions WHERE user_id = \(leaver)", logger: logger)
-            try await connection.query("UPDATE api_tokens SET revoked_at = now() WHERE user_id = \(leaver) AND revoked_at IS NULL", logger: logger)
-        }
+        if deactivate { _ = try await Self.setActive(false, user: leaver, on: connection, logger: logger) }
         var details = ["to": heir.uuidString.lowercased(), "deactivated": "\(deactivate)"]
         for (entity, count) in moved { details["moved." + entity] = "\(count)" }
         try await Self.audit("user.handover", entity: "user", id: leaver, details: details, actor: actor, on: connection, logger: logger)

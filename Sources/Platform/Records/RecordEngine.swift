@@ -68,7 +68,12 @@ public struct RecordEngine: Sendable {
 
     /// Entities the actor may read (for the entity list, metadata and OpenAPI document).
     public func visibleEntities(for actor: Actor, on connection: PostgresConnection, logger: Logger) async throws -> [String: EntityDefinition] {
-        try await entities(on: connection, logger: logger).filter { actor.access.canSee($0.value) }.mapValues { actor.access.visible($0) }
+        Self.visible(try await entities(on: connection, logger: logger), to: actor.access)
+    }
+
+    /// The entities `access` may read, each with its hidden fields removed.
+    public static func visible(_ entities: [String: EntityDefinition], to access: AccessContext) -> [String: EntityDefinition] {
+        entities.filter { access.canSee($0.value) }.mapValues { access.visible($0) }
     }
 
     /// A write may only name fields the actor may edit: read-only or hidden → 403 naming the field.

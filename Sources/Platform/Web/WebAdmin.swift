@@ -77,7 +77,6 @@ struct WebAdmin: Sendable {
             "roles": roles.map { ["key": $0.key, "label": roleNames[$0.key] ?? $0.key, "checked": input["role.\($0.key)"] != nil] },
             "input_email": input["email"] ?? "", "input_name": input["name"] ?? "",
             "error": error ?? "", "has_error": error != nil,
-            "flash": app.flash(request, locale: lang) as Any,
         ]
         if let shownPassword { values["new_password"] = ["email": shownPassword.email, "password": shownPassword.password] }
         return app.render("admin_users", page, status: status, values)
@@ -91,8 +90,8 @@ struct WebAdmin: Sendable {
     /// Creates a user with a one-time password shown once to the administrator, who hands it on.
     @Sendable func invite(_ request: Request, context: AtriumContext) async throws -> Response {
         guard app.signedIn(context) else { return WebApp.redirect("/login") }
-        let pairs = try await WebApp.formPairs(request)
-        let form = WebApp.single(pairs)
+        let pairs = try await FormBody.parsePairs(request, limit: WebApp.formLimit)
+        let form = FormBody.single(pairs)
         let hasher = app.services.configuration.passwordHashing
         let password = SecureToken.readablePassword(length: 14)
         let hash = try await hasher.hashOffLoop(password)
@@ -153,7 +152,6 @@ struct WebAdmin: Sendable {
                 + members.filter { $0.id != id && $0.active }.map { ["id": $0.id.uuidString.lowercased(), "name": $0.displayName, "selected": $0.id.uuidString.lowercased() == manager] },
             "roles": roles.map { ["key": $0.key, "label": DisplayFormat.label($0.labels, locale: lang, fallback: $0.key), "checked": member.roles.contains($0.key)] },
             "error": error ?? "", "has_error": error != nil,
-            "flash": app.flash(request, locale: lang) as Any,
         ]
         if let dimension = try await organisation.dimension(on: db.connection, logger: db.logger) {
             values["dimension_field"] = DisplayFormat.label(dimension.labels ?? [:], locale: lang, fallback: dimension.field)
@@ -165,8 +163,8 @@ struct WebAdmin: Sendable {
     @Sendable func changeUser(_ request: Request, context: AtriumContext) async throws -> Response {
         guard app.signedIn(context) else { return WebApp.redirect("/login") }
         let id = try Self.id(context, what: "user")
-        let pairs = try await WebApp.formPairs(request)
-        let form = WebApp.single(pairs)
+        let pairs = try await FormBody.parsePairs(request, limit: WebApp.formLimit)
+        let form = FormBody.single(pairs)
         return try await refusing {
             try await app.adminPage(request, context, form: form, current: "admin:users") { page, db in
                 do {
@@ -197,12 +195,8 @@ struct WebAdmin: Sendable {
         let active = form["active"] == "true"
         return try await app.adminPage(request, context, form: form, current: "admin:users") { page, db in
             guard id != page.actor.user.id else { throw AtriumError.validation(field: "active", "you cannot deactivate yourself") }
-            let changed = try await db.connection.query("UPDATE users SET is_active = \(active), updated_at = now() WHERE id = \(id) RETURNING 1", logger: db.logger)
-                .collect().count
-            guard changed == 1 else { throw AtriumError(status: .notFound, code: "user_not_found", message: "no user \(id.uuidString.lowercased())") }
-            if !active {
-                try await db.connection.query("DELETE FROM sessions WHERE user_id = \(id)", logger: db.logger)
-                try await db.connection.query("UPDATE api_tokens SET revoked_at = now() WHERE user_id = \(id) AND revoked_at IS NULL", logger: db.logger)
+            guard try await OrganisationAdmin.setActive(active, user: id, on: db.connection, logger: db.logger) else {
+                throw AtriumError(status: .notFound, code: "user_not_found", message: "no user \(id.uuidString.lowercased())")
             }
             try await Self.audit(active ? "user.activated" : "user.deactivated", entity: "user", id: id, details: [:], actor: page.actor,
                                  on: db.connection, logger: db.logger)
@@ -250,7 +244,6 @@ struct WebAdmin: Sendable {
             "title": t("admin.departments", lang), "rows": rows, "has_rows": !rows.isEmpty,
             "parents": [["id": "", "name": "—"]] + all.sorted { $0.name < $1.name }.map { ["id": $0.id.uuidString.lowercased(), "name": $0.name] },
             "error": error ?? "", "has_error": error != nil,
-            "flash": app.flash(request, locale: lang) as Any,
         ])
     }
 
@@ -314,7 +307,6 @@ struct WebAdmin: Sendable {
             "title": t("admin.roles", lang),
             "rows": roles.map { ["id": $0.id.uuidString.lowercased(), "key": $0.key, "label": DisplayFormat.label($0.labels, locale: lang, fallback: $0.key), "system": $0.isSystem] },
             "error": error ?? "", "has_error": error != nil,
-            "flash": app.flash(request, locale: lang) as Any,
         ])
     }
 
@@ -391,15 +383,14 @@ struct WebAdmin: Sendable {
             "actions": actions.map { ["label": t("actions.\($0.rawValue)", lang)] },
             "grid": grid, "field_rules": fieldRules,
             "error": error ?? "", "has_error": error != nil,
-            "flash": app.flash(request, locale: lang) as Any,
         ])
     }
 
     @Sendable func changeRole(_ request: Request, context: AtriumContext) async throws -> Response {
         guard app.signedIn(context) else { return WebApp.redirect("/login") }
         let id = try Self.id(context, what: "role")
-        let pairs = try await WebApp.formPairs(request, limit: 1024 * 1024)
-        let form = WebApp.single(pairs)
+        let pairs = try await FormBody.parsePairs(request, limit: 4 * WebApp.formLimit)
+        let form = FormBody.single(pairs)
         return try await refusing {
             try await app.adminPage(request, context, form: form, current: "admin:roles") { page, db in
                 var grants: RoleGrants = [:]

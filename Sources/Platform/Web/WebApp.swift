@@ -50,7 +50,10 @@ public struct WebApp: Sendable {
     /// What every page needs, computed inside the request's tenant transaction.
     struct Page {
         let actor: RecordEngine.Actor
+        /// What the caller may read, hidden fields removed.
         let entities: [String: EntityDefinition]
+        /// The tenant's full definitions (for field rules and layouts), loaded once per request.
+        let definitions: [String: EntityDefinition]
         let locale: String
         let shell: [String: Any]
         var format: DisplayFormat
@@ -84,14 +87,16 @@ public struct WebApp: Sendable {
         let query = request.uri.queryParameters["q"].map(String.init) ?? ""
         let shellMaker = self
         return try await records.run(request, context) { actor, db in
-            let entities = try await engine.visibleEntities(for: actor, on: db.connection, logger: db.logger)
+            let definitions = try await engine.entities(on: db.connection, logger: db.logger)
+            let entities = RecordEngine.visible(definitions, to: actor.access)
             let enabled = try await TenantModules.enabled(on: db.connection, logger: db.logger)
             let names = try await Self.peopleNames(on: db.connection, logger: db.logger)
             var format = DisplayFormat(locale: lang, yes: shellMaker.t("common.yes", lang), no: shellMaker.t("common.no", lang))
             format.names = names
-            let shell = shellMaker.shell(context: context, actor: actor, entities: entities, enabled: enabled, locale: lang,
+            var shell = shellMaker.shell(context: context, actor: actor, entities: entities, enabled: enabled, locale: lang,
                                          current: current, path: path, query: query)
-            return try await body(Page(actor: actor, entities: entities, locale: lang, shell: shell, format: format), db)
+            if let flash = shellMaker.flash(request, locale: lang) { shell["flash"] = flash }
+            return try await body(Page(actor: actor, entities: entities, definitions: definitions, locale: lang, shell: shell, format: format), db)
         }
     }
 
@@ -160,13 +165,12 @@ public struct WebApp: Sendable {
         ]
     }
 
-    /// Renders a page. Mustache treats "" as true in `{{#key}}`, so top-level empty strings
-    /// and nils are dropped (a section then does not render).
+    /// Renders a page. Mustache treats "" as true in `{{#key}}`, so top-level empty strings are
+    /// dropped (a section then does not render).
     func render(_ template: String, _ page: Page, status: HTTPResponse.Status = .ok, _ values: [String: Any]) -> Response {
         var merged = page.shell
         for (key, value) in values {
             if let text = value as? String, text.isEmpty { continue }
-            if let optional = value as? any OptionalProtocol, optional.isNil { continue }
             merged[key] = value
         }
         return renderer.html(template, locale: page.locale, status: status, merged)
@@ -200,8 +204,10 @@ public struct WebApp: Sendable {
         return id
     }
 
-    static func entity(_ key: String, in page: Page) throws -> EntityDefinition {
-        guard let entity = page.entities[key] else { throw AtriumError(status: .notFound, code: "entity_not_found", message: "no entity '\(key)'") }
+    static func entity(_ key: String, in page: Page) throws -> EntityDefinition { try entity(key, in: page.entities) }
+
+    static func entity(_ key: String, in entities: [String: EntityDefinition]) throws -> EntityDefinition {
+        guard let entity = entities[key] else { throw AtriumError(status: .notFound, code: "entity_not_found", message: "no entity '\(key)'") }
         return entity
     }
 
@@ -278,7 +284,7 @@ public struct WebApp: Sendable {
             let entity = try Self.entity(key, in: page)
             let lang = page.locale
             let layout = page.actor.access.visibleLayout(try await MetadataAdmin(engine: engine).layout("list", of: key, on: db.connection, logger: db.logger),
-                                                         of: try await engine.entity(key, on: db.connection, logger: db.logger).0)
+                                                         of: try Self.entity(key, in: page.definitions))
             var columns = layout["columns"]?.arrayValue?.compactMap(\.stringValue) ?? entity.listColumns
             columns = columns.filter { entity.field($0)?.active == true || SystemField(rawValue: $0) != nil }
             if !columns.contains(entity.titleField), entity.field(entity.titleField) != nil { columns.insert(entity.titleField, at: 0) }
@@ -390,7 +396,6 @@ public struct WebApp: Sendable {
                 "owners": owners,
                 "views": views, "has_views": !views.isEmpty, "current_query": currentQuery,
                 "can_create": page.actor.access.scope(entity, .create) > .none,
-                "flash": flash(request, locale: lang) as Any,
                 "undo": request.uri.queryParameters["undo"].map(String.init).flatMap { UUID(uuidString: $0) }.map { $0.uuidString.lowercased() } ?? "",
             ])
         }
@@ -405,32 +410,14 @@ public struct WebApp: Sendable {
         return users
     }
 
-    static func formPairs(_ request: Request, limit: Int = 256 * 1024) async throws -> [(String, String)] {
-        let buffer: ByteBuffer
-        do {
-            buffer = try await request.body.collect(upTo: limit)
-        } catch {
-            throw AtriumError(status: .contentTooLarge, code: "body_too_large", message: "the form is larger than \(limit / 1024) KiB")
-        }
-        return String(buffer: buffer).split(separator: "&").compactMap { pair in
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            func unescape(_ part: Substring) -> String { String(part).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? "" }
-            let key = unescape(parts[0])
-            return key.isEmpty ? nil : (key, parts.count > 1 ? unescape(parts[1]) : "")
-        }
-    }
-
-    static func single(_ pairs: [(String, String)]) -> [String: String] {
-        var result: [String: String] = [:]
-        for (key, value) in pairs { result[key] = value }
-        return result
-    }
+    /// Record and role forms can be long (every field, every grant): a larger body than the default.
+    static let formLimit = 256 * 1024
 
     @Sendable func bulk(_ request: Request, context: AtriumContext) async throws -> Response {
         guard signedIn(context) else { return Self.redirect("/login") }
         let key = Self.entityKey(context)
-        let pairs = try await Self.formPairs(request)
-        let form = Self.single(pairs)
+        let pairs = try await FormBody.parsePairs(request, limit: Self.formLimit)
+        let form = FormBody.single(pairs)
         let ids = pairs.filter { $0.0 == "id" }.compactMap { UUID(uuidString: $0.1) }
         let action = form["action"] ?? ""
         guard !ids.isEmpty else { return Self.redirect("/app/\(key)?notice=nothing_selected") }
@@ -511,7 +498,7 @@ public struct WebApp: Sendable {
             let record = try await engine.get(key, id: id, as: page.actor, on: db.connection, logger: db.logger)
             var format = page.format
             for (id, title) in try await lookupTitles([record], entity: entity, page: page, db: db) { format.names[id] = title }
-            let full = try await engine.entity(key, on: db.connection, logger: db.logger).0
+            let full = try Self.entity(key, in: page.definitions)
             let layout = page.actor.access.visibleLayout(try await MetadataAdmin(engine: engine).layout("detail", of: key, on: db.connection, logger: db.logger), of: full)
             let sections: [[String: Any]] = (layout["sections"]?.arrayValue ?? []).map { section in
                 let fields: [[String: Any]] = (section["fields"]?.arrayValue ?? []).compactMap { item in
@@ -570,7 +557,6 @@ public struct WebApp: Sendable {
                 "sections": sections, "related": related, "history": historyRows,
                 "can_edit": page.actor.access.scope(entity, .update) > .none,
                 "can_delete": page.actor.access.scope(entity, .delete) > .none,
-                "flash": flash(request, locale: lang) as Any,
             ])
         }
     }
@@ -692,7 +678,7 @@ public struct WebApp: Sendable {
                        isCreate: Bool) -> (values: [String: JSONValue], state: FormState) {
         var state = FormState()
         var values: [String: JSONValue] = [:]
-        let form = single(pairs)
+        let form = FormBody.single(pairs)
         for field in entity.activeFields where field.type != .autoNumber && access.fieldAccess(full, field.key) == .editable {
             if field.type == .multiPicklist {
                 guard form["present.\(field.key)"] != nil else { continue }
@@ -743,7 +729,7 @@ public struct WebApp: Sendable {
         let prefill = request.uri.queryParameters
         return try await page(request, context, current: key) { page, db in
             let entity = try Self.entity(key, in: page)
-            let full = try await engine.entity(key, on: db.connection, logger: db.logger).0
+            let full = try Self.entity(key, in: page.definitions)
             guard page.actor.access.scope(full, .create) > .none else {
                 throw AtriumError(status: .forbidden, code: "no_permission", message: "your roles do not allow create on \(key)")
             }
@@ -763,7 +749,7 @@ public struct WebApp: Sendable {
         let id = try Self.recordID(context)
         return try await page(request, context, current: key) { page, db in
             let entity = try Self.entity(key, in: page)
-            let full = try await engine.entity(key, on: db.connection, logger: db.logger).0
+            let full = try Self.entity(key, in: page.definitions)
             let record = try await engine.get(key, id: id, as: page.actor, on: db.connection, logger: db.logger)
             var state = FormState()
             for field in entity.activeFields {
@@ -784,12 +770,12 @@ public struct WebApp: Sendable {
     func save(_ request: Request, context: AtriumContext, id: UUID?) async throws -> Response {
         guard signedIn(context) else { return Self.redirect("/login") }
         let key = Self.entityKey(context)
-        let pairs = try await Self.formPairs(request)
-        let form = Self.single(pairs)
+        let pairs = try await FormBody.parsePairs(request, limit: Self.formLimit)
+        let form = FormBody.single(pairs)
         do {
             return try await page(request, context, form: form, current: key) { page, db in
                 let entity = try Self.entity(key, in: page)
-                let full = try await engine.entity(key, on: db.connection, logger: db.logger).0
+                let full = try Self.entity(key, in: page.definitions)
                 var (values, state) = Self.values(from: pairs, entity: entity, full: full, access: page.actor.access, isCreate: id == nil)
                 do {
                     let record: Record
@@ -896,7 +882,3 @@ public struct WebApp: Sendable {
         }
     }
 }
-
-/// Lets ``WebApp/render`` see through `Any` holding an `Optional`.
-protocol OptionalProtocol { var isNil: Bool { get } }
-extension Optional: OptionalProtocol { var isNil: Bool { self == nil } }

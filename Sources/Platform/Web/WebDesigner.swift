@@ -109,7 +109,6 @@ struct WebDesigner: Sendable {
             "input_key": input["key"] ?? "x_", "input_en": input["label_en"] ?? "", "input_zh": input["label_zh"] ?? "",
             "input_options": input["options"] ?? "",
             "input_required": input["required"] != nil, "input_filterable": input["filterable"] != nil, "input_searchable": input["searchable"] != nil,
-            "flash": app.flash(request, locale: lang) as Any,
         ])
     }
 
@@ -223,7 +222,6 @@ struct WebDesigner: Sendable {
             "detail_version": detail["version"]?.intValue ?? 0, "list_version": list["version"]?.intValue ?? 0,
             "sort": list["sort"]?.stringValue ?? entity.defaultSort,
             "error": error ?? "", "has_error": error != nil,
-            "flash": app.flash(request, locale: lang) as Any,
         ])
     }
 
