@@ -63,7 +63,13 @@ let package = Package(
         ),
         .target(
             name: "Modules",
-            dependencies: ["Platform"],
+            dependencies: [
+                "Platform",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [.copy("Resources")],
             swiftSettings: swiftSettings
         ),
         .target(

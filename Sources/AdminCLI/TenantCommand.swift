@@ -7,7 +7,7 @@ struct TenantCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tenant",
         abstract: "Create, list, show, suspend, resume, delete, export and import tenants.",
-        subcommands: [Create.self, List.self, Show.self, Suspend.self, Resume.self, Delete.self, Export.self, Import.self, Limits.self, ExpireTrials.self]
+        subcommands: [Create.self, List.self, Show.self, Suspend.self, Resume.self, Delete.self, Export.self, Import.self, Limits.self, Modules.self, ExpireTrials.self]
     )
 
     struct Create: AsyncParsableCommand {
@@ -243,6 +243,25 @@ struct TenantCommand: AsyncParsableCommand {
                     ["max records", limits.maxRecords.map(String.init) ?? "unlimited"],
                     ["trial ends", limits.trialEndsAt.map { ISO8601DateFormatter().string(from: $0) } ?? "—"],
                 ]))
+            }
+        }
+    }
+
+    struct Modules: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show a tenant's modules, or enable / disable some (data is kept when disabled).")
+        @OptionGroup var connection: ConnectionOptions
+        @Argument(help: "Tenant slug.") var slug: String
+        @Option(help: "Module to switch on (repeatable).") var enable: [String] = []
+        @Option(help: "Module to switch off (repeatable).") var disable: [String] = []
+
+        func run() async throws {
+            try await AdminCommand.run {
+                let catalog = try connection.catalog()
+                let enabled = try await connection.withConnection { conn, logger in
+                    try await TenantModuleSwitch.change(slug: slug, enable: enable, disable: disable, catalog: catalog,
+                                                        actor: "atrium-admin", on: conn, logger: logger)
+                }
+                print(Output.table(header: ["module", "enabled"], rows: catalog.entries.map { [$0.id, enabled.contains($0.id) ? "yes" : "no"] }))
             }
         }
     }

@@ -40,7 +40,7 @@ public enum AtriumHost {
             logger.info("migrations applied", metadata: ["count": "\(applied.count)"])
         }
         let database = Database(url: configuration.databaseURL, poolSize: configuration.databasePoolSize, logger: logger)
-        let renderer = try await WebRenderer.load()
+        let renderer = try await WebRenderer.load(modules: [BuiltInModules.resources])
         let services = try PlatformServices(configuration: configuration, database: database, renderer: renderer, catalog: catalog)
 
         let router = Router(context: AtriumContext.self)
@@ -53,6 +53,10 @@ public enum AtriumHost {
         let records = RecordRoutes(services: services, engine: recordEngine(catalog: catalog))
         let web = WebApp(records: records)
         AuthRoutes(services: services, app: web).register(on: tenantRoutes)
+        // Module routes first: their constant paths (api/v1/sales/…) sit beside the records' patterns.
+        for entry in catalog.entries {
+            catalog.manifests[entry.id]?.routes?.register(on: tenantRoutes, web: web)
+        }
         records.register(on: tenantRoutes)
         web.register(on: tenantRoutes)
 
@@ -70,13 +74,7 @@ public enum AtriumHost {
 
     /// The record engine with the entities and hooks of the modules in the catalog.
     public static func recordEngine(catalog: ModuleCatalog) -> RecordEngine {
-        RecordEngine(moduleEntities: catalog.entries.compactMap { catalog.manifests[$0.id] }.flatMap { manifest in
-            manifest.entities.map { entity in
-                var entity = entity
-                entity.module = manifest.id
-                return entity
-            }
-        })
+        RecordEngine(catalog: catalog)
     }
 
     /// Refuses to serve as a role that would bypass Row-Level Security.

@@ -107,6 +107,9 @@ public struct TenantProvisioner: Sendable {
                 try await AuditLog.record(.init(action: "tenant.created", actor: .system(actor), entity: "tenant", recordID: tenant.id.uuidString,
                                                 details: ["slug": tenant.slug, "plan": tenant.plan, "admin": email, "admin_id": adminID.uuidString]),
                                           tenantID: tenant.id, on: connection, logger: logger)
+                try await TenantModules.setUp(modules, catalog: catalog,
+                                              user: AuthenticatedUser(id: adminID, email: email, displayName: adminName, locale: request.locale, isAdmin: true),
+                                              on: connection, logger: logger)
                 return tenant
             }
         } catch where DatabaseErrors.sqlState(error) == "23505" && DatabaseErrors.constraint(error) == "tenants_slug_key" {

@@ -9,6 +9,14 @@ public struct AuthenticatedUser: Sendable, Codable, Equatable {
     public let displayName: String
     public var locale: String
     public let isAdmin: Bool
+
+    public init(id: UUID, email: String, displayName: String, locale: String, isAdmin: Bool) {
+        self.id = id
+        self.email = email
+        self.displayName = displayName
+        self.locale = locale
+        self.isAdmin = isAdmin
+    }
 }
 
 /// Checks for user input, each returning the problem in plain words (or nil).

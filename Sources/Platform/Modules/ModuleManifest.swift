@@ -1,7 +1,12 @@
 import Foundation
+import Hummingbird
+import Logging
+import PostgresNIO
 
-/// What a feature module declares about itself. Later issues grow it (entities, layouts,
-/// menus, rights); the host needs only identity, labels and dependencies to load it.
+/// What a feature module declares about itself: identity, entities (served by the shared record
+/// engine), business rules as record hooks, extra routes (actions and report pages) and the
+/// set-up run when a tenant enables it. A module never writes its own CRUD SQL or permission
+/// checks: its routes call the engine as the signed-in user.
 public struct ModuleManifest: Sendable, Equatable {
     public let id: String
     public let version: String
@@ -10,13 +15,33 @@ public struct ModuleManifest: Sendable, Equatable {
     public let depends: [String]
     /// Entities the module declares; the record engine serves them to tenants that enable it.
     public let entities: [EntityDefinition]
+    /// Business rules per entity key.
+    public let hooks: [(String, any RecordHooks)]
+    public let routes: (any ModuleRoutes)?
+    /// Run (idempotently) when a tenant enables the module, e.g. to seed a default pipeline.
+    public let setUp: ModuleSetUp?
+    /// Extra links the module adds to its navigation group (label keys from the locale files).
+    public let pages: [ModulePage]
+    /// Buttons the module adds to record pages of its entities (convert, merge, print).
+    public let actions: [ModuleAction]
 
-    public init(id: String, version: String, names: [String: String], depends: [String] = [], entities: [EntityDefinition] = []) {
+    public init(id: String, version: String, names: [String: String], depends: [String] = [], entities: [EntityDefinition] = [],
+                hooks: [(String, any RecordHooks)] = [], routes: (any ModuleRoutes)? = nil, setUp: ModuleSetUp? = nil,
+                pages: [ModulePage] = [], actions: [ModuleAction] = []) {
         self.id = id
         self.version = version
         self.names = names
         self.depends = depends
         self.entities = entities
+        self.hooks = hooks
+        self.routes = routes
+        self.setUp = setUp
+        self.pages = pages
+        self.actions = actions
+    }
+
+    public static func == (a: ModuleManifest, b: ModuleManifest) -> Bool {
+        a.id == b.id && a.version == b.version && a.names == b.names && a.depends == b.depends && a.entities == b.entities
     }
 
     public func name(locale: String) -> String {
@@ -108,5 +133,47 @@ public struct ModuleCatalog: Sendable {
     /// Every plan named in the catalog.
     public var plans: Set<String> {
         Set(entries.flatMap(\.plans))
+    }
+}
+
+/// Routes a module adds to the tenant's router (behind tenant resolution and sign-in).
+public protocol ModuleRoutes: Sendable {
+    func register(on router: RouterGroup<AtriumContext>, web: WebApp)
+}
+
+/// A module's tenant set-up: runs inside the tenant transaction that enables the module.
+public typealias ModuleSetUp = @Sendable (_ engine: RecordEngine, _ actor: RecordEngine.Actor, _ connection: PostgresConnection, _ logger: Logger) async throws -> Void
+
+/// A page a module adds to the navigation, e.g. the pipeline board or a report.
+public struct ModulePage: Sendable, Equatable {
+    public let path: String
+    /// Locale key of the link text, e.g. `sales.nav.pipeline`.
+    public let labelKey: String
+    /// Entity the caller must be able to read for the link to show.
+    public let requires: String
+
+    public init(path: String, labelKey: String, requires: String) {
+        self.path = path
+        self.labelKey = labelKey
+        self.requires = requires
+    }
+}
+
+/// A button on a record page, e.g. "Convert lead". `path` contains `{id}`; the button shows
+/// when the caller's roles give `right` on the entity.
+public struct ModuleAction: Sendable, Equatable {
+    public let entity: String
+    public let labelKey: String
+    public let path: String
+    /// A POST form (with the CSRF token) instead of a link.
+    public let post: Bool
+    public let right: RecordAction
+
+    public init(entity: String, labelKey: String, path: String, post: Bool = false, right: RecordAction = .update) {
+        self.entity = entity
+        self.labelKey = labelKey
+        self.path = path
+        self.post = post
+        self.right = right
     }
 }

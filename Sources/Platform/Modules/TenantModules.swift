@@ -23,4 +23,22 @@ public enum TenantModules {
                 """, logger: logger)
         }
     }
+
+    /// Switches modules off for the tenant of the transaction: their menus and API disappear,
+    /// their records stay (enabling again restores everything).
+    public static func disable(_ ids: [String], on connection: PostgresConnection, logger: Logger) async throws {
+        for id in ids {
+            try await connection.query("UPDATE tenant_modules SET enabled = false, changed_at = now() WHERE module_id = \(id)", logger: logger)
+        }
+    }
+
+    /// Runs the set-up of each module in `ids` (idempotent: seeds only what is missing), as
+    /// `user` with derived access, in the tenant transaction of `connection`.
+    public static func setUp(_ ids: [String], catalog: ModuleCatalog, user: AuthenticatedUser, on connection: PostgresConnection, logger: Logger) async throws {
+        let engine = RecordEngine(catalog: catalog)
+        let actor = RecordEngine.Actor(user: user, access: .derived)
+        for id in ids {
+            try await catalog.manifests[id]?.setUp?(engine, actor, connection, logger)
+        }
+    }
 }

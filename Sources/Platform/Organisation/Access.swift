@@ -62,6 +62,17 @@ public struct AccessContext: Sendable {
     /// Engine-internal callers (hooks, provisioning, tests of the engine itself).
     public static let system = AccessContext(unrestricted: true, userID: nil, departmentID: nil, departmentTree: [], roleIDs: [], grants: [], fieldRules: [])
 
+    /// Module rules writing what they compute (totals, probabilities): unrestricted and allowed
+    /// to set computed fields.
+    public static let derived: AccessContext = {
+        var access = system
+        access.writesComputed = true
+        return access
+    }()
+
+    /// Whether this caller may set computed fields (only ``derived``).
+    public private(set) var writesComputed = false
+
     public init(unrestricted: Bool, userID: UUID?, departmentID: UUID?, departmentTree: [UUID], roleIDs: [UUID],
                 grants: [RoleGrants], fieldRules: [FieldRules], ruleReach: [String: [String: [UUID]]] = [:],
                 dimensionField: String? = nil, dimensionValues: [String]? = nil) {
@@ -162,6 +173,7 @@ public struct AccessContext: Sendable {
                 best = scope
             }
         }
+        if entity.publicRead && action == .read && best > .none { return .all }
         return best
     }
 
@@ -175,11 +187,23 @@ public struct AccessContext: Sendable {
         if manifest.entities.isEmpty {
             return grants.contains { ($0["module:\(manifest.id)"]?[RecordAction.read.rawValue] ?? .none) > .none }
         }
-        return manifest.entities.contains { canSee($0) }
+        return manifest.entities.contains { entity in
+            var tagged = entity
+            tagged.module = manifest.id  // manifests declare entities untagged; grants go by module
+            return canSee(tagged)
+        }
     }
 
     /// The caller's rule for a field; unrestricted callers and fields without rules are editable.
+    /// Computed fields (totals, probabilities a module's rules set) are read-only for every
+    /// caller except the engine's own derived writes (``derived``).
     public func fieldAccess(_ entity: EntityDefinition, _ field: String) -> FieldAccess {
+        let rule = ruleAccess(entity, field)
+        if !writesComputed, rule == .editable, entity.field(field)?.computed == true { return .readOnly }
+        return rule
+    }
+
+    func ruleAccess(_ entity: EntityDefinition, _ field: String) -> FieldAccess {
         if unrestricted || fieldRules.isEmpty { return .editable }
         var best = FieldAccess.hidden
         for role in fieldRules {

@@ -66,6 +66,8 @@ public struct FieldDefinition: Sendable, Codable, Equatable {
     public var format: String? = nil
     public var active: Bool = true
     public var isCustom: Bool = false
+    /// Set by a module's rules (totals, probability), read-only for every caller.
+    public var computed: Bool = false
 
     public init(key: String, labels: [String: String], type: FieldType) {
         self.key = key
@@ -75,7 +77,7 @@ public struct FieldDefinition: Sendable, Codable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case key, labels, type, required, unique, filterable, searchable, options, target, scale, currency
-        case min, max, maxLength, pattern, defaultValue, format, active, isCustom
+        case min, max, maxLength, pattern, defaultValue, format, active, isCustom, computed
     }
 
     public init(from decoder: any Decoder) throws {
@@ -99,6 +101,7 @@ public struct FieldDefinition: Sendable, Codable, Equatable {
         format = try c.decodeIfPresent(String.self, forKey: .format)
         active = try c.decodeIfPresent(Bool.self, forKey: .active) ?? true
         isCustom = try c.decodeIfPresent(Bool.self, forKey: .isCustom) ?? false
+        computed = try c.decodeIfPresent(Bool.self, forKey: .computed) ?? false
     }
 
     public func label(_ locale: String) -> String { labels[locale] ?? labels["en"] ?? key }
@@ -117,6 +120,15 @@ public struct EntityDefinition: Sendable, Codable, Equatable {
     public var isCustom: Bool = false
     /// Module that declares it; nil for custom objects.
     public var module: String? = nil
+    /// Org-wide "public read" (Salesforce's sharing default for reference data such as the
+    /// product catalog or pipeline stages): whoever may read it at all reads every record;
+    /// writes keep the roles' scopes.
+    public var publicRead: Bool = false
+
+    /// Stored custom objects predate `publicRead` (module-only), so it is not coded.
+    enum CodingKeys: String, CodingKey {
+        case key, labels, fields, titleField, listColumns, defaultSort, isCustom, module
+    }
 
     public init(key: String, labels: [String: String], fields: [FieldDefinition], titleField: String,
                 listColumns: [String], defaultSort: String = "-created_at", module: String? = nil) {

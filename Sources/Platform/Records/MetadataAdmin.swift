@@ -199,7 +199,7 @@ public struct MetadataAdmin: Sendable {
         return .object(["version": .number(0), "sections": .array([.object([
             "title": .object(entity.labels.mapValues(JSONValue.string)),
             "columns": .number(2),
-            "fields": .array(entity.activeFields.map { .object(["field": .string($0.key), "readOnly": .bool($0.type == .autoNumber)]) }),
+            "fields": .array(entity.activeFields.map { .object(["field": .string($0.key), "readOnly": .bool($0.type == .autoNumber || $0.computed)]) }),
         ])])])
     }
 

@@ -54,6 +54,9 @@ public enum MetadataStore {
         if entity.field(field.key) != nil {
             throw AtriumError(status: .conflict, code: "field_exists", message: "\(entity.key) already has a field \(field.key)", field: "key")
         }
+        if field.computed {
+            throw AtriumError.validation(field: "computed", "is only for fields a module's rules fill in")
+        }
         if field.labels.values.allSatisfy({ $0.trimmingCharacters(in: .whitespaces).isEmpty }) {
             throw AtriumError.validation(field: "labels", "needs at least one label, e.g. {\"zh-CN\": \"预算\", \"en\": \"Budget\"}")
         }

@@ -40,7 +40,7 @@ public enum OpenAPIDocument {
         if let label = field.labels["en"] ?? field.labels.values.first {
             schema["title"] = s(label)
         }
-        if field.type == .autoNumber { schema["readOnly"] = .bool(true) }
+        if field.type == .autoNumber || field.computed { schema["readOnly"] = .bool(true) }
         return .object(["anyOf": .array([.object(schema), .object(["type": s("null")])])])
     }
 

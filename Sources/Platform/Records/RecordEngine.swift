@@ -19,6 +19,23 @@ public struct RecordEngine: Sendable {
         self.hooks = hooks
     }
 
+    /// The engine for the modules of a catalog: their entities (tagged with the module) and
+    /// their hooks.
+    public init(catalog: ModuleCatalog) {
+        let manifests = catalog.entries.compactMap { catalog.manifests[$0.id] }
+        var hooks = HookRegistry()
+        for manifest in manifests {
+            for (entity, hook) in manifest.hooks { hooks.register(hook, for: entity) }
+        }
+        self.init(moduleEntities: manifests.flatMap { manifest in
+            manifest.entities.map { entity in
+                var entity = entity
+                entity.module = manifest.id
+                return entity
+            }
+        }, hooks: hooks)
+    }
+
     /// Who writes, for `created_by`, `updated_by` and the audit log.
     /// `access` decides which records and fields the actor reaches; the HTTP layer loads it per
     /// request (``AccessContext/load(for:on:logger:)``), engine-internal work uses `.system`.
@@ -206,7 +223,8 @@ public struct RecordEngine: Sendable {
         var input = input
         try actor.access.checkDimension(&input, entity: entity, isCreate: true)
         let owner = try await takeOwner(&input, default: actor.user.id, on: connection, logger: logger)
-        var write = RecordWrite(entity: entity, isCreate: true, values: input, existing: nil)
+        let context = HookContext(entity: entity, actor: actor, engine: self, connection: connection, logger: logger)
+        var write = RecordWrite(entity: entity, isCreate: true, values: input, existing: nil, context: context)
         for hook in hooks.callAll(for: entity.key) { try await hook.beforeValidate(&write) }
         var data = try await validate(write.values, entity: entity, isCreate: true, actor: actor, on: connection, logger: logger)
         for field in entity.activeFields where field.type == .autoNumber {
@@ -229,9 +247,15 @@ public struct RecordEngine: Sendable {
         try await FieldIndex.sync(record, entity: entity, tenantID: tenantID, isNew: true, on: connection, logger: logger)
         let changes = data.mapValues { JSONValue.object(["before": .null, "after": $0]) }
         try await audit("record.created", record: record, changes: changes, actor: actor, on: connection, logger: logger)
-        let context = HookContext(entity: entity, user: actor.user, connection: connection, logger: logger)
         for hook in hooks.callAll(for: entity.key) { try await hook.afterCreate(record, context: context) }
-        return actor.access.redact(record, entity: entity)
+        return actor.access.redact(try await reloadAfterHooks(record, on: connection, logger: logger), entity: entity)
+    }
+
+    /// The record as stored after its after-hooks ran (they may have changed it, e.g. an
+    /// order's totals), so the caller gets the current version.
+    func reloadAfterHooks(_ record: Record, on connection: PostgresConnection, logger: Logger) async throws -> Record {
+        guard !hooks.callAll(for: record.entity).isEmpty else { return record }
+        return try await fetch(record.entity, id: record.id, deleted: false, on: connection, logger: logger)
     }
 
     /// Partial update with optimistic locking: `expectedVersion` must be the stored version.
@@ -251,7 +275,8 @@ public struct RecordEngine: Sendable {
         var input = input
         try actor.access.checkDimension(&input, entity: entity, isCreate: false)
         let owner = try await takeOwner(&input, default: existing.ownerID ?? actor.user.id, on: connection, logger: logger)
-        var write = RecordWrite(entity: entity, isCreate: false, values: input, existing: existing)
+        let context = HookContext(entity: entity, actor: actor, engine: self, connection: connection, logger: logger)
+        var write = RecordWrite(entity: entity, isCreate: false, values: input, existing: existing, context: context)
         for hook in hooks.callAll(for: entity.key) { try await hook.beforeValidate(&write) }
         let changes = try await validate(write.values, entity: entity, isCreate: false, actor: actor, on: connection, logger: logger)
         var data = existing.values
@@ -280,22 +305,28 @@ public struct RecordEngine: Sendable {
         let record = try await Self.decode(connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)).first!
         try await FieldIndex.sync(record, entity: entity, tenantID: tenantID, isNew: false, on: connection, logger: logger)
         try await audit("record.updated", record: record, changes: diff, actor: actor, on: connection, logger: logger)
-        let context = HookContext(entity: entity, user: actor.user, connection: connection, logger: logger)
         for hook in hooks.callAll(for: entity.key) { try await hook.afterUpdate(record, previous: existing, context: context) }
-        return actor.access.redact(record, entity: entity)
+        return actor.access.redact(try await reloadAfterHooks(record, on: connection, logger: logger), entity: entity)
+    }
+
+    /// Takes the row lock of a live record until the transaction ends, so rules that
+    /// recompute it from its children (order totals from receipts) run one at a time.
+    public func lock(_ entityKey: String, id: UUID, on connection: PostgresConnection, logger: Logger) async throws {
+        _ = try await fetch(entityKey, id: id, deleted: false, lock: true, on: connection, logger: logger)
     }
 
     /// Soft delete into the recycle bin.
     public func delete(_ entityKey: String, id: UUID, as actor: Actor, on connection: PostgresConnection, logger: Logger) async throws {
         let (entity, _) = try await entity(entityKey, for: .delete, actor: actor, on: connection, logger: logger)
         let existing = try await fetch(entity.key, id: id, deleted: false, lock: true, scope: (actor.access, entity, .delete), on: connection, logger: logger)
-        let context = HookContext(entity: entity, user: actor.user, connection: connection, logger: logger)
+        let context = HookContext(entity: entity, actor: actor, engine: self, connection: connection, logger: logger)
         for hook in hooks.callAll(for: entity.key) { try await hook.beforeDelete(existing, context: context) }
         try await connection.query("""
             UPDATE records SET deleted_at = now(), deleted_by = \(actor.user.id), version = version + 1 WHERE id = \(id)
             """, logger: logger)
         try await FieldIndex.releaseUnique(existing, tenantID: try await currentTenant(on: connection, logger: logger), on: connection, logger: logger)
         try await audit("record.deleted", record: existing, changes: [:], actor: actor, on: connection, logger: logger)
+        for hook in hooks.callAll(for: entity.key) { try await hook.afterDelete(existing, context: context) }
     }
 
     public func restore(_ entityKey: String, id: UUID, as actor: Actor, on connection: PostgresConnection, logger: Logger) async throws -> Record {
@@ -312,6 +343,8 @@ public struct RecordEngine: Sendable {
         // A value another record took while this one was in the bin → 422 duplicate_value.
         try await FieldIndex.claimUnique(record, entity: entity, tenantID: tenantID, fields: entity.fields.filter(\.unique), on: connection, logger: logger)
         try await audit("record.restored", record: record, changes: [:], actor: actor, on: connection, logger: logger)
+        let context = HookContext(entity: entity, actor: actor, engine: self, connection: connection, logger: logger)
+        for hook in hooks.callAll(for: entity.key) { try await hook.afterRestore(record, context: context) }
         return actor.access.redact(record, entity: entity)
     }
 

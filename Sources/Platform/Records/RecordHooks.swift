@@ -20,6 +20,9 @@ public protocol RecordHooks: Sendable {
     func afterCreate(_ record: Record, context: HookContext) async throws
     func afterUpdate(_ record: Record, previous: Record, context: HookContext) async throws
     func beforeDelete(_ record: Record, context: HookContext) async throws
+    /// After a soft delete (the record is in the recycle bin) or a restore from it.
+    func afterDelete(_ record: Record, context: HookContext) async throws
+    func afterRestore(_ record: Record, context: HookContext) async throws
 }
 
 extension RecordHooks {
@@ -27,14 +30,26 @@ extension RecordHooks {
     public func afterCreate(_ record: Record, context: HookContext) async throws {}
     public func afterUpdate(_ record: Record, previous: Record, context: HookContext) async throws {}
     public func beforeDelete(_ record: Record, context: HookContext) async throws {}
+    public func afterDelete(_ record: Record, context: HookContext) async throws {}
+    public func afterRestore(_ record: Record, context: HookContext) async throws {}
 }
 
 /// What a hook may look at (and write with, through the same transaction).
 public struct HookContext: Sendable {
     public let entity: EntityDefinition
-    public let user: AuthenticatedUser
+    /// The caller whose write runs the hook.
+    public let actor: RecordEngine.Actor
+    public let engine: RecordEngine
     public let connection: PostgresConnection
     public let logger: Logger
+
+    public var user: AuthenticatedUser { actor.user }
+
+    /// The same user with ``AccessContext/derived`` access: for what the module's rules write
+    /// on the caller's behalf (a parent's totals, a history row), audited under the user.
+    public var derivedActor: RecordEngine.Actor {
+        RecordEngine.Actor(user: actor.user, ip: actor.ip, requestID: actor.requestID, access: .derived)
+    }
 }
 
 public struct RecordWrite: Sendable {
@@ -44,6 +59,13 @@ public struct RecordWrite: Sendable {
     public var values: [String: JSONValue]
     /// The stored record on update.
     public let existing: Record?
+    public let context: HookContext
+
+    /// The value after this write: what the caller sends, else what is stored.
+    public func value(_ key: String) -> JSONValue? {
+        if let sent = values[key] { return sent.isNull ? nil : sent }
+        return existing?.values[key]
+    }
 }
 
 /// Hooks per entity key, fixed when the host is built.

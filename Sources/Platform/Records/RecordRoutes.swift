@@ -27,8 +27,8 @@ import Logging
 ///     PUT    /api/v1/admin/entities/{entity}/layouts/{kind} admin: save a detail or list layout
 ///     GET    /api/openapi.json                        OpenAPI 3.1 for this tenant
 public struct RecordRoutes: Sendable {
-    let services: PlatformServices
-    let engine: RecordEngine
+    public let services: PlatformServices
+    public let engine: RecordEngine
     let admin: MetadataAdmin
 
     public init(services: PlatformServices, engine: RecordEngine) {
@@ -65,7 +65,7 @@ public struct RecordRoutes: Sendable {
     // MARK: Plumbing
 
     /// Runs `body` in the caller's tenant transaction after the access checks every route needs.
-    func run<T: Sendable>(_ request: Request, _ context: AtriumContext, write: Bool = false, adminOnly: Bool = false,
+    public func run<T: Sendable>(_ request: Request, _ context: AtriumContext, write: Bool = false, adminOnly: Bool = false,
                           _ body: @escaping @Sendable (RecordEngine.Actor, PostgresConnectionBox) async throws -> T) async throws -> T {
         let tenant = try context.requireTenant()
         let user = try context.requireUser()
@@ -81,7 +81,7 @@ public struct RecordRoutes: Sendable {
         }
     }
 
-    static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
+    public static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
         Response(status: status, headers: [.contentType: "application/json; charset=utf-8"],
                  body: .init(byteBuffer: ByteBuffer(string: value.jsonText)))
     }
@@ -100,7 +100,7 @@ public struct RecordRoutes: Sendable {
         }
     }
 
-    static func object(_ request: Request) async throws -> [String: JSONValue] {
+    public static func object(_ request: Request) async throws -> [String: JSONValue] {
         guard case .object(let object) = try await body(request) else {
             throw AtriumError(status: .badRequest, code: "invalid_json", message: "the body must be a JSON object")
         }
@@ -407,7 +407,7 @@ public struct RecordRoutes: Sendable {
 import PostgresNIO
 
 /// A connection and logger handed to route bodies (one value to keep closures short).
-struct PostgresConnectionBox: Sendable {
-    let connection: PostgresConnection
-    let logger: Logger
+public struct PostgresConnectionBox: Sendable {
+    public let connection: PostgresConnection
+    public let logger: Logger
 }

@@ -12,19 +12,38 @@ public struct Localizer: @unchecked Sendable {
     private let trees: [String: [String: Any]]
     private let flat: [String: [String: String]]
 
-    public init(directory: URL) throws {
+    /// Loads `directory` and then each of `extra` (modules' locale files), whose top-level
+    /// keys (`sales`, …) are added next to the platform's.
+    public init(directory: URL, extra: [URL] = []) throws {
         var trees: [String: [String: Any]] = [:]
         var flat: [String: [String: String]] = [:]
         for locale in Self.supported {
-            let data = try Data(contentsOf: directory.appendingPathComponent("\(locale).json"))
-            guard let tree = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-                throw ConfigurationError(variable: "locales/\(locale).json", message: "is not a JSON object")
+            var tree: [String: Any] = [:]
+            for dir in [directory] + extra {
+                let data = try Data(contentsOf: dir.appendingPathComponent("\(locale).json"))
+                guard let part = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+                    throw ConfigurationError(variable: "\(dir.lastPathComponent)/\(locale).json", message: "is not a JSON object")
+                }
+                tree = Self.merged(tree, part)
             }
             trees[locale] = tree
             flat[locale] = Self.flatten(tree)
         }
         self.trees = trees
         self.flat = flat
+    }
+
+    /// `extra` laid over `base`, nested objects merged key by key.
+    static func merged(_ base: [String: Any], _ extra: [String: Any]) -> [String: Any] {
+        var result = base
+        for (key, value) in extra {
+            if let nested = value as? [String: Any], let existing = result[key] as? [String: Any] {
+                result[key] = merged(existing, nested)
+            } else {
+                result[key] = value
+            }
+        }
+        return result
     }
 
     static func flatten(_ tree: [String: Any], prefix: String = "") -> [String: String] {

@@ -17,9 +17,9 @@ import PostgresNIO
 ///     GET  /app/{entity}/recycle-bin
 /// Designer pages (administrators) are in ``WebDesigner``.
 public struct WebApp: Sendable {
-    let records: RecordRoutes
-    var services: PlatformServices { records.services }
-    var engine: RecordEngine { records.engine }
+    public let records: RecordRoutes
+    public var services: PlatformServices { records.services }
+    public var engine: RecordEngine { records.engine }
     var renderer: WebRenderer { services.renderer }
     static let pageSize = 50
 
@@ -48,15 +48,15 @@ public struct WebApp: Sendable {
     // MARK: Plumbing
 
     /// What every page needs, computed inside the request's tenant transaction.
-    struct Page {
-        let actor: RecordEngine.Actor
+    public struct Page {
+        public let actor: RecordEngine.Actor
         /// What the caller may read, hidden fields removed.
-        let entities: [String: EntityDefinition]
+        public let entities: [String: EntityDefinition]
         /// The tenant's full definitions (for field rules and layouts), loaded once per request.
-        let definitions: [String: EntityDefinition]
-        let locale: String
-        let shell: [String: Any]
-        var format: DisplayFormat
+        public let definitions: [String: EntityDefinition]
+        public let locale: String
+        public let shell: [String: Any]
+        public var format: DisplayFormat
     }
 
     func locale(_ request: Request, _ context: AtriumContext) -> String {
@@ -64,11 +64,11 @@ public struct WebApp: Sendable {
                          acceptLanguage: request.headers[.acceptLanguage])
     }
 
-    func t(_ key: String, _ locale: String, _ arguments: [String: String] = [:]) -> String {
+    public func t(_ key: String, _ locale: String, _ arguments: [String: String] = [:]) -> String {
         renderer.localizer.string(key, locale: locale, arguments) ?? key
     }
 
-    static func redirect(_ location: String) -> Response {
+    public static func redirect(_ location: String) -> Response {
         Response(status: .seeOther, headers: [.location: location])
     }
 
@@ -77,8 +77,8 @@ public struct WebApp: Sendable {
 
     /// Runs `body` in the tenant transaction with the caller's access, after the CSRF check for
     /// forms (`form` given), and hands it the page basics (navigation, names, formats).
-    func page<T: Sendable>(_ request: Request, _ context: AtriumContext, form: [String: String]? = nil, current: String? = nil,
-                           _ body: @escaping @Sendable (Page, PostgresConnectionBox) async throws -> T) async throws -> T {
+    public func page<T: Sendable>(_ request: Request, _ context: AtriumContext, form: [String: String]? = nil, current: String? = nil,
+                                  _ body: @escaping @Sendable (Page, PostgresConnectionBox) async throws -> T) async throws -> T {
         if let form { try CSRF.verify(request, context: context, form: form) }
         let lang = locale(request, context)
         // Where the language switch returns to: this page with its query, without one-time notices.
@@ -139,7 +139,10 @@ public struct WebApp: Sendable {
         var groups: [[String: Any]] = []
         for id in enabled {
             guard let manifest = services.catalog.manifests[id], actor.access.canSee(module: manifest) else { continue }
-            let items = entities.values.filter { $0.module == id }.sorted { $0.key < $1.key }.map(item)
+            var items = entities.values.filter { $0.module == id }.sorted { $0.key < $1.key }.map(item)
+            for extra in manifest.pages where entities[extra.requires] != nil {
+                items.insert(["href": extra.path, "label": t(extra.labelKey, locale), "current": current == extra.path, "key": extra.path], at: 0)
+            }
             groups.append(["title": manifest.name(locale: locale), "module": id, "items": items, "empty": items.isEmpty])
         }
         let custom = entities.values.filter(\.isCustom).sorted { $0.key < $1.key }.map(item)
@@ -167,7 +170,7 @@ public struct WebApp: Sendable {
 
     /// Renders a page. Mustache treats "" as true in `{{#key}}`, so top-level empty strings are
     /// dropped (a section then does not render).
-    func render(_ template: String, _ page: Page, status: HTTPResponse.Status = .ok, _ values: [String: Any]) -> Response {
+    public func render(_ template: String, _ page: Page, status: HTTPResponse.Status = .ok, _ values: [String: Any]) -> Response {
         var merged = page.shell
         for (key, value) in values {
             if let text = value as? String, text.isEmpty { continue }
@@ -178,7 +181,7 @@ public struct WebApp: Sendable {
 
     /// A localized message for an engine error: its validation key, else `errors.<code>`, else
     /// the engine's English text.
-    func message(_ error: AtriumError, locale: String, label: String?) -> String {
+    public func message(_ error: AtriumError, locale: String, label: String?) -> String {
         var arguments = error.messageArguments
         arguments["field"] = label ?? error.field ?? ""
         if let key = error.messageKey, let text = renderer.localizer.string("validation.\(key)", locale: locale, arguments) { return text }
@@ -548,7 +551,14 @@ public struct WebApp: Sendable {
                         "has_changes": !changes.isEmpty]
             }
             let title = record.values[entity.titleField]?.stringValue ?? id.uuidString.lowercased()
+            let moduleActions: [[String: Any]] = entity.module.flatMap { services.catalog.manifests[$0] }.map { manifest in
+                manifest.actions.filter { $0.entity == key && page.actor.access.scope(entity, $0.right) > .none }.map { action in
+                    ["href": action.path.replacingOccurrences(of: "{id}", with: id.uuidString.lowercased()), "label": t(action.labelKey, lang),
+                     "post": action.post, "key": action.labelKey]
+                }
+            } ?? []
             return render("record", page, [
+                "module_actions": moduleActions,
                 "title": title,
                 "entity": ["key": key, "label": label(entity, lang)],
                 "record": ["id": id.uuidString.lowercased(), "title": title, "version": record.version,

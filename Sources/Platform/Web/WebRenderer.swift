@@ -15,17 +15,28 @@ public struct WebRenderer: @unchecked Sendable {
 
     /// Loads templates, locales and static files from `directory` (defaults to the bundled
     /// `Resources`, overridable with `ATRIUM_RESOURCES`).
-    public static func load(directory: URL? = nil) async throws -> WebRenderer {
+    /// `modules` are further resource directories (templates/ and locales/) of feature modules.
+    public static func load(directory: URL? = nil, modules: [URL] = []) async throws -> WebRenderer {
         let root = directory ?? PlatformResources.directory
-        let library = try await MustacheLibrary(directory: root.appendingPathComponent("templates").path)
-        let localizer = try Localizer(directory: root.appendingPathComponent("locales"))
+        var library = try await MustacheLibrary(directory: root.appendingPathComponent("templates").path)
+        for module in modules {
+            let templates = module.appendingPathComponent("templates")
+            for name in try FileManager.default.contentsOfDirectory(atPath: templates.path).sorted() where name.hasSuffix(".mustache") {
+                let text = try String(contentsOf: templates.appendingPathComponent(name), encoding: .utf8)
+                try library.register(text, named: String(name.dropLast(".mustache".count)))
+            }
+        }
+        let localizer = try Localizer(directory: root.appendingPathComponent("locales"), extra: modules.map { $0.appendingPathComponent("locales") })
         var assets: [String: (String, ByteBuffer)] = [:]
-        let staticDir = root.appendingPathComponent("static")
-        for name in try FileManager.default.contentsOfDirectory(atPath: staticDir.path) {
+        let staticDirs = [root.appendingPathComponent("static")] + modules.map { $0.appendingPathComponent("static") }
+            .filter { FileManager.default.fileExists(atPath: $0.path) }
+        for staticDir in staticDirs {
+          for name in try FileManager.default.contentsOfDirectory(atPath: staticDir.path) {
             let data = try Data(contentsOf: staticDir.appendingPathComponent(name))
             let type = name.hasSuffix(".css") ? "text/css; charset=utf-8"
                 : name.hasSuffix(".js") ? "text/javascript; charset=utf-8" : "application/octet-stream"
             assets[name] = (type, ByteBuffer(bytes: data))
+          }
         }
         return WebRenderer(library: library, localizer: localizer, assets: assets)
     }

@@ -1,0 +1,100 @@
+import Foundation
+import Logging
+import Platform
+import PostgresNIO
+
+/// The sales module's way to the record engine inside one tenant transaction: every read and
+/// write goes through the engine as a given actor (the caller, or ``HookContext/derivedActor``
+/// for what the rules compute), so scopes, validation and the audit trail always apply.
+struct SalesStore: Sendable {
+    let engine: RecordEngine
+    let actor: RecordEngine.Actor
+    let connection: PostgresConnection
+    let logger: Logger
+
+    init(engine: RecordEngine, actor: RecordEngine.Actor, connection: PostgresConnection, logger: Logger) {
+        self.engine = engine
+        self.actor = actor
+        self.connection = connection
+        self.logger = logger
+    }
+
+    /// The store of a hook, writing as the derived actor.
+    init(derived context: HookContext) {
+        self.init(engine: context.engine, actor: context.derivedActor, connection: context.connection, logger: context.logger)
+    }
+
+    /// The same store acting as someone else (e.g. derived writes during a user's action).
+    func acting(as actor: RecordEngine.Actor) -> SalesStore {
+        SalesStore(engine: engine, actor: actor, connection: connection, logger: logger)
+    }
+
+    var derived: SalesStore {
+        acting(as: RecordEngine.Actor(user: actor.user, ip: actor.ip, requestID: actor.requestID, access: .derived))
+    }
+
+    func get(_ entity: String, _ id: UUID) async throws -> Record {
+        try await engine.get(entity, id: id, as: actor, on: connection, logger: logger)
+    }
+
+    func get(_ entity: String, _ id: String?) async throws -> Record? {
+        guard let id, let uuid = UUID(uuidString: id) else { return nil }
+        return try await get(entity, uuid)
+    }
+
+    /// Every live record matching `filter` (in pages of 200).
+    func all(_ entity: String, filter: JSONValue? = nil, sort: String? = nil) async throws -> [Record] {
+        var records: [Record] = []
+        var offset = 0
+        while true {
+            let page = try await engine.list(entity, query: RecordQuery(filter: filter, sort: sort, limit: RecordQuery.maxLimit, offset: offset),
+                                             as: actor, on: connection, logger: logger)
+            records += page.records
+            offset += page.records.count
+            if page.records.isEmpty || offset >= page.total { return records }
+        }
+    }
+
+    func create(_ entity: String, _ values: [String: JSONValue]) async throws -> Record {
+        try await engine.create(entity, values: values, as: actor, on: connection, logger: logger)
+    }
+
+    @discardableResult
+    func update(_ record: Record, _ values: [String: JSONValue]) async throws -> Record {
+        try await engine.update(record.entity, id: record.id, values: values, expectedVersion: record.version, as: actor, on: connection, logger: logger)
+    }
+
+    func aggregate(_ entity: String, _ spec: RecordAggregate) async throws -> [RecordAggregate.Row] {
+        try await engine.aggregate(entity, spec, as: actor, on: connection, logger: logger)
+    }
+
+    func lock(_ entity: String, _ id: UUID) async throws {
+        try await engine.lock(entity, id: id, on: connection, logger: logger)
+    }
+
+    static func eq(_ field: String, _ value: String) -> JSONValue {
+        .object(["field": .string(field), "op": .string("eq"), "value": .string(value)])
+    }
+
+    static func op(_ field: String, _ op: String, _ value: JSONValue) -> JSONValue {
+        .object(["field": .string(field), "op": .string(op), "value": value])
+    }
+
+    static func and(_ parts: [JSONValue]) -> JSONValue { .object(["and": .array(parts)]) }
+}
+
+extension Record {
+    func string(_ key: String) -> String? { values[key]?.stringValue }
+    func money(_ key: String) -> Decimal { Money.amount(values[key]) ?? 0 }
+    func decimal(_ key: String) -> Decimal? { values[key]?.stringValue.flatMap { Decimal(string: $0, locale: Money.posix) } }
+    var idText: String { id.uuidString.lowercased() }
+}
+
+enum SalesErrors {
+    static func invalid(_ field: String, _ message: String, key: String, _ arguments: [String: String] = [:]) -> AtriumError {
+        var error = AtriumError(status: .unprocessableContent, code: "invalid_field", message: "\(field): \(message)", field: field)
+        error.messageKey = "sales.\(key)"
+        error.messageArguments = arguments
+        return error
+    }
+}

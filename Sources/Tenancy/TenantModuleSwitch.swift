@@ -1,0 +1,52 @@
+import Foundation
+import Logging
+import Platform
+import PostgresNIO
+
+/// Switches a tenant's modules on and off (resellers, with `atrium-admin tenant modules`).
+/// Disabling hides the module's menus, pages and API; its records stay, so enabling it again
+/// restores everything. Enabling runs the module's set-up (e.g. the default sales pipeline)
+/// as the tenant's first administrator.
+public enum TenantModuleSwitch {
+    public static func change(slug: String, enable: [String], disable: [String], catalog: ModuleCatalog, actor: String,
+                              on connection: PostgresConnection, logger: Logger) async throws -> [String] {
+        guard let tenant = try await TenantDirectory.find(slug: slug, on: connection, logger: logger) else {
+            throw AtriumError(status: .notFound, code: "tenant_not_found", message: "no tenant '\(slug)'")
+        }
+        for id in enable + disable where catalog.manifests[id] == nil {
+            throw AtriumError.validation(field: "module", "'\(id)' is not in plugins.json; modules: \(catalog.entries.map(\.id).joined(separator: ", "))")
+        }
+        if let both = Set(enable).intersection(disable).first {
+            throw AtriumError.validation(field: "module", "'\(both)' cannot be enabled and disabled at once")
+        }
+        return try await connection.inTenantTransaction(tenant.id, logger: logger) { connection in
+            let current = Set(try await TenantModules.enabled(on: connection, logger: logger))
+            let after = current.union(enable).subtracting(disable)
+            for id in after.sorted() {
+                for dependency in catalog.manifests[id]?.depends ?? [] where !after.contains(dependency) {
+                    throw AtriumError.validation(field: "module", "'\(id)' depends on '\(dependency)', which would be disabled; enable it too or disable '\(id)'")
+                }
+            }
+            let added = enable.filter { !current.contains($0) }
+            try await TenantModules.enable(enable, on: connection, logger: logger)
+            try await TenantModules.disable(disable, on: connection, logger: logger)
+            if !added.isEmpty {
+                let rows = try await connection.query("""
+                    SELECT id, email, display_name, locale FROM users WHERE is_admin AND is_active ORDER BY created_at, id LIMIT 1
+                    """, logger: logger).collect()
+                guard let (id, email, name, locale) = try rows.first?.decode((UUID, String, String, String).self) else {
+                    throw AtriumError(status: .conflict, code: "no_admin", message: "tenant '\(slug)' has no active administrator to set the modules up as")
+                }
+                // Dependencies first, as the catalog orders them.
+                let ordered = catalog.entries.map(\.id).filter(added.contains)
+                try await TenantModules.setUp(ordered, catalog: catalog,
+                                              user: AuthenticatedUser(id: id, email: email, displayName: name, locale: locale, isAdmin: true),
+                                              on: connection, logger: logger)
+            }
+            try await AuditLog.record(.init(action: "tenant.modules_changed", actor: .system(actor), entity: "tenant", recordID: tenant.id.uuidString.lowercased(),
+                                            details: ["enabled": enable.joined(separator: ","), "disabled": disable.joined(separator: ",")]),
+                                      tenantID: tenant.id, on: connection, logger: logger)
+            return after.sorted()
+        }
+    }
+}
