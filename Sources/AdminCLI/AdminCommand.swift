@@ -107,6 +107,11 @@ struct Migrate: AsyncParsableCommand {
             } else {
                 for migration in applied { print("applied \(migration.version) \(migration.name)") }
             }
+            let catalog = try connection.catalog()
+            let tenants = try await connection.withConnection { conn, logger in
+                try await TenantModuleSwitch.setUpAll(catalog: catalog, on: conn, logger: logger)
+            }
+            print("module set-up checked for \(tenants.count) tenant(s)")
         }
     }
 }

@@ -2,6 +2,9 @@ import ArgumentParser
 import Foundation
 import Platform
 import Tenancy
+import Modules
+import Logging
+import PostgresNIO
 
 /// `atrium-admin demo`: makes sure the `demo` tenant exists (used by `make run`) and prints
 /// its logins. The password is kept in `--credentials-file` (mode 600, outside git) so
@@ -23,6 +26,7 @@ struct Demo: AsyncParsableCommand {
             }
             let provisioner = TenantProvisioner(catalog: try connection.catalog(), hasher: try connection.hasher())
             let hash = try await connection.hasher().hashOffLoop(password)
+            let catalog = try connection.catalog()
             try await connection.withConnection { conn, logger in
                 if let tenant = try await TenantDirectory.find(slug: "demo", on: conn, logger: logger) {
                     // Keep the printed password true even if someone changed it.
@@ -30,6 +34,7 @@ struct Demo: AsyncParsableCommand {
                         for email in ["admin@demo.atrium.test", "wang.fang@demo.atrium.test"] {
                             _ = try await UserStore.setPasswordHash(hash, email: email, on: conn, logger: logger)
                         }
+                        try await Self.seedSales(catalog: catalog, on: conn, logger: logger)
                     }
                     return
                 }
@@ -44,6 +49,7 @@ struct Demo: AsyncParsableCommand {
                     try await conn.query("""
                         INSERT INTO user_roles (tenant_id, user_id, role_id) SELECT tenant_id, \(wang), id FROM roles WHERE key = 'salesperson'
                         """, logger: logger)
+                    try await Self.seedSales(catalog: catalog, on: conn, logger: logger)
                 }
             }
             print("""
@@ -52,5 +58,24 @@ struct Demo: AsyncParsableCommand {
                   wang.fang@demo.atrium.test   password: \(password)   (中文界面, salesperson: sees her own records)
                 """)
         }
+    }
+
+    /// Sales sample data (once: skipped when the tenant has accounts), if sales is enabled.
+    static func seedSales(catalog: ModuleCatalog, on conn: PostgresConnection, logger: Logger) async throws {
+        guard try await TenantModules.enabled(on: conn, logger: logger).contains("sales") else { return }
+        let rows = try await conn.query("""
+            SELECT u.id, u.email, u.display_name, u.locale, u.is_admin FROM users u
+            WHERE u.email IN ('admin@demo.atrium.test', 'wang.fang@demo.atrium.test')
+            """, logger: logger).collect()
+        var admin: AuthenticatedUser?
+        var wang: UUID?
+        for row in rows {
+            let (id, email, name, locale, isAdmin) = try row.decode((UUID, String, String, String, Bool).self)
+            if isAdmin { admin = AuthenticatedUser(id: id, email: email, displayName: name, locale: locale, isAdmin: true) }
+            if email.hasPrefix("wang.fang") { wang = id }
+        }
+        guard let admin, let wang else { return }
+        try await TenantModules.setUp(["sales"], catalog: catalog, user: admin, on: conn, logger: logger)
+        try await SalesDemoData.seed(engine: RecordEngine(catalog: catalog), admin: admin, salesperson: wang, on: conn, logger: logger)
     }
 }

@@ -27,26 +27,49 @@ public enum TenantModuleSwitch {
                     throw AtriumError.validation(field: "module", "'\(id)' depends on '\(dependency)', which would be disabled; enable it too or disable '\(id)'")
                 }
             }
-            let added = enable.filter { !current.contains($0) }
             try await TenantModules.enable(enable, on: connection, logger: logger)
             try await TenantModules.disable(disable, on: connection, logger: logger)
-            if !added.isEmpty {
-                let rows = try await connection.query("""
-                    SELECT id, email, display_name, locale FROM users WHERE is_admin AND is_active ORDER BY created_at, id LIMIT 1
-                    """, logger: logger).collect()
-                guard let (id, email, name, locale) = try rows.first?.decode((UUID, String, String, String).self) else {
-                    throw AtriumError(status: .conflict, code: "no_admin", message: "tenant '\(slug)' has no active administrator to set the modules up as")
-                }
-                // Dependencies first, as the catalog orders them.
-                let ordered = catalog.entries.map(\.id).filter(added.contains)
-                try await TenantModules.setUp(ordered, catalog: catalog,
-                                              user: AuthenticatedUser(id: id, email: email, displayName: name, locale: locale, isAdmin: true),
-                                              on: connection, logger: logger)
+            if !enable.isEmpty {
+                // Set-ups are idempotent, so re-enabling also repairs what is missing.
+                try await setUp(catalog.entries.map(\.id).filter(enable.contains), slug: slug, catalog: catalog, on: connection, logger: logger)
             }
             try await AuditLog.record(.init(action: "tenant.modules_changed", actor: .system(actor), entity: "tenant", recordID: tenant.id.uuidString.lowercased(),
                                             details: ["enabled": enable.joined(separator: ","), "disabled": disable.joined(separator: ",")]),
                                       tenantID: tenant.id, on: connection, logger: logger)
             return after.sorted()
         }
+    }
+
+    /// Runs the set-up of `modules` (in catalog order) as the tenant's first active administrator.
+    static func setUp(_ modules: [String], slug: String, catalog: ModuleCatalog, on connection: PostgresConnection, logger: Logger) async throws {
+        let rows = try await connection.query("""
+            SELECT id, email, display_name, locale FROM users WHERE is_admin AND is_active ORDER BY created_at, id LIMIT 1
+            """, logger: logger).collect()
+        guard let (id, email, name, locale) = try rows.first?.decode((UUID, String, String, String).self) else {
+            throw AtriumError(status: .conflict, code: "no_admin", message: "tenant '\(slug)' has no active administrator to set the modules up as")
+        }
+        try await TenantModules.setUp(modules, catalog: catalog,
+                                      user: AuthenticatedUser(id: id, email: email, displayName: name, locale: locale, isAdmin: true),
+                                      on: connection, logger: logger)
+    }
+
+    /// After an upgrade (`atrium-admin migrate`): runs every tenant's enabled modules' set-up,
+    /// so tenants created before a module grew one (e.g. the sales pipeline) get it. Returns
+    /// the slugs of tenants that were set up; tenants without an administrator are skipped.
+    public static func setUpAll(catalog: ModuleCatalog, on connection: PostgresConnection, logger: Logger) async throws -> [String] {
+        var done: [String] = []
+        for tenant in try await TenantDirectory.list(on: connection, logger: logger) {
+            let ok = try await connection.inTenantTransaction(tenant.id, logger: logger) { connection -> Bool in
+                let enabled = Set(try await TenantModules.enabled(on: connection, logger: logger))
+                do {
+                    try await setUp(catalog.entries.map(\.id).filter(enabled.contains), slug: tenant.slug, catalog: catalog, on: connection, logger: logger)
+                    return true
+                } catch let error as AtriumError where error.code == "no_admin" {
+                    return false
+                }
+            }
+            if ok { done.append(tenant.slug) }
+        }
+        return done
     }
 }

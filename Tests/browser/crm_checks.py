@@ -185,7 +185,8 @@ def designer_creates_account_and_contact_objects_and_a_lookup(ui):
     ui.type_into("#fld-en", "Account")
     ui.type_into("#fld-zh", "客户")
     ui.choose("#fld-type", value="lookup")
-    ui.choose("#fld-target", visible_text="Account")
+    # By key: the sales module has an object labelled Account too (key `account`).
+    ui.choose("#fld-target", value="x_account")
     ui.click_and_load(ui.find("[data-testid=add-field]"))
     ui.wait_for_path("/app/admin/objects/x_contact/fields")
     ui.wait_for_text("[data-testid=flash]", "Field added.")
