@@ -77,7 +77,7 @@ fi
 section "install.sh --dry-run"
 FAILED_NAME=dry-run
 stub=$WORK/build
-mkdir -p "$stub/atrium_Platform.resources/Resources"
+mkdir -p "$stub/atrium_Platform.resources/Resources" "$stub/atrium_Modules.resources/Resources"
 printf '#!/bin/sh\nexit 0\n' >"$stub/atrium"
 cp "$stub/atrium" "$stub/atrium-admin"
 chmod +x "$stub/atrium" "$stub/atrium-admin"

@@ -22,6 +22,8 @@ readonly PLUGINS_FILE=$CONF_DIR/plugins.json
 readonly BACKUP_DIR=/var/backups/atrium
 readonly UNIT_DIR=/etc/systemd/system
 readonly RESOURCES=atrium_Platform.resources
+# Templates, locales and static files of the feature modules (ATRIUM_MODULE_RESOURCES).
+readonly MODULE_RESOURCES=atrium_Modules.resources
 readonly SERVICE_USER=atrium
 readonly DB_NAME=atrium
 readonly OWNER_ROLE=atrium_owner
@@ -226,7 +228,9 @@ FROM=$(cd -- "$FROM" && pwd)
 for f in atrium atrium-admin; do
     [[ -f $FROM/$f && -x $FROM/$f ]] || die "$FROM/$f is missing or not executable (build first: swift build -c release --static-swift-stdlib)"
 done
-[[ -d $FROM/$RESOURCES/Resources ]] || die "$FROM/$RESOURCES/Resources is missing (it is produced by swift build next to the binaries)"
+for bundle in "$RESOURCES" "$MODULE_RESOURCES"; do
+    [[ -d $FROM/$bundle/Resources ]] || die "$FROM/$bundle/Resources is missing (it is produced by swift build next to the binaries)"
+done
 [[ -r $PLUGINS_SRC ]] || die "module catalog $PLUGINS_SRC is not readable (use --plugins FILE)"
 for f in atrium.service atrium.env.example atrium-admin.sh backup/atrium-backup.sh backup/atrium-restore.sh \
     backup/atrium-backup.service backup/atrium-backup.timer backup/backup.env.example \
@@ -276,12 +280,14 @@ for f in atrium atrium-admin; do
     # install(1) writes a new file and renames it: a running server keeps its old binary.
     run install -m 0755 -o root -g root -- "$FROM/$f" "$BIN_DIR/$f"
 done
-run rm -rf -- "$BIN_DIR/$RESOURCES.new"
-run cp -R -- "$FROM/$RESOURCES" "$BIN_DIR/$RESOURCES.new"
-run chown -R root:root -- "$BIN_DIR/$RESOURCES.new"
-run chmod -R u=rwX,go=rX -- "$BIN_DIR/$RESOURCES.new"
-run rm -rf -- "$BIN_DIR/$RESOURCES"
-run mv -- "$BIN_DIR/$RESOURCES.new" "$BIN_DIR/$RESOURCES"
+for bundle in "$RESOURCES" "$MODULE_RESOURCES"; do
+    run rm -rf -- "$BIN_DIR/$bundle.new"
+    run cp -R -- "$FROM/$bundle" "$BIN_DIR/$bundle.new"
+    run chown -R root:root -- "$BIN_DIR/$bundle.new"
+    run chmod -R u=rwX,go=rX -- "$BIN_DIR/$bundle.new"
+    run rm -rf -- "$BIN_DIR/$bundle"
+    run mv -- "$BIN_DIR/$bundle.new" "$BIN_DIR/$bundle"
+done
 run install -m 0755 -o root -g root -- "$DEPLOY_DIR/backup/atrium-backup.sh" "$BIN_DIR/atrium-backup"
 run install -m 0755 -o root -g root -- "$DEPLOY_DIR/backup/atrium-restore.sh" "$BIN_DIR/atrium-restore"
 run install -m 0755 -o root -g root -- "$DEPLOY_DIR/atrium-admin.sh" /usr/local/sbin/atrium-admin

@@ -111,7 +111,7 @@ struct Migrate: AsyncParsableCommand {
             let tenants = try await connection.withConnection { conn, logger in
                 try await TenantModuleSwitch.setUpAll(catalog: catalog, on: conn, logger: logger)
             }
-            print("module set-up checked for \(tenants.count) tenant(s)")
+            if !tenants.isEmpty { print("module set-up run for \(tenants.count) tenant(s)") }
         }
     }
 }

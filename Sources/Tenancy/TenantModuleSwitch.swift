@@ -53,16 +53,18 @@ public enum TenantModuleSwitch {
                                       on: connection, logger: logger)
     }
 
-    /// After an upgrade (`atrium-admin migrate`): runs every tenant's enabled modules' set-up,
-    /// so tenants created before a module grew one (e.g. the sales pipeline) get it. Returns
-    /// the slugs of tenants that were set up; tenants without an administrator are skipped.
+    /// After an upgrade (`atrium-admin migrate`): runs the set-up of every tenant's enabled
+    /// modules that has not run at the module's current version (`tenant_modules.set_up_version`),
+    /// so tenants created before a module grew one (e.g. the sales pipeline) get it once.
+    /// Returns the slugs of tenants that were set up; tenants without an administrator are skipped.
     public static func setUpAll(catalog: ModuleCatalog, on connection: PostgresConnection, logger: Logger) async throws -> [String] {
         var done: [String] = []
         for tenant in try await TenantDirectory.list(on: connection, logger: logger) {
             let ok = try await connection.inTenantTransaction(tenant.id, logger: logger) { connection -> Bool in
-                let enabled = Set(try await TenantModules.enabled(on: connection, logger: logger))
+                let pending = try await TenantModules.needingSetUp(catalog: catalog, on: connection, logger: logger)
+                guard !pending.isEmpty else { return false }
                 do {
-                    try await setUp(catalog.entries.map(\.id).filter(enabled.contains), slug: tenant.slug, catalog: catalog, on: connection, logger: logger)
+                    try await setUp(pending, slug: tenant.slug, catalog: catalog, on: connection, logger: logger)
                     return true
                 } catch let error as AtriumError where error.code == "no_admin" {
                     return false

@@ -1,12 +1,17 @@
 import Foundation
+import Modules
 import Platform
 import Tenancy
 import Testing
 
 @Suite struct LocalizationTests {
     @Test func chineseAndEnglishLocaleFilesHaveTheSameKeys() throws {
-        let localizer = try Localizer(directory: PlatformResources.directory.appendingPathComponent("locales"))
+        // The platform's strings and the modules' (merged key by key) must match between languages.
+        let localizer = try Localizer(directory: PlatformResources.directory.appendingPathComponent("locales"),
+                                      extra: [BuiltInModules.resources.appendingPathComponent("locales")])
         let en = localizer.keys("en"), zh = localizer.keys("zh-CN")
+        #expect(en.contains("sales.nav.pipeline") && en.contains("validation.sales.overpaid") && en.contains("validation.sales.overpaid") && en.contains("validation.option"),
+                "module keys are merged beside the platform's, not over them")
         #expect(!en.isEmpty)
         #expect(en.subtracting(zh).isEmpty, "missing in zh-CN: \(en.subtracting(zh).sorted())")
         #expect(zh.subtracting(en).isEmpty, "missing in en: \(zh.subtracting(en).sorted())")

@@ -15,6 +15,7 @@ What it tests, end to end, through a real headless Chromium:
     filters and sorting, required-field errors, edit conflicts, delete with undo, Chinese
     labels, escaping of record names, salesperson data scope (list, search, 404), global
     search (Chinese substrings) and the list and record pages on a phone.
+  * the sales module (sales_checks.py): quote → order → receipt to the cent, funnel, board, leads.
 
 How it is run: `make test` runs it from the repository root, after `swift build`, as
 
@@ -62,6 +63,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from browser_support import (ADMIN_PASSWORD, DESKTOP_HEIGHT, DESKTOP_WIDTH, WAIT_SECONDS, Artifacts,  # noqa: E402
                              CheckFailed, Ui, expect)
 from crm_checks import CRM_CHECKS  # noqa: E402
+from sales_checks import SALES_CHECKS  # noqa: E402
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SERVER_BINARY = os.path.join(REPO_ROOT, ".build", "debug", "atrium")
@@ -200,7 +202,7 @@ CHECKS = [
     home_page_fits_a_phone_screen_without_sideways_scrolling,
     logout_ends_the_session,
     session_cookie_is_httponly_and_samesite_lax,
-] + CRM_CHECKS
+] + CRM_CHECKS + SALES_CHECKS
 
 
 # --- setup: database, tenant, server, browser ----------------------------------------------

@@ -24,7 +24,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
 from browser_support import DESKTOP_HEIGHT, DESKTOP_WIDTH, CheckFailed, expect
-from crm_checks import UUID, needs, switch_language
+from crm_checks import UUID, switch_language
 
 PHONE_WIDTH, PHONE_HEIGHT = 390, 844
 
@@ -45,6 +45,7 @@ LOST = ("输单", "Lost")
 OPPORTUNITY_AMOUNT = Decimal("50000")
 # Quote lines: description, quantity, unit price, discount %, tax rate %. The second line's
 # tax is 1000.50 × 13 % = 130.065: half away from zero gives 130.07 (banker's would give 130.06).
+# Lines: 3,333.15 + 433.31 = 3,766.46 and 1,000.50 + 130.07 = 1,130.57; the quote: ¥4,897.03.
 QUOTE_LINES = [
     ("Pallet racking bay", "3", "1234.50", "10", "13"),
     ("Installation (days)", "2.5", "400.20", "0", "13"),
@@ -227,13 +228,11 @@ def board_scrolls_in_its_box(ui):
 
 def sales_account_to_opportunity_quote_order_receipt_and_funnel(ui):
     english_on_a_desktop(ui)
-    state = ui.state.setdefault("sales", {})
     later = []  # problems that do not stop the flow, reported at the end
 
     # Account, then an opportunity for it at Proposal.
     account = new_record(ui, "account", {"name": ACCOUNT, "industry": "Manufacturing"}, "a new account")
     ui.wait_for_text("[data-testid=record-title]", ACCOUNT)
-    state["account"] = account
 
     ui.open("/app/opportunity")
     ui.click_and_load(ui.find("[data-testid=new-record]"))
@@ -244,7 +243,6 @@ def sales_account_to_opportunity_quote_order_receipt_and_funnel(ui):
     fill(ui, {"name": OPPORTUNITY, "account": ACCOUNT, "amount": "50000", "close_date": close, "stage": PROPOSAL[::-1]})
     opportunity = save_form(ui, "opportunity", "a new opportunity")
     ui.wait_for_text("[data-testid=flash]", "Created.")
-    state["opportunity"] = opportunity
     expect_field(ui, "amount", yuan(OPPORTUNITY_AMOUNT), "the new opportunity")
     expect_field(ui, "probability", "50%", "an opportunity at Proposal")
     stage = field_text(ui, "stage")
@@ -272,7 +270,6 @@ def sales_account_to_opportunity_quote_order_receipt_and_funnel(ui):
     expect(ui.find("#field-total").tag_name not in ("input", "select"), "the quote's Total is computed: it should be read-only on the form")
     fill(ui, {"name": QUOTE, "account": ACCOUNT, "opportunity": OPPORTUNITY})
     quote = save_form(ui, "quote", "a new quote")
-    state["quote"] = quote
     number = ui.find("[data-testid=record-title]").text
     expect(re.fullmatch(r"QT-\d{4}-\d{5}", number), f"a quote should be titled by its number QT-YYYY-nnnnn; is titled {number!r}")
 
@@ -301,13 +298,20 @@ def sales_account_to_opportunity_quote_order_receipt_and_funnel(ui):
     printed = ui.find("[data-testid=quote-total]").text
     expect(printed == yuan(expected_total), f"the printed quote's total should be {yuan(expected_total)}; is {printed!r}")
     ui.screenshot("sales-quote-print")
+    printed_rows = [[td.text for td in tr.find_elements(By.TAG_NAME, "td")][1] for tr in ui.find_all("[data-testid=quote-print] tbody tr")]
+    expect(printed_rows == [line[0] for line in QUOTE_LINES], f"the printed quote should list {[line[0] for line in QUOTE_LINES]}; lists {printed_rows}")
+    # The quote has no valid-until date and no terms: the print should not show their empty labels.
+    header = ui.find("[data-testid=quote-print] header").text
+    if "Valid until" in header:
+        later.append(f"the printed quote shows an empty 'Valid until' for a quote without that date: {header.splitlines()[-1]!r}")
+    if ui.find_all("[data-testid=quote-print] section h2"):
+        later.append("the printed quote shows an empty 'Terms' section for a quote without terms")
 
     # Convert to order: a draft order with the same lines and total.
     ui.open(f"/app/quote/{quote}")
     ui.click_and_load(ui.find("button[data-action='sales.actions.convert_quote']"))
     ui.wait_for_path(re.compile(f"/app/sales_order/{UUID}"))
     order = ui.path().rsplit("/", 1)[1]
-    state["order"] = order
     ui.wait_for_text("[data-testid=flash]", "Quote converted to a draft order.")
     expect_field(ui, "status", "Draft", "the order made from the quote")
     expect_field(ui, "total", yuan(expected_total), "the order made from the quote")
@@ -366,7 +370,19 @@ def sales_lead_conversion_lands_on_the_opportunity_and_links_the_lead(ui):
     ui.wait_for_path(f"/app/sales/leads/{lead}/convert")
     expect(ui.find("#account_name").get_attribute("value") == LEAD_COMPANY,
            f"the new account's name should default to the lead's company {LEAD_COMPANY!r}; is {ui.find('#account_name').get_attribute('value')!r}")
-    # The opportunity needs an amount and a close date, as on its own form.
+    # The opportunity needs an amount and a close date, as on its own form: without them the
+    # conversion is refused with a message and nothing is created (one transaction).
+    ui.click_and_load(ui.find("[data-testid=convert]"))
+    ui.wait_for_path(f"/app/sales/leads/{lead}/convert")
+    error = ui.find_all("[data-testid=form-error]")
+    expect(error and error[0].text.strip(), "converting without an amount should show why it was refused")
+    expect(ui.find("#account_name").get_attribute("value") == LEAD_COMPANY, "the refused form should keep the account name")
+    ui.open(f"/app/lead/{lead}")
+    expect_field(ui, "status", "New", "a lead whose conversion was refused")
+    ui.open("/app/account")
+    ui.find("[data-testid=total]")
+    expect(LEAD_COMPANY not in ui.find("main").text, f"a refused conversion should not leave an account {LEAD_COMPANY!r} behind")
+    ui.open(f"/app/sales/leads/{lead}/convert")
     ui.type_into("#amount", "120000")
     type_date(ui, "#close_date", (date.today() + timedelta(days=60)).isoformat())
     ui.click_and_load(ui.find("[data-testid=convert]"))

@@ -82,10 +82,10 @@ enum SalesActions {
         var orderValues: [String: JSONValue] = ["account": quote.values["account"] ?? .null]
         if let opportunity = quote.values["opportunity"] { orderValues["opportunity"] = opportunity }
         let order = try await store.create("sales_order", orderValues)
-        let lines = try await store.all("quote_line", filter: SalesStore.eq("quote", quote.idText), sort: "created_at")
+        let lines = try await store.all("quote_line", filter: SalesStore.eq("quote", quote.idText), sort: "position,created_at")
         for line in lines {
             var values: [String: JSONValue] = ["sales_order": .string(order.idText)]
-            for key in ["product", "description", "quantity", "unit_price", "discount", "tax_rate"] {
+            for key in ["position", "product", "description", "quantity", "unit_price", "discount", "tax_rate"] {
                 if let value = line.values[key] { values[key] = value }
             }
             _ = try await store.create("order_line", values)

@@ -203,6 +203,7 @@ enum SalesEntities {
     static func line(_ key: String, _ en: String, _ zh: String, parent: String, parentLabel: (String, String)) -> EntityDefinition {
         EntityDefinition(key: key, labels: ["en": en, "zh-CN": zh], fields: [
             field(parent, parentLabel.0, parentLabel.1, .lookup) { $0.target = parent; $0.required = true; $0.filterable = true },
+            field("position", "Line", "行号", .number) { $0.scale = 0; $0.min = 1; $0.max = 9999 },
             field("product", "Product", "产品", .lookup) { $0.target = "product" },
             field("description", "Description", "描述", .text),
             field("quantity", "Quantity", "数量", .number) { $0.required = true; $0.min = 0; $0.scale = 4 },
@@ -212,7 +213,7 @@ enum SalesEntities {
             money("net_amount", "Net amount", "不含税金额", computed: true),
             money("tax_amount", "Tax", "税额", computed: true),
             money("line_total", "Line total", "价税合计", computed: true),
-        ], titleField: "description", listColumns: ["description", "quantity", "unit_price", "discount", "tax_rate", "line_total"], defaultSort: "created_at")
+        ], titleField: "description", listColumns: ["position", "description", "quantity", "unit_price", "discount", "tax_rate", "line_total"], defaultSort: "position,created_at")
     }
 
     static let quoteLine = line("quote_line", "Quote line", "报价明细", parent: "quote", parentLabel: ("Quote", "报价单"))

@@ -260,15 +260,20 @@ struct SalesPages: Sendable {
             let store = store(page, db)
             let quote = try await store.get("quote", id)
             let account = try? await store.get("account", quote.string("account"))
-            let lines = try await store.all("quote_line", filter: SalesStore.eq("quote", quote.idText), sort: "created_at")
+            let lines = try await store.all("quote_line", filter: SalesStore.eq("quote", quote.idText), sort: "position,created_at")
             let tenant = page.shell["tenant"] as? [String: Any]
+            var header: [String: Any] = [
+                "number": quote.string("number") ?? "", "name": quote.string("name") ?? "", "revision": quote.string("revision") ?? "1",
+                "account": account?.string("name") ?? "", "subtotal": money(quote.money("subtotal"), page),
+                "discount": money(quote.money("discount_total"), page), "tax": money(quote.money("tax_total"), page),
+                "total": money(quote.money("total"), page), "id": quote.idText]
+            // Absent values stay absent: Mustache treats "" as true in {{#section}}.
+            if let validUntil = quote.string("valid_until") { header["valid_until"] = validUntil }
+            if let terms = quote.string("terms") { header["terms"] = terms }
             return web.render("sales_quote_print", page, [
                 "title": quote.string("number") ?? "",
                 "company": tenant?["name"] as? String ?? "",
-                "quote": ["number": quote.string("number") ?? "", "name": quote.string("name") ?? "", "valid_until": quote.string("valid_until") ?? "",
-                          "revision": quote.string("revision") ?? "1", "account": account?.string("name") ?? "", "terms": quote.string("terms") ?? "",
-                          "subtotal": money(quote.money("subtotal"), page), "discount": money(quote.money("discount_total"), page),
-                          "tax": money(quote.money("tax_total"), page), "total": money(quote.money("total"), page), "id": quote.idText],
+                "quote": header,
                 "lines": lines.enumerated().map { index, line in [
                     "n": index + 1, "description": line.string("description") ?? "", "quantity": line.string("quantity") ?? "",
                     "unit_price": money(line.money("unit_price"), page), "discount": line.string("discount") ?? "0",

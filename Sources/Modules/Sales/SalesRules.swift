@@ -129,6 +129,12 @@ struct LineRules: RecordHooks {
             throw SalesErrors.invalid(parent, "a line cannot move to another document", key: "line_moved")
         }
         try Self.checkEditable(header)
+        if write.isCreate && write.value("position") == nil {
+            // Lines keep the order they were added in (created_at ties inside one transaction).
+            let lines = try await store.all(write.entity.key, filter: SalesStore.eq(parent, parentID))
+            let last = lines.compactMap { $0.decimal("position") }.max() ?? Decimal(lines.count)
+            write.values["position"] = .string(Money.text(last + 1, scale: 0))
+        }
         if let productID = write.value("product")?.stringValue, write.values["product"] != nil,
            let product = try? await store.get("product", productID) {
             if write.value("unit_price") == nil {

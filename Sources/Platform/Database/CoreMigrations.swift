@@ -1,6 +1,6 @@
 /// The platform's schema, in order. Modules append their own migrations after these.
 public enum CoreMigrations {
-    public static let all: [Migration] = [tenancyAndAuth, recordEngine, fieldIndexTables, organisation, sharingRulesAndDimension, savedViews, planLimits]
+    public static let all: [Migration] = [tenancyAndAuth, recordEngine, fieldIndexTables, organisation, sharingRulesAndDimension, savedViews, planLimits, moduleSetUp]
 
     static let tenancyAndAuth = Migration(
         version: 1,
@@ -432,5 +432,13 @@ public enum CoreMigrations {
             "UPDATE tenants SET max_users = \(limits.maxUsers.map(String.init) ?? "NULL"), max_records = \(limits.maxRecords.map(String.init) ?? "NULL")"
                 + (limits.trialDays.map { ", trial_ends_at = created_at + interval '\($0) days'" } ?? "") + " WHERE plan = '\(plan)'"
         }
+    )
+
+    /// Which version of a module's set-up (e.g. the seeded sales pipeline) a tenant has had,
+    /// so `atrium-admin migrate` runs each set-up once per tenant and module version.
+    static let moduleSetUp = Migration(
+        version: 8,
+        name: "module_set_up_version",
+        statements: ["ALTER TABLE tenant_modules ADD COLUMN set_up_version text"]
     )
 }

@@ -38,7 +38,20 @@ public enum TenantModules {
         let engine = RecordEngine(catalog: catalog)
         let actor = RecordEngine.Actor(user: user, access: .derived)
         for id in ids {
-            try await catalog.manifests[id]?.setUp?(engine, actor, connection, logger)
+            guard let manifest = catalog.manifests[id] else { continue }
+            try await manifest.setUp?(engine, actor, connection, logger)
+            try await connection.query("UPDATE tenant_modules SET set_up_version = \(manifest.version) WHERE module_id = \(id)", logger: logger)
         }
+    }
+
+    /// Enabled modules whose set-up has not run at their current version.
+    public static func needingSetUp(catalog: ModuleCatalog, on connection: PostgresConnection, logger: Logger) async throws -> [String] {
+        var ids: [String] = []
+        for try await (id, version) in try await connection.query(
+            "SELECT module_id, set_up_version FROM tenant_modules WHERE enabled ORDER BY module_id", logger: logger
+        ).decode((String, String?).self) {
+            if let manifest = catalog.manifests[id], manifest.setUp != nil, manifest.version != version { ids.append(id) }
+        }
+        return catalog.entries.map(\.id).filter(ids.contains)
     }
 }
