@@ -172,7 +172,7 @@ import Testing
             #expect(lost.json["probability"]?.stringValue == "0")
             #expect(Self.amount(lost.json, "weighted_amount") == "0.00")
             // Stage history: one row per stage entered, every earlier one closed with its days.
-            let history = try await api.list("stage_change", filter: #"{"field": "opportunity", "op": "eq", "value": "\#(id)"}"#, sort: "entered_at")
+            let history = try await api.list("stage_change", filter: #"{"field": "opportunity", "op": "eq", "value": "\#(id)"}"#, sort: "entered_at,created_at")
             #expect(history.records.compactMap { $0["stage"]?.stringValue } == [stages["Needs analysis"]!, stages["Negotiation"]!, stages["Lost"]!])
             #expect(history.records.prefix(2).allSatisfy { $0["left_at"] != nil && $0["days"] != nil }, "\(history.text)")
             #expect(history.records.last?["left_at"] == nil)

@@ -130,7 +130,7 @@ enum SalesEntities {
         field("left_at", "Left", "离开时间", .datetime) { $0.computed = true; $0.filterable = true },
         field("days", "Days in stage", "停留天数", .number) { $0.scale = 2; $0.computed = true },
         money("amount", "Amount then", "当时金额", computed: true),
-    ], titleField: "entered_at", listColumns: ["opportunity", "stage", "entered_at", "left_at", "days"], defaultSort: "-entered_at")
+    ], titleField: "entered_at", listColumns: ["opportunity", "stage", "entered_at", "left_at", "days"], defaultSort: "-entered_at,-created_at")
 
     static let product = EntityDefinition(key: "product", labels: ["en": "Product", "zh-CN": "产品"], fields: [
         field("code", "Code", "产品编码", .text) { $0.required = true; $0.unique = true; $0.searchable = true; $0.maxLength = 40 },

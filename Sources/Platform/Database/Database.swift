@@ -52,8 +52,11 @@ public struct Database: Sendable {
 /// which keeps it safe behind pgbouncer in transaction mode.
 public enum TenantScope {
     public static func enter(_ tenantID: UUID, on connection: PostgresConnection, logger: Logger) async throws {
+        // JIT off for the transaction, in the same round trip: a restricted user's scope
+        // predicate (owner OR share EXISTS …) lifts report queries' estimated cost over
+        // jit_above_cost, and compiling then took 560 ms of a 780 ms funnel (bench/sales_bench.py).
         try await connection.query(
-            "SELECT set_config('app.tenant_id', \(tenantID.uuidString), true)",
+            "SELECT set_config('app.tenant_id', \(tenantID.uuidString), true), set_config('jit', 'off', true)",
             logger: logger
         )
     }
