@@ -21,20 +21,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import records_bench as rb  # noqa: E402
 
 
-def timed(client, path, requests, accept):
-    """Latencies in ms of `requests` GETs of `path` after 10 warm-up calls."""
-    for _ in range(10):
-        client.request("GET", path, headers={"Accept": accept})
-    latencies = []
-    for _ in range(requests):
-        started = time.perf_counter()
-        status, text = client.request("GET", path, headers={"Accept": accept})
-        latencies.append((time.perf_counter() - started) * 1000)
-        if status != 200:
-            raise rb.BenchError(f"GET {path} answered {status}: {text[:300]}")
-    return rb.latency_summary(latencies), len(text)
-
-
 def main():
     parser = argparse.ArgumentParser(description="Atrium web page benchmark (prints figures, no thresholds).")
     parser.add_argument("--records", type=int, default=500)
@@ -68,7 +54,7 @@ def main():
         ]
         for label, path, accept in plan:
             rb.log(f"{label}: {args.requests} requests …")
-            results[label] = timed(client, path, args.requests, accept)
+            results[label] = rb.timed_get(client, path, accept, args.requests, 10)
         client.close()
         admin.close()
     except rb.BenchError as error:

@@ -92,6 +92,22 @@ def percentile(sorted_values, fraction):
     return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (position - low)
 
 
+def timed_get(client, path, accept, requests, warmup):
+    """(latency summary in ms, body bytes) of `requests` GETs of `path` after `warmup` untimed ones; any non-200 stops the bench."""
+    for _ in range(warmup):
+        status, text = client.request("GET", path, headers={"Accept": accept})
+        if status != 200:
+            raise BenchError(f"GET {path} answered {status}: {text[:300]}")
+    latencies = []
+    for _ in range(requests):
+        started = time.perf_counter()
+        status, text = client.request("GET", path, headers={"Accept": accept})
+        latencies.append((time.perf_counter() - started) * 1000)
+        if status != 200:
+            raise BenchError(f"GET {path} answered {status}: {text[:300]}")
+    return latency_summary(latencies), len(text.encode())
+
+
 def latency_summary(milliseconds):
     values = sorted(milliseconds)
     return {"n": len(values), "mean": sum(values) / len(values) if values else float("nan"),

@@ -333,21 +333,6 @@ def sign_in_session(port, slug, email, password):
     return client
 
 
-def timed(client, path, accept, requests, warmup):
-    for _ in range(warmup):
-        status, text = client.request("GET", path, headers={"Accept": accept})
-        if status != 200:
-            raise rb.BenchError(f"GET {path} answered {status}: {text[:300]}")
-    latencies = []
-    for _ in range(requests):
-        started = time.perf_counter()
-        status, text = client.request("GET", path, headers={"Accept": accept})
-        latencies.append((time.perf_counter() - started) * 1000)
-        if status != 200:
-            raise rb.BenchError(f"GET {path} answered {status}: {text[:300]}")
-    return rb.latency_summary(latencies), len(text.encode())
-
-
 # --- the same SQL through pgbench ----------------------------------------------------------------
 
 AGGREGATE = ("SELECT {group}, count(*)::int, coalesce(sum(((r.data->'amount')->>'amount')::numeric), 0)::text, "
@@ -514,7 +499,7 @@ def main():
         ]
         for label, client, path, accept in plan:
             rb.log(f"time: {label}: {args.warmup} warm-up + {args.requests} requests …")
-            results[label] = timed(client, path, accept, args.requests, args.warmup)
+            results[label] = rb.timed_get(client, path, accept, args.requests, args.warmup)
             rb.log(f"time: {label}: {rb.fmt_latency(results[label][0])}")
         for client in (admin, seller, browser):
             client.close()
