@@ -315,6 +315,27 @@ import Testing
         }
     }
 
+    @Test func leadsCreatedForADepartmentAreDealtOutInTurn() async throws {
+        try await RecordFixtures.withTenant("sales-rr") { client, tenant in
+            let admin = try await RecordAPIClient.admin(client, tenant)
+            let desk = try await PermissionFixtures.department(admin, "Inside sales", parent: nil)
+            let empty = try await PermissionFixtures.department(admin, "Nobody", parent: nil)
+            let a = try await PermissionFixtures.member(client, tenant, admin, "rr-a", department: desk, roles: ["salesperson"])
+            let b = try await PermissionFixtures.member(client, tenant, admin, "rr-b", department: desk, roles: ["salesperson"])
+            var owners: [String] = []
+            for index in 1...4 {
+                let lead = try await admin.create("lead", #"{"name": "Lead \#(index)", "pool": "\#(desk)"}"#)
+                owners.append(lead["owner_id"]?.stringValue ?? "")
+            }
+            // a (email first) gets the first, then they alternate; each sees her two.
+            #expect(owners == [a.id, b.id, a.id, b.id], "\(owners)")
+            #expect(try await a.api.count("lead") == 2)
+            #expect(try await b.api.count("lead") == 2)
+            let nobody = try await admin.call(.post, "/api/v1/lead", json: #"{"name": "Lost lead", "pool": "\#(empty)"}"#)
+            #expect(nobody.status == .unprocessableContent && nobody.errorField == "pool", "\(nobody.text)")
+        }
+    }
+
     // MARK: Duplicates
 
     @Test func duplicateAccountsAreFlaggedAndMergeMovesEveryRelatedRecord() async throws {

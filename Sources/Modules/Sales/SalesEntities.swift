@@ -85,6 +85,7 @@ enum SalesEntities {
             $0.filterable = true; $0.defaultValue = .string("new")
         },
         field("notes", "Notes", "备注", .longText),
+        field("pool", "Assign within department", "分配到部门（轮流）", .department),
         field("converted_account", "Converted to account", "转化客户", .lookup) { $0.target = "account"; $0.computed = true },
         field("converted_contact", "Converted to contact", "转化联系人", .lookup) { $0.target = "contact"; $0.computed = true },
         field("converted_opportunity", "Converted to opportunity", "转化商机", .lookup) { $0.target = "opportunity"; $0.computed = true },

@@ -347,6 +347,26 @@ struct InstallmentRules: RecordHooks {
 }
 
 struct LeadRules: RecordHooks {
+    /// Round-robin assignment: a lead created with a department in `pool` goes to the active
+    /// member of that department with the fewest open leads (new or working); ties go by email,
+    /// so leads are dealt out in turn.
+    func afterCreate(_ record: Record, context: HookContext) async throws {
+        guard let pool = record.string("pool") else { return }
+        let members = try await OrganisationAdmin().members(on: context.connection, logger: context.logger)
+            .filter { $0.active && $0.departmentID?.uuidString.lowercased() == pool }
+        guard !members.isEmpty else {
+            throw SalesErrors.invalid("pool", "the department has no active members to assign the lead to", key: "pool_empty")
+        }
+        let store = SalesStore(derived: context)
+        let rows = try await store.aggregate("lead", RecordAggregate(groups: [.owner], filter: SalesStore.and([
+            SalesStore.op("status", "in", .array([.string("new"), .string("working")])),
+            SalesStore.op("id", "ne", .string(record.idText))])))
+        let load = Dictionary(rows.map { ($0.keys[0] ?? "", $0.count) }, uniquingKeysWith: +)
+        let order = Dictionary(uniqueKeysWithValues: members.enumerated().map { ($0.element.id, $0.offset) })
+        let chosen = members.min { (load[$0.id.uuidString.lowercased()] ?? 0, order[$0.id]!) < (load[$1.id.uuidString.lowercased()] ?? 0, order[$1.id]!) }!
+        try await store.update(try await store.get("lead", record.id), ["owner_id": .string(chosen.id.uuidString.lowercased())])
+    }
+
     func beforeValidate(_ write: inout RecordWrite) async throws {
         if SalesRules.isDerived(write.context) { return }
         if write.existing?.string("status") == "converted" {
