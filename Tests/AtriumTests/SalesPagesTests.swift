@@ -20,6 +20,12 @@ import Testing
                 "name": "Gamma deal", "account": .string(account), "amount": "88000", "close_date": "2026-12-20", "stage": .string(stages["Proposal"]!)]))
             let id = try #require(opportunity["id"]?.stringValue)
 
+            // Stage lookups read in the page's language: Proposal in English, 方案报价 in Chinese.
+            let recordPage = try await browser.get("/app/opportunity/\(id)")
+            #expect(recordPage.1.contains(">Proposal<") && !recordPage.1.contains("方案报价"), "English stage title on the record page")
+            let editPage = try await browser.get("/app/opportunity/\(id)/edit")
+            #expect(editPage.1.contains(">Negotiation<"), "English stage names in the stage picker")
+
             // The menu lists the module's pages; the board shows the card in its column, escaped.
             let board = try await browser.get("/app/sales/pipeline")
             #expect(board.0 == .ok)
@@ -52,6 +58,7 @@ import Testing
             _ = try await browser.post("/settings/locale", ["locale": "zh-CN", "back": "/app/sales/reports"])
             let zhText = try await browser.get("/app/sales/reports").1
             #expect(zhText.contains("销售漏斗") && zhText.contains("谈判审核"), "Chinese labels and stage names")
+            #expect(try await browser.get("/app/opportunity/\(id)").1.contains("谈判审核"), "the Chinese stage title on the record page")
             _ = try await browser.post("/settings/locale", ["locale": "en", "back": "/"])
 
             // Lead conversion through the form; a possible duplicate account brings the form back with a confirm box.

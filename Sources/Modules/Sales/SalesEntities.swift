@@ -276,6 +276,12 @@ enum SalesEntities {
         return entity
     }
 
-    static let all: [EntityDefinition] = [account, contact, lead, publicRead(stage), opportunity, stageChange, publicRead(product), publicRead(priceListItem),
+    static var stageWithEnglishTitles: EntityDefinition {
+        var entity = publicRead(stage)
+        entity.localizedTitles = ["en": "name_en"]
+        return entity
+    }
+
+    static let all: [EntityDefinition] = [account, contact, lead, stageWithEnglishTitles, opportunity, stageChange, publicRead(product), publicRead(priceListItem),
                                           quote, quoteLine, order, orderLine, installment, receipt, contract, target]
 }

@@ -124,6 +124,15 @@ public struct EntityDefinition: Sendable, Codable, Equatable {
     /// product catalog or pipeline stages): whoever may read it at all reads every record;
     /// writes keep the roles' scopes.
     public var publicRead: Bool = false
+    /// A title field per language where the record has one (e.g. a stage's `name_en` for
+    /// `en`); `titleField` otherwise. Module-only, like `publicRead`.
+    public var localizedTitles: [String: String] = [:]
+
+    /// The record's title in `locale`: its localized title field when filled, else `titleField`.
+    public func title(of record: Record, locale: String) -> String? {
+        if let key = localizedTitles[locale], let text = record.values[key]?.stringValue, !text.isEmpty { return text }
+        return record.values[titleField]?.stringValue
+    }
 
     /// Stored custom objects predate `publicRead` (module-only), so it is not coded.
     enum CodingKeys: String, CodingKey {

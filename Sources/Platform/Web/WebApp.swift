@@ -231,7 +231,7 @@ public struct WebApp: Sendable {
             let found = try await engine.list(targetKey, query: RecordQuery(filter: filter, limit: RecordQuery.maxLimit), as: page.actor,
                                               on: db.connection, logger: db.logger)
             for record in found.records {
-                titles[record.id.uuidString.lowercased()] = record.values[target.titleField]?.stringValue ?? record.id.uuidString.lowercased()
+                titles[record.id.uuidString.lowercased()] = target.title(of: record, locale: page.locale) ?? record.id.uuidString.lowercased()
             }
         }
         return titles
@@ -345,7 +345,7 @@ public struct WebApp: Sendable {
                     }
                     return ["text": text, "is_title": column == entity.titleField, "href": "/app/\(key)/\(id)"]
                 }
-                return ["id": id, "cells": cells, "title": record.values[entity.titleField]?.stringValue ?? id]
+                return ["id": id, "cells": cells, "title": entity.title(of: record, locale: lang) ?? id]
             }
             let filterable = [FieldDefinition(key: "owner_id", labels: [:], type: .user)] + entity.activeFields
             var filterRows: [[String: Any]] = conditions.map { condition in
@@ -531,7 +531,7 @@ public struct WebApp: Sendable {
                         "label": "\(label(other, lang)) · \(label(field, lang))", "total": found.total, "key": other.key,
                         "all_href": "/app/\(other.key)?f0=\(field.key)&op0=eq&v0=\(id.uuidString.lowercased())",
                         "new_href": "/app/\(other.key)/new?\(field.key)=\(id.uuidString.lowercased())",
-                        "rows": found.records.map { ["title": $0.values[other.titleField]?.stringValue ?? $0.id.uuidString.lowercased(),
+                        "rows": found.records.map { ["title": other.title(of: $0, locale: lang) ?? $0.id.uuidString.lowercased(),
                                                      "href": "/app/\(other.key)/\($0.id.uuidString.lowercased())"] },
                     ])
                 }
@@ -550,7 +550,7 @@ public struct WebApp: Sendable {
                         "action": t("history.\(entry.action.replacingOccurrences(of: ".", with: "_"))", lang), "changes": changes,
                         "has_changes": !changes.isEmpty]
             }
-            let title = record.values[entity.titleField]?.stringValue ?? id.uuidString.lowercased()
+            let title = entity.title(of: record, locale: lang) ?? id.uuidString.lowercased()
             let moduleActions: [[String: Any]] = entity.module.flatMap { services.catalog.manifests[$0] }.map { manifest in
                 manifest.actions.filter { $0.entity == key && page.actor.access.scope(entity, $0.right) > .none }.map { action in
                     ["href": action.path.replacingOccurrences(of: "{id}", with: id.uuidString.lowercased()), "label": t(action.labelKey, lang),
@@ -649,7 +649,7 @@ public struct WebApp: Sendable {
                                                       on: db.connection, logger: db.logger)
                     options += found.records.map { record in
                         let id = record.id.uuidString.lowercased()
-                        return ["value": id, "label": record.values[targetEntity.titleField]?.stringValue ?? id, "selected": id == value]
+                        return ["value": id, "label": targetEntity.title(of: record, locale: page.locale) ?? id, "selected": id == value]
                     }
                     if !value.isEmpty && !found.records.contains(where: { $0.id.uuidString.lowercased() == value }) {
                         options.append(["value": value, "label": page.format.names[value] ?? value, "selected": true])
@@ -859,7 +859,7 @@ public struct WebApp: Sendable {
                 "title": t("recycle.title", lang, ["entity": label(entity, lang)]),
                 "entity": ["key": key, "label": label(entity, lang)],
                 "rows": result.records.map { record -> [String: Any] in
-                    ["id": record.id.uuidString.lowercased(), "title": record.values[entity.titleField]?.stringValue ?? record.id.uuidString.lowercased(),
+                    ["id": record.id.uuidString.lowercased(), "title": entity.title(of: record, locale: lang) ?? record.id.uuidString.lowercased(),
                      "deleted": record.deletedAt.map { DisplayFormat.dateTime($0) } ?? ""]
                 },
                 "has_rows": !result.records.isEmpty,
@@ -883,7 +883,7 @@ public struct WebApp: Sendable {
                     groups.append([
                         "label": label(entity, lang), "total": found.total, "key": entity.key,
                         "all_href": "/app/\(entity.key)?q=\(Self.escapeQuery(q))",
-                        "rows": found.records.map { ["title": $0.values[entity.titleField]?.stringValue ?? $0.id.uuidString.lowercased(),
+                        "rows": found.records.map { ["title": entity.title(of: $0, locale: lang) ?? $0.id.uuidString.lowercased(),
                                                      "href": "/app/\(entity.key)/\($0.id.uuidString.lowercased())"] },
                     ])
                 }
