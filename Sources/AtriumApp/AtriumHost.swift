@@ -44,7 +44,8 @@ public enum AtriumHost {
         let services = try PlatformServices(configuration: configuration, database: database, renderer: renderer, catalog: catalog)
 
         let router = Router(context: AtriumContext.self)
-        router.add(middleware: RequestLogMiddleware(baseDomain: configuration.baseDomain, defaultTenant: configuration.defaultTenant))
+        router.add(middleware: RequestLogMiddleware(baseDomain: configuration.baseDomain, defaultTenant: configuration.defaultTenant,
+                                                   trustedProxies: configuration.trustedProxies))
         router.add(middleware: ErrorMiddleware(renderer: renderer))
         OperationsRoutes(services: services, expectedSchemaVersion: migrations.map(\.version).max() ?? 0).register(on: router)
         let tenantRoutes = router.group()

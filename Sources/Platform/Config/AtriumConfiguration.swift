@@ -22,6 +22,8 @@ public struct AtriumConfiguration: Sendable {
     public var baseDomain: String = "localhost"
     /// Tenant served on the bare base domain (development convenience; unset in production).
     public var defaultTenant: String?
+    /// Reverse proxies whose `X-Forwarded-For` names the client (e.g. nginx on 127.0.0.1).
+    public var trustedProxies: Set<String> = []
     /// Adds `Secure` to cookies; set when the host is served over TLS.
     public var secureCookies: Bool = false
     public var sessionLifetime: Duration = .seconds(12 * 3600)
@@ -57,6 +59,13 @@ public struct AtriumConfiguration: Sendable {
         databasePoolSize = try reader.int("ATRIUM_DB_POOL_SIZE", range: 1...500) ?? databasePoolSize
         baseDomain = reader.string("ATRIUM_BASE_DOMAIN")?.lowercased() ?? baseDomain
         defaultTenant = reader.string("ATRIUM_DEFAULT_TENANT")
+        if let proxies = reader.string("ATRIUM_TRUSTED_PROXIES") {
+            let list = proxies.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            if let bad = list.first(where: { !ClientAddress.isAddress($0) }) {
+                throw ConfigurationError(variable: "ATRIUM_TRUSTED_PROXIES", message: "'\(bad)' is not an IP address (list addresses, comma-separated, e.g. 127.0.0.1,::1)")
+            }
+            trustedProxies = Set(list)
+        }
         secureCookies = try reader.bool("ATRIUM_SECURE_COOKIES") ?? secureCookies
         if let hours = try reader.int("ATRIUM_SESSION_HOURS", range: 1...24 * 90) {
             sessionLifetime = .seconds(hours * 3600)
