@@ -7,8 +7,10 @@ import re
 import urllib.parse
 from dataclasses import dataclass, field
 
+import time
+
 from selenium.common.exceptions import (NoAlertPresentException, StaleElementReferenceException,
-                                        TimeoutException, UnexpectedAlertPresentException)
+                                        TimeoutException, UnexpectedAlertPresentException, WebDriverException)
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
@@ -64,6 +66,23 @@ class Artifacts:
         return target
 
 
+def stale_as_such(driver):
+    """chromedriver sometimes reports an element of a document that a page load replaced as
+    "unhandled inspector error … Node with given id does not belong to the document" instead of
+    a stale element; turn that into StaleElementReferenceException, which the waits retry."""
+    execute = driver.execute
+
+    def execute_mapping_stale(command, params=None):
+        try:
+            return execute(command, params)
+        except WebDriverException as error:
+            if "does not belong to the document" in (error.msg or ""):
+                raise StaleElementReferenceException(error.msg) from error
+            raise
+
+    driver.execute = execute_mapping_stale
+
+
 @dataclass
 class Ui:
     """Everything a check needs: the browser, the tenant and where the server listens, plus
@@ -75,6 +94,9 @@ class Ui:
     artifacts: Artifacts = None
     env: dict = None
     state: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        stale_as_such(self.driver)
 
     @property
     def base_url(self):
@@ -109,7 +131,17 @@ class Ui:
                                  message=f"no element matches {css!r} on {self.driver.current_url}")
 
     def find_all(self, css):
-        return self.driver.find_elements(By.CSS_SELECTOR, css)
+        # Right after a page load the list may come from the page being replaced: look again.
+        for attempt in range(3):
+            try:
+                elements = self.driver.find_elements(By.CSS_SELECTOR, css)
+                for element in elements:
+                    element.tag_name  # touches each element, so a stale one fails here
+                return elements
+            except StaleElementReferenceException:
+                if attempt == 2:
+                    raise
+                time.sleep(0.2)
 
     def wait_for_path(self, path):
         """`path` is a string or a compiled regular expression matched against the whole path."""

@@ -205,6 +205,11 @@ def move_on_board(ui, opportunity_id, stage, reason=None):
     else:
         reasons.select_by_visible_text(reason)
     ui.click_and_load(item.find_element(By.CSS_SELECTOR, "[data-testid=move]"))
+    # The board redirects back to its own path, so wait for the answer's query (error= or
+    # notice=saved) and a loaded document, not just the path (it never changed).
+    ui.wait().until(lambda driver: ("error=" in driver.current_url or "notice=saved" in driver.current_url)
+                    and driver.execute_script("return document.readyState") == "complete",
+                    message=f"the board did not answer the move; still on {ui.driver.current_url}")
     ui.wait_for_path("/app/sales/pipeline")
 
 
@@ -423,9 +428,8 @@ def sales_lost_without_reason_is_refused_on_the_board(ui):
            f"the new opportunity's card should be in the Qualification column; is in {card_column(ui, opportunity)!r}")
 
     move_on_board(ui, opportunity, LOST[1])
-    error = ui.find_all("[data-testid=board-error]")
-    expect(error and error[0].is_displayed(), "moving a card to Lost without a reason should show an error on the board")
-    expect("reason" in error[0].text.lower(), f"the board's error should ask for a lost reason; reads {error[0].text!r}")
+    error_text = ui.wait_for_text("[data-testid=board-error]", "reason")
+    expect("reason" in error_text.lower(), f"the board's error should ask for a lost reason; reads {error_text!r}")
     expect(card_column(ui, opportunity) == QUALIFICATION[1],
            f"a refused move should leave the card in Qualification; it is in {card_column(ui, opportunity)!r}")
     ui.screenshot("sales-pipeline-lost-refused")
