@@ -126,8 +126,7 @@ struct SalesPages: Sendable {
             let lang = page.locale
             let funnel = try await SalesReports.funnel(store: store)
             let forecast = try await SalesReports.forecast(store: store)
-            let names = try await Self.names(store: store)
-            let wins = try await SalesReports.winRates(store: store, names: names)
+            let wins = try await SalesReports.winRates(store: store, names: page.format.names)
             let durations = try await SalesReports.stageDurations(store: store)
             let (people, departments) = try await Self.organisation(store: store)
             let targets = (try? await SalesReports.targets(period: period, store: store, people: people, departments: departments)) ?? []
@@ -293,9 +292,10 @@ struct SalesPages: Sendable {
             let store = store(page, db)
             let account = try await store.get("account", id)
             // Candidates: accounts with the same name, phone or tax id the caller can see.
-            var checks: [JSONValue] = []
-            for key in ["name", "phone", "tax_id"] { if let value = account.string(key) { checks.append(SalesStore.eq(key, value)) } }
-            let candidates = try await store.all("account", filter: .object(["or": .array(checks)])).filter { $0.id != account.id }
+            var candidates: [Record] = []
+            if let filter = AccountRules.lookAlike(account.values) {
+                candidates = try await store.all("account", filter: filter).filter { $0.id != account.id }
+            }
             return web.render("sales_merge", page, [
                 "title": web.t("sales.merge.title", page.locale, ["name": account.string("name") ?? ""]),
                 "account": ["id": account.idText, "name": account.string("name") ?? ""],

@@ -190,12 +190,16 @@ struct LineRules: RecordHooks {
 
     func afterCreate(_ record: Record, context: HookContext) async throws { try await recompute(record, context) }
     func afterUpdate(_ record: Record, previous: Record, context: HookContext) async throws { try await recompute(record, context) }
-    func afterDelete(_ record: Record, context: HookContext) async throws {
-        let store = SalesStore(derived: context)
-        if let header = try? await store.get(parent, record.string(parent)) { try Self.checkEditable(header) }
+    func beforeDelete(_ record: Record, context: HookContext) async throws { try await checkHeader(of: record, context) }
+    func afterDelete(_ record: Record, context: HookContext) async throws { try await recompute(record, context) }
+    func afterRestore(_ record: Record, context: HookContext) async throws {
+        try await checkHeader(of: record, context)
         try await recompute(record, context)
     }
-    func afterRestore(_ record: Record, context: HookContext) async throws { try await afterDelete(record, context: context) }
+
+    func checkHeader(of line: Record, _ context: HookContext) async throws {
+        if let header = try? await SalesStore(derived: context).get(parent, line.string(parent)) { try Self.checkEditable(header) }
+    }
 
     func recompute(_ line: Record, _ context: HookContext) async throws {
         guard let id = line.string(parent).flatMap(UUID.init(uuidString:)) else { return }
@@ -240,7 +244,7 @@ enum Totals {
         // A receivable exists once the order is confirmed (drafts and returns owe nothing).
         let owed = order.string("kind") != "return" && ["confirmed", "delivered", "closed"].contains(order.string("status") ?? "") ? total : 0
         if received > owed {
-            throw SalesErrors.invalid("amount", "receipts of \(Money.text(received)) would exceed the order total \(Money.text(owed)); outstanding before this receipt: \(Money.text(max(0, owed - (received - 0))))",
+            throw SalesErrors.invalid("amount", "receipts of \(Money.text(received)) would exceed the order total \(Money.text(owed))",
                                       key: "overpaid", ["received": Money.text(received), "total": Money.text(owed)])
         }
         return ["received": Money.value(received), "outstanding": Money.value(owed - received)]
@@ -389,16 +393,22 @@ struct AccountRules: RecordHooks {
         }
     }
 
-    static func duplicate(of values: [String: JSONValue], context: HookContext) async throws -> AtriumError? {
-        let store = SalesStore(derived: context)
+    /// Accounts with the same name, phone or tax id as `values` (nil when none is given); also
+    /// the merge page's candidates.
+    static func lookAlike(_ values: [String: JSONValue]) -> JSONValue? {
         var checks: [JSONValue] = []
         for key in ["name", "phone", "tax_id"] {
             if let text = values[key]?.stringValue?.trimmingCharacters(in: .whitespaces), !text.isEmpty {
                 checks.append(SalesStore.eq(key, text))
             }
         }
-        guard !checks.isEmpty else { return nil }
-        let page = try await store.engine.list("account", query: RecordQuery(filter: .object(["or": .array(checks)]), limit: 5),
+        return checks.isEmpty ? nil : .object(["or": .array(checks)])
+    }
+
+    static func duplicate(of values: [String: JSONValue], context: HookContext) async throws -> AtriumError? {
+        let store = SalesStore(derived: context)
+        guard let filter = lookAlike(values) else { return nil }
+        let page = try await store.engine.list("account", query: RecordQuery(filter: filter, limit: 5),
                                               as: store.actor, on: store.connection, logger: store.logger)
         guard let existing = page.records.first else { return nil }
         let name = existing.string("name") ?? ""

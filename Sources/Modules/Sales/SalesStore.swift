@@ -30,7 +30,7 @@ struct SalesStore: Sendable {
     }
 
     var derived: SalesStore {
-        acting(as: RecordEngine.Actor(user: actor.user, ip: actor.ip, requestID: actor.requestID, access: .derived))
+        acting(as: actor.derived)
     }
 
     func get(_ entity: String, _ id: UUID) async throws -> Record {

@@ -45,6 +45,10 @@ public struct RecordEngine: Sendable {
         public let requestID: String?
         public let access: AccessContext
 
+        /// The same user, address and request with ``AccessContext/derived`` access: for what
+        /// module rules write on the caller's behalf (totals, history), audited under the user.
+        public var derived: Actor { Actor(user: user, ip: ip, requestID: requestID, access: .derived) }
+
         public init(user: AuthenticatedUser, ip: String? = nil, requestID: String? = nil, access: AccessContext = .system) {
             self.user = user
             self.ip = ip

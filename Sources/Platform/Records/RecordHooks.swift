@@ -45,11 +45,9 @@ public struct HookContext: Sendable {
 
     public var user: AuthenticatedUser { actor.user }
 
-    /// The same user with ``AccessContext/derived`` access: for what the module's rules write
-    /// on the caller's behalf (a parent's totals, a history row), audited under the user.
-    public var derivedActor: RecordEngine.Actor {
-        RecordEngine.Actor(user: actor.user, ip: actor.ip, requestID: actor.requestID, access: .derived)
-    }
+    /// The caller as ``RecordEngine/Actor/derived``: for what the module's rules write on the
+    /// caller's behalf (a parent's totals, a history row), audited under the user.
+    public var derivedActor: RecordEngine.Actor { actor.derived }
 }
 
 public struct RecordWrite: Sendable {
