@@ -24,10 +24,12 @@ public struct ModuleManifest: Sendable, Equatable {
     public let pages: [ModulePage]
     /// Buttons the module adds to record pages of its entities (convert, merge, print).
     public let actions: [ModuleAction]
+    /// How the module's entities take part in approvals (status field, inbox summary, checks).
+    public let approvals: [ApprovalBinding]
 
     public init(id: String, version: String, names: [String: String], depends: [String] = [], entities: [EntityDefinition] = [],
                 hooks: [(String, any RecordHooks)] = [], routes: (any ModuleRoutes)? = nil, setUp: ModuleSetUp? = nil,
-                pages: [ModulePage] = [], actions: [ModuleAction] = []) {
+                pages: [ModulePage] = [], actions: [ModuleAction] = [], approvals: [ApprovalBinding] = []) {
         self.id = id
         self.version = version
         self.names = names
@@ -38,6 +40,7 @@ public struct ModuleManifest: Sendable, Equatable {
         self.setUp = setUp
         self.pages = pages
         self.actions = actions
+        self.approvals = approvals
     }
 
     public static func == (a: ModuleManifest, b: ModuleManifest) -> Bool {

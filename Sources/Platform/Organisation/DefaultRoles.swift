@@ -27,18 +27,21 @@ public enum DefaultRoles {
                       "custom": working(.all)]),
         Role(key: "sales_director", labels: ["en": "Sales Director", "zh-CN": "销售总监"],
              grants: ["module:sales": working(.all).merging(rights([(.import, .all), (.approve, .all)])) { $1 },
-                      "module:marketing": working(.all), "module:knowledge": readAll, "custom": working(.all)]),
+                      "module:marketing": working(.all), "module:knowledge": readAll, "custom": working(.all),
+                      "module:expenses": expenseGrants["sales_director"]!]),
         Role(key: "sales_manager", labels: ["en": "Sales Manager", "zh-CN": "销售经理"],
              grants: ["module:sales": working(.departmentTree).merging(rights([(.approve, .departmentTree)])) { $1 },
-                      "module:marketing": working(.departmentTree), "module:knowledge": readAll, "custom": working(.departmentTree)]),
+                      "module:marketing": working(.departmentTree), "module:knowledge": readAll, "custom": working(.departmentTree),
+                      "module:expenses": expenseGrants["sales_manager"]!]),
         Role(key: "salesperson", labels: ["en": "Salesperson", "zh-CN": "销售员"],
              grants: ["module:sales": working(.own), "module:marketing": rights([(.read, .all)]), "module:knowledge": readAll,
-                      "custom": working(.own)]),
+                      "custom": working(.own), "module:expenses": expenseGrants["salesperson"]!]),
         Role(key: "service_agent", labels: ["en": "Service Agent", "zh-CN": "客服"],
              grants: ["module:service": working(.own), "module:sales": rights([(.read, .all)]), "module:knowledge": working(.all),
-                      "custom": working(.own)]),
+                      "custom": working(.own), "module:expenses": expenseGrants["service_agent"]!]),
         Role(key: "purchaser", labels: ["en": "Purchaser", "zh-CN": "采购员"],
-             grants: ["module:purchasing": working(.own), "module:knowledge": readAll, "custom": working(.own)]),
+             grants: ["module:purchasing": working(.own), "module:knowledge": readAll, "custom": working(.own),
+                      "module:expenses": expenseGrants["purchaser"]!]),
         Role(key: "finance", labels: ["en": "Finance", "zh-CN": "财务"],
              grants: ["module:expenses": readAll.merging(rights([(.approve, .all), (.update, .all)])) { $1 },
                       "module:sales": readAll, "module:purchasing": readAll, "module:knowledge": readAll, "custom": readAll]),
@@ -48,6 +51,25 @@ public enum DefaultRoles {
                       "module:expenses": rights([(.read, .all)]), "module:purchasing": rights([(.read, .all)]),
                       "custom": rights([(.read, .all)])]),
     ]
+
+    /// Everyone files their own expense requests and claims; managers see their department's
+    /// (approvers also reach what they approve through the approval engine's read shares).
+    static let expenseGrants: [String: [String: DataScope]] = [
+        "sales_director": working(.all),
+        "sales_manager": working(.departmentTree).merging(rights([(.update, .own), (.delete, .own)])) { $1 },
+        "salesperson": working(.own),
+        "service_agent": working(.own),
+        "purchaser": working(.own),
+    ]
+
+    /// Migration 9: the working roles of existing tenants get their expense rights, unless an
+    /// administrator already set some.
+    static var expenseGrantStatements: [String] {
+        expenseGrants.sorted { $0.key < $1.key }.map { key, grants in
+            "UPDATE roles SET grants = grants || jsonb_build_object('module:expenses', \(literal(MetadataStore.encode(grants)))::jsonb) "
+                + "WHERE is_system AND key = \(literal(key)) AND NOT grants ? 'module:expenses'"
+        }
+    }
 
     /// `INSERT` statements' JSON for a role's grants.
     static func grantsJSON(_ role: Role) -> String { MetadataStore.encode(role.grants) }

@@ -27,15 +27,17 @@ public struct OrganisationAdmin: Sendable {
         public var id: UUID
         public var parentID: UUID?
         public var name: String
-        enum CodingKeys: String, CodingKey { case id, parentID = "parent_id", name }
+        /// The head (负责人), an approver kind of approval processes.
+        public var headID: UUID?
+        enum CodingKeys: String, CodingKey { case id, parentID = "parent_id", name, headID = "head_id" }
     }
 
     public func departments(on connection: PostgresConnection, logger: Logger) async throws -> [Department] {
         var result: [Department] = []
-        for try await (id, parent, name) in try await connection.query(
-            "SELECT id, parent_id, name FROM departments ORDER BY name, id", logger: logger
-        ).decode((UUID, UUID?, String).self) {
-            result.append(Department(id: id, parentID: parent, name: name))
+        for try await (id, parent, name, head) in try await connection.query(
+            "SELECT id, parent_id, name, head_id FROM departments ORDER BY name, id", logger: logger
+        ).decode((UUID, UUID?, String, UUID?).self) {
+            result.append(Department(id: id, parentID: parent, name: name, headID: head))
         }
         return result
     }
@@ -61,11 +63,11 @@ public struct OrganisationAdmin: Sendable {
             """, logger: logger).collect().first!.decode(UUID.self)
         try await Self.audit("department.created", entity: "department", id: id, details: ["name": name, "parent_id": parentID?.uuidString.lowercased() ?? ""],
                              actor: actor, on: connection, logger: logger)
-        return Department(id: id, parentID: parentID, name: name)
+        return Department(id: id, parentID: parentID, name: name, headID: nil)
     }
 
     /// Renames or moves a department; moving it below itself or its own descendants is refused.
-    public func changeDepartment(_ id: UUID, name: String?, parentID: UUID??, as actor: RecordEngine.Actor,
+    public func changeDepartment(_ id: UUID, name: String?, parentID: UUID??, headID: UUID?? = nil, as actor: RecordEngine.Actor,
                                  on connection: PostgresConnection, logger: Logger) async throws -> Department {
         guard var department = try await departments(on: connection, logger: logger).first(where: { $0.id == id }) else {
             throw AtriumError(status: .notFound, code: "department_not_found", message: "no department \(id.uuidString.lowercased())")
@@ -82,9 +84,20 @@ public struct OrganisationAdmin: Sendable {
             }
             department.parentID = parentID
         }
-        try await connection.query("UPDATE departments SET name = \(department.name), parent_id = \(department.parentID) WHERE id = \(id)", logger: logger)
+        if let headID {
+            if let head = headID {
+                let found = try await connection.query("SELECT count(*)::int FROM users WHERE id = \(head) AND is_active", logger: logger)
+                    .collect().first?.decode(Int.self) ?? 0
+                if found == 0 { throw AtriumError.validation(field: "head_id", "names no active user of this tenant") }
+            }
+            department.headID = headID
+        }
+        try await connection.query("""
+            UPDATE departments SET name = \(department.name), parent_id = \(department.parentID), head_id = \(department.headID) WHERE id = \(id)
+            """, logger: logger)
         try await Self.audit("department.changed", entity: "department", id: id,
-                             details: ["name": department.name, "parent_id": department.parentID?.uuidString.lowercased() ?? ""],
+                             details: ["name": department.name, "parent_id": department.parentID?.uuidString.lowercased() ?? "",
+                                       "head_id": department.headID?.uuidString.lowercased() ?? ""],
                              actor: actor, on: connection, logger: logger)
         return department
     }

@@ -6,7 +6,7 @@ import Hummingbird
 ///
 ///     GET    /api/v1/admin/departments                 admin: the department tree (flat, with parent_id)
 ///     POST   /api/v1/admin/departments                 admin: {"name", "parent_id"?}
-///     PATCH  /api/v1/admin/departments/{id}            admin: {"name"?, "parent_id"?}
+///     PATCH  /api/v1/admin/departments/{id}            admin: {"name"?, "parent_id"?, "head_id"?}
 ///     DELETE /api/v1/admin/departments/{id}            admin: only when it has no sub-departments or users
 ///     GET    /api/v1/admin/roles                       admin: roles with grants and field rules
 ///     POST   /api/v1/admin/roles                       admin: {"key", "labels", "grants", "field_rules"}
@@ -53,11 +53,13 @@ extension RecordRoutes {
     struct DepartmentInput: Decodable {
         var name: String?
         var parentID: UUID??
-        enum CodingKeys: String, CodingKey { case name, parentID = "parent_id" }
+        var headID: UUID??
+        enum CodingKeys: String, CodingKey { case name, parentID = "parent_id", headID = "head_id" }
         init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
             name = try c.decodeIfPresent(String.self, forKey: .name)
             parentID = c.contains(.parentID) ? .some(try c.decodeIfPresent(UUID.self, forKey: .parentID)) : nil
+            headID = c.contains(.headID) ? .some(try c.decodeIfPresent(UUID.self, forKey: .headID)) : nil
         }
     }
 
@@ -79,7 +81,7 @@ extension RecordRoutes {
         let id = try Self.uuid(context, "id", what: "department")
         let input = try await Self.decode(DepartmentInput.self, request)
         return Self.json(try Self.encoded(try await run(request, context, write: true, adminOnly: true) { actor, db in
-            try await Self.organisation.changeDepartment(id, name: input.name, parentID: input.parentID, as: actor, on: db.connection, logger: db.logger)
+            try await Self.organisation.changeDepartment(id, name: input.name, parentID: input.parentID, headID: input.headID, as: actor, on: db.connection, logger: db.logger)
         }))
     }
 

@@ -158,9 +158,10 @@ public struct EntityDefinition: Sendable, Codable, Equatable {
     public var searchableFields: [FieldDefinition] { fields.filter { $0.active && ($0.searchable || $0.key == titleField) } }
 }
 
-/// Columns every record has, usable in filters and sorts next to the entity's fields.
+/// Columns every record has, usable in filters and sorts next to the entity's fields
+/// (`department_id` is the owner's department, e.g. for an approval process per department).
 public enum SystemField: String, CaseIterable, Sendable {
-    case id, owner_id, created_by, created_at, updated_by, updated_at, version
+    case id, owner_id, created_by, created_at, updated_by, updated_at, version, department_id
 
     var column: String { "r.\(rawValue)" }
     var isTime: Bool { self == .created_at || self == .updated_at }

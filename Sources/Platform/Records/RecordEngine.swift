@@ -13,10 +13,13 @@ public struct RecordEngine: Sendable {
     /// Entities declared by compiled-in modules (shown to tenants that enable the module).
     public let moduleEntities: [EntityDefinition]
     public var hooks: HookRegistry
+    /// How module entities take part in approvals (status field, inbox summary, checks).
+    public var approvals: [String: ApprovalBinding]
 
-    public init(moduleEntities: [EntityDefinition], hooks: HookRegistry = HookRegistry()) {
+    public init(moduleEntities: [EntityDefinition], hooks: HookRegistry = HookRegistry(), approvals: [ApprovalBinding] = []) {
         self.moduleEntities = moduleEntities
         self.hooks = hooks
+        self.approvals = Dictionary(approvals.map { ($0.entity, $0) }, uniquingKeysWith: { first, _ in first })
     }
 
     /// The engine for the modules of a catalog: their entities (tagged with the module) and
@@ -33,7 +36,7 @@ public struct RecordEngine: Sendable {
                 entity.module = manifest.id
                 return entity
             }
-        }, hooks: hooks)
+        }, hooks: hooks, approvals: manifests.flatMap(\.approvals))
     }
 
     /// Who writes, for `created_by`, `updated_by` and the audit log.
@@ -271,6 +274,7 @@ public struct RecordEngine: Sendable {
         }
         let existing = try await fetch(entity.key, id: id, deleted: false, lock: true, scope: (actor.access, entity, .update), on: connection, logger: logger)
         try checkWritable(input, entity: entity, actor: actor)
+        try await checkApprovalLock(existing, deleting: false, actor: actor, on: connection, logger: logger)
         guard existing.version == expectedVersion else {
             throw AtriumError(status: .conflict, code: "version_conflict",
                               message: "this record was changed by someone else: current version is \(existing.version), you sent \(expectedVersion); reload and apply your change again",
@@ -323,6 +327,7 @@ public struct RecordEngine: Sendable {
     public func delete(_ entityKey: String, id: UUID, as actor: Actor, on connection: PostgresConnection, logger: Logger) async throws {
         let (entity, _) = try await entity(entityKey, for: .delete, actor: actor, on: connection, logger: logger)
         let existing = try await fetch(entity.key, id: id, deleted: false, lock: true, scope: (actor.access, entity, .delete), on: connection, logger: logger)
+        try await checkApprovalLock(existing, deleting: true, actor: actor, on: connection, logger: logger)
         let context = HookContext(entity: entity, actor: actor, engine: self, connection: connection, logger: logger)
         for hook in hooks.callAll(for: entity.key) { try await hook.beforeDelete(existing, context: context) }
         try await connection.query("""

@@ -60,6 +60,7 @@ public struct RecordRoutes: Sendable {
         router.delete("api/v1/:entity/:id/purge", use: purge)
         router.get("api/v1/:entity/:id/history", use: history)
         registerOrganisation(on: router)
+        registerApprovals(on: router)
     }
 
     // MARK: Plumbing
