@@ -3,7 +3,7 @@ import Platform
 
 /// The feature modules compiled into this build. `plugins.json` chooses among them.
 ///
-/// Sales is a full module (Sources/Modules/Sales); the others declare identity and labels
+/// Sales and Expenses are full modules (Sources/Modules/Sales, …/Expenses); the others declare identity and labels
 /// only so far, so tenants can enable them and the UI can list them.
 public enum BuiltInModules {
     public static let all: [ModuleManifest] = [
@@ -11,7 +11,7 @@ public enum BuiltInModules {
         ModuleManifest(id: "marketing", version: "0.1.0", names: ["en": "Marketing", "zh-CN": "市场"], depends: ["sales"]),
         ModuleManifest(id: "service", version: "0.1.0", names: ["en": "Service", "zh-CN": "服务"]),
         ModuleManifest(id: "knowledge", version: "0.1.0", names: ["en": "Knowledge base", "zh-CN": "知识库"]),
-        ModuleManifest(id: "expenses", version: "0.1.0", names: ["en": "Expenses", "zh-CN": "费用"]),
+        ExpensesModule.manifest,
         ModuleManifest(id: "purchasing", version: "0.1.0", names: ["en": "Purchasing", "zh-CN": "采购"]),
     ]
 

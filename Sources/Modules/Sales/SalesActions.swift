@@ -24,7 +24,7 @@ enum SalesActions {
     }
 
     /// Lead → account + contact (+ opportunity), linking all of them back to the lead.
-    static func convertLead(_ leadID: UUID, _ input: LeadConversion, store: SalesStore) async throws -> Converted {
+    static func convertLead(_ leadID: UUID, _ input: LeadConversion, store: ModuleStore) async throws -> Converted {
         let lead = try await store.get("lead", leadID)
         guard lead.string("status") != "converted" else {
             throw AtriumError(status: .conflict, code: "lead_converted", message: "this lead was already converted")
@@ -72,7 +72,7 @@ enum SalesActions {
     }
 
     /// Quote → draft sales order with the quote's lines; the quote is marked converted.
-    static func convertQuote(_ quoteID: UUID, store: SalesStore) async throws -> Record {
+    static func convertQuote(_ quoteID: UUID, store: ModuleStore) async throws -> Record {
         let quote = try await store.get("quote", quoteID)
         switch quote.string("status") {
         case "converted": throw AtriumError(status: .conflict, code: "quote_converted", message: "this quote was already converted to an order")
@@ -82,7 +82,7 @@ enum SalesActions {
         var orderValues: [String: JSONValue] = ["account": quote.values["account"] ?? .null]
         if let opportunity = quote.values["opportunity"] { orderValues["opportunity"] = opportunity }
         let order = try await store.create("sales_order", orderValues)
-        let lines = try await store.all("quote_line", filter: SalesStore.eq("quote", quote.idText), sort: "position,created_at")
+        let lines = try await store.all("quote_line", filter: ModuleStore.eq("quote", quote.idText), sort: "position,created_at")
         for line in lines {
             var values: [String: JSONValue] = ["sales_order": .string(order.idText)]
             for key in ["position", "product", "description", "quantity", "unit_price", "discount", "tax_rate"] {
@@ -99,7 +99,7 @@ enum SalesActions {
     /// that looks up the duplicate is repointed, the survivor's empty fields take the
     /// duplicate's values, and the duplicate goes to the recycle bin. The caller needs update on
     /// the survivor and delete on the duplicate.
-    static func mergeAccounts(survivor survivorID: UUID, duplicate duplicateID: UUID, store: SalesStore) async throws -> (Record, Int) {
+    static func mergeAccounts(survivor survivorID: UUID, duplicate duplicateID: UUID, store: ModuleStore) async throws -> (Record, Int) {
         guard survivorID != duplicateID else {
             throw AtriumError.validation(field: "duplicate", "must be another account")
         }
@@ -110,7 +110,7 @@ enum SalesActions {
         for entity in entities.values.sorted(by: { $0.key < $1.key }) {
             for field in entity.activeFields where field.type == .lookup && field.target == "account" {
                 // Filters need filterable fields; scan the rest page by page.
-                let filter = field.filterable ? SalesStore.eq(field.key, duplicate.idText) : nil
+                let filter = field.filterable ? ModuleStore.eq(field.key, duplicate.idText) : nil
                 for record in try await store.derived.all(entity.key, filter: filter) where record.string(field.key) == duplicate.idText {
                     guard record.id != duplicate.id else { continue }
                     try await store.derived.update(record, [field.key: .string(survivor.idText)])

@@ -11,7 +11,7 @@ import PostgresNIO
 public enum SalesDemoData {
     /// Seeds once: does nothing when the tenant already has accounts.
     public static func seed(engine: RecordEngine, admin: AuthenticatedUser, salesperson: UUID, on connection: PostgresConnection, logger: Logger) async throws {
-        let store = SalesStore(engine: engine, actor: RecordEngine.Actor(user: admin, access: .system), connection: connection, logger: logger)
+        let store = ModuleStore(engine: engine, actor: RecordEngine.Actor(user: admin, access: .system), connection: connection, logger: logger)
         guard try await engine.list("account", query: RecordQuery(limit: 1), as: store.actor, on: connection, logger: logger).total == 0 else { return }
         let wang = JSONValue.string(salesperson.uuidString.lowercased())
         let boss = JSONValue.string(admin.id.uuidString.lowercased())

@@ -5,27 +5,7 @@ import Platform
 /// validates, permission-checks, audits and serves them like any other object; tenants may add
 /// custom fields and reorder their layouts. Fields marked `computed` are filled in by
 /// ``SalesRules`` and read-only to every caller.
-enum SalesEntities {
-    static func field(_ key: String, _ en: String, _ zh: String, _ type: FieldType,
-                      _ configure: (inout FieldDefinition) -> Void = { _ in }) -> FieldDefinition {
-        var field = FieldDefinition(key: key, labels: ["en": en, "zh-CN": zh], type: type)
-        configure(&field)
-        return field
-    }
-
-    static func options(_ items: [(String, String, String)]) -> [PicklistOption] {
-        items.map { PicklistOption(value: $0.0, labels: ["en": $0.1, "zh-CN": $0.2]) }
-    }
-
-    static func money(_ key: String, _ en: String, _ zh: String, computed: Bool = false, required: Bool = false, filterable: Bool = false) -> FieldDefinition {
-        field(key, en, zh, .money) {
-            $0.min = 0
-            $0.computed = computed
-            $0.required = required
-            $0.filterable = filterable
-        }
-    }
-
+enum SalesEntities: EntityDeclarations {
     static let sources = options([("campaign", "Campaign", "市场活动"), ("web_form", "Web form", "网站表单"), ("phone", "Phone", "电话咨询"),
                                   ("import", "Import", "导入"), ("referral", "Referral", "客户转介绍"), ("other", "Other", "其他")])
     static let levels = options([("A", "A – key account", "A 类（重点客户）"), ("B", "B – regular", "B 类（普通客户）"), ("C", "C – small", "C 类（小客户）")])
@@ -269,12 +249,6 @@ enum SalesEntities {
         money("collection_target", "Collection target", "回款目标"),
     ], titleField: "period", listColumns: ["period", "user", "department", "order_target", "collection_target"], defaultSort: "-period")
 
-    /// Reference data every sales user reads in full (stages, catalog, price lists).
-    static func publicRead(_ entity: EntityDefinition) -> EntityDefinition {
-        var entity = entity
-        entity.publicRead = true
-        return entity
-    }
 
     static var stageWithEnglishTitles: EntityDefinition {
         var entity = publicRead(stage)

@@ -49,10 +49,10 @@ struct SalesAPI: Sendable {
     }
 
     func run<T: Sendable>(_ request: Request, _ context: AtriumContext, write: Bool = false,
-                          _ body: @escaping @Sendable (SalesStore) async throws -> T) async throws -> T {
+                          _ body: @escaping @Sendable (ModuleStore) async throws -> T) async throws -> T {
         let engine = web.engine
         return try await web.records.run(request, context, write: write) { actor, db in
-            try await body(SalesStore(engine: engine, actor: actor, connection: db.connection, logger: db.logger))
+            try await body(ModuleStore(engine: engine, actor: actor, connection: db.connection, logger: db.logger))
         }
     }
 
@@ -121,7 +121,7 @@ struct SalesAPI: Sendable {
         }
     }
 
-    static func reportJSON(_ name: String, period: String, asOf: String, store: SalesStore) async throws -> JSONValue {
+    static func reportJSON(_ name: String, period: String, asOf: String, store: ModuleStore) async throws -> JSONValue {
         switch name {
         case "funnel":
             return .object(["stages": .array(try await SalesReports.funnel(store: store).map { row in
@@ -188,16 +188,16 @@ enum SalesReminders {
         let birthdays: [Record]
     }
 
-    static func load(asOf: String, store: SalesStore) async throws -> Reminders {
+    static func load(asOf: String, store: ModuleStore) async throws -> Reminders {
         guard SalesReports.daysBetween(asOf, asOf) != nil else { throw AtriumError.validation(field: "as_of", "must be a date like 2026-11-23") }
         let ageing = try await SalesReports.ageing(asOf: asOf, store: store)
-        let contracts = try await store.all("contract", filter: SalesStore.op("status", "in", .array([.string("active"), .string("draft")])), sort: "end_date")
+        let contracts = try await store.all("contract", filter: ModuleStore.op("status", "in", .array([.string("active"), .string("draft")])), sort: "end_date")
             .filter { contract in
                 guard let end = contract.string("end_date"), let days = SalesReports.daysBetween(asOf, end) else { return false }
                 let notice = contract.decimal("renewal_notice_days").map { NSDecimalNumber(decimal: $0).intValue } ?? 30
                 return days >= 0 && days <= notice
             }
-        let contacts = try await store.all("contact", filter: SalesStore.op("birthday", "is_empty", .bool(false)))
+        let contacts = try await store.all("contact", filter: ModuleStore.op("birthday", "is_empty", .bool(false)))
         let birthdays = contacts.filter { contact in
             guard let birthday = contact.string("birthday") else { return false }
             let year = asOf.prefix(4)

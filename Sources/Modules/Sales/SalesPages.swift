@@ -21,16 +21,16 @@ struct SalesPages: Sendable {
         router.post("app/sales/accounts/:id/merge", use: merge)
     }
 
-    func store(_ page: WebApp.Page, _ db: PostgresConnectionBox) -> SalesStore {
-        SalesStore(engine: web.engine, actor: page.actor, connection: db.connection, logger: db.logger)
+    func store(_ page: WebApp.Page, _ db: PostgresConnectionBox) -> ModuleStore {
+        ModuleStore(engine: web.engine, actor: page.actor, connection: db.connection, logger: db.logger)
     }
 
-    static func names(store: SalesStore) async throws -> [String: String] {
+    static func names(store: ModuleStore) async throws -> [String: String] {
         Dictionary(try await OrganisationAdmin().members(on: store.connection, logger: store.logger).map { ($0.id.uuidString.lowercased(), $0.displayName) },
                    uniquingKeysWith: { a, _ in a })
     }
 
-    static func organisation(store: SalesStore) async throws -> ([OrganisationAdmin.Member], [String: String]) {
+    static func organisation(store: ModuleStore) async throws -> ([OrganisationAdmin.Member], [String: String]) {
         let admin = OrganisationAdmin()
         let people = try await admin.members(on: store.connection, logger: store.logger)
         let departments = Dictionary(try await admin.departments(on: store.connection, logger: store.logger).map { ($0.id.uuidString.lowercased(), $0.name) },
@@ -59,7 +59,7 @@ struct SalesPages: Sendable {
             }
             var columns: [[String: Any]] = []
             for stage in stages {
-                let filter = SalesStore.eq("stage", stage.id)
+                let filter = ModuleStore.eq("stage", stage.id)
                 let limit = stage.kind == "open" ? 100 : 10
                 let found = try await web.engine.list("opportunity", query: RecordQuery(filter: filter, sort: "close_date", limit: limit),
                                                       as: page.actor, on: db.connection, logger: db.logger)
@@ -134,12 +134,12 @@ struct SalesPages: Sendable {
             let openFunnel = funnel.filter { $0.stage.kind == "open" }
             return web.render("sales_reports", page, [
                 "period": period, "as_of": asOf,
-                "funnel_chart": SalesCharts.funnel(openFunnel.map { ($0.stage.label(lang), $0.count, money($0.amount, page)) }),
+                "funnel_chart": Charts.funnel(openFunnel.map { ($0.stage.label(lang), $0.count, money($0.amount, page)) }),
                 "funnel": funnel.map { ["stage": $0.stage.label(lang), "probability": Money.text($0.stage.probability, scale: 0), "count": $0.count,
                                         "amount": money($0.amount, page), "weighted": money($0.weighted, page), "kind": $0.stage.kind] },
                 "pipeline_total": money(openFunnel.reduce(0) { $0 + $1.amount }, page),
                 "pipeline_weighted": money(openFunnel.reduce(0) { $0 + $1.weighted }, page),
-                "forecast_chart": SalesCharts.bars(forecast.map { ($0.month, $0.weighted, money($0.weighted, page)) }),
+                "forecast_chart": Charts.bars(forecast.map { ($0.month, $0.weighted, money($0.weighted, page)) }),
                 "forecast": forecast.map { ["month": $0.month, "count": $0.count, "amount": money($0.amount, page), "weighted": money($0.weighted, page)] },
                 "wins": wins.map { ["name": $0.name, "won": $0.won, "lost": $0.lost, "open": $0.open, "rate": $0.rate.map { "\($0) %" } ?? "–"] },
                 "durations": durations.map { ["stage": $0.stage.label(lang), "transitions": $0.transitions, "days": $0.averageDays.map { "\($0)" } ?? "–"] },
@@ -147,11 +147,11 @@ struct SalesPages: Sendable {
                     "name": row.name, "order_target": money(row.orderTarget, page), "ordered": money(row.ordered, page),
                     "order_pct": Self.percent(row.ordered, of: row.orderTarget), "collection_target": money(row.collectionTarget, page),
                     "collected": money(row.collected, page), "collection_pct": Self.percent(row.collected, of: row.collectionTarget),
-                    "chart": SalesCharts.progress([(web.t("sales.reports.ordered", lang), row.ordered, row.orderTarget),
+                    "chart": Charts.progress([(web.t("sales.reports.ordered", lang), row.ordered, row.orderTarget),
                                                    (web.t("sales.reports.collected", lang), row.collected, row.collectionTarget)]),
                 ] as [String: Any] },
                 "ageing": ageing.map { ageing in SalesReports.buckets.map { ["label": web.t("sales.ageing.\($0)", lang), "amount": money(ageing.totals[$0] ?? 0, page), "key": $0] } } ?? [],
-                "ageing_chart": ageing.map { ageing in SalesCharts.bars(SalesReports.buckets.map { (web.t("sales.ageing.\($0)", lang), ageing.totals[$0] ?? 0, money(ageing.totals[$0] ?? 0, page)) }) } ?? [:],
+                "ageing_chart": ageing.map { ageing in Charts.bars(SalesReports.buckets.map { (web.t("sales.ageing.\($0)", lang), ageing.totals[$0] ?? 0, money(ageing.totals[$0] ?? 0, page)) }) } ?? [:],
                 "has_ageing": ageing != nil,
             ])
         }
@@ -179,7 +179,7 @@ struct SalesPages: Sendable {
 
     // MARK: Lead conversion
 
-    func convertPage(_ page: WebApp.Page, store: SalesStore, lead: Record, form: [String: String], error: String?) async throws -> Response {
+    func convertPage(_ page: WebApp.Page, store: ModuleStore, lead: Record, form: [String: String], error: String?) async throws -> Response {
         let stages = try await SalesPipeline.stages(store: store).filter { $0.kind == "open" }
         let chosen = form["stage"] ?? stages.first?.id ?? ""
         let company = lead.string("company") ?? lead.string("name") ?? ""
@@ -259,7 +259,7 @@ struct SalesPages: Sendable {
             let store = store(page, db)
             let quote = try await store.get("quote", id)
             let account = try? await store.get("account", quote.string("account"))
-            let lines = try await store.all("quote_line", filter: SalesStore.eq("quote", quote.idText), sort: "position,created_at")
+            let lines = try await store.all("quote_line", filter: ModuleStore.eq("quote", quote.idText), sort: "position,created_at")
             let tenant = page.shell["tenant"] as? [String: Any]
             var header: [String: Any] = [
                 "number": quote.string("number") ?? "", "name": quote.string("name") ?? "", "revision": quote.string("revision") ?? "1",

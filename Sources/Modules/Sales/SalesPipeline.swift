@@ -20,7 +20,7 @@ enum SalesPipeline {
         ("谈判审核", "Negotiation", 70, "open"), ("赢单", "Won", 100, "won"), ("输单", "Lost", 0, "lost"),
     ]
 
-    static func stages(store: SalesStore) async throws -> [Stage] {
+    static func stages(store: ModuleStore) async throws -> [Stage] {
         try await store.all("sales_stage", sort: "position").map { record in
             Stage(id: record.idText, name: record.string("name") ?? "", nameEN: record.string("name_en"),
                   position: record.decimal("position").map { NSDecimalNumber(decimal: $0).intValue } ?? 0,
@@ -30,7 +30,7 @@ enum SalesPipeline {
 
     /// Module set-up: the default pipeline, unless the tenant already has stages.
     static let setUp: ModuleSetUp = { engine, actor, connection, logger in
-        let store = SalesStore(engine: engine, actor: actor, connection: connection, logger: logger)
+        let store = ModuleStore(engine: engine, actor: actor, connection: connection, logger: logger)
         guard try await stages(store: store).isEmpty else { return }
         for (index, stage) in defaults.enumerated() {
             _ = try await store.create("sales_stage", [

@@ -11,7 +11,7 @@ enum SalesReports {
         let weighted: Decimal
     }
 
-    static func funnel(store: SalesStore) async throws -> [FunnelRow] {
+    static func funnel(store: ModuleStore) async throws -> [FunnelRow] {
         let stages = try await SalesPipeline.stages(store: store.derived)
         let rows = try await store.aggregate("opportunity", RecordAggregate(groups: [.field("stage")], sums: ["amount", "weighted_amount"]))
         let byStage = Dictionary(rows.map { ($0.keys[0] ?? "", $0) }, uniquingKeysWith: { a, _ in a })
@@ -29,11 +29,11 @@ enum SalesReports {
     }
 
     /// Open pipeline by expected close month (weighted = amount × stage probability).
-    static func forecast(store: SalesStore) async throws -> [ForecastRow] {
+    static func forecast(store: ModuleStore) async throws -> [ForecastRow] {
         let open = try await SalesPipeline.stages(store: store.derived).filter { $0.kind == "open" }.map { JSONValue.string($0.id) }
         guard !open.isEmpty else { return [] }
         let rows = try await store.aggregate("opportunity", RecordAggregate(groups: [.month("close_date")], sums: ["amount", "weighted_amount"],
-                                                                             filter: SalesStore.op("stage", "in", .array(open))))
+                                                                             filter: ModuleStore.op("stage", "in", .array(open))))
         return rows.map { ForecastRow(month: $0.keys[0] ?? "", count: $0.count, amount: $0.sums[0], weighted: $0.sums[1]) }
     }
 
@@ -46,7 +46,7 @@ enum SalesReports {
         var rate: Decimal? { won + lost == 0 ? nil : Money.round(Decimal(won) * 100 / Decimal(won + lost), scale: 1) }
     }
 
-    static func winRates(store: SalesStore, names: [String: String]) async throws -> [WinRow] {
+    static func winRates(store: ModuleStore, names: [String: String]) async throws -> [WinRow] {
         let kinds = Dictionary(try await SalesPipeline.stages(store: store.derived).map { ($0.id, $0.kind) }, uniquingKeysWith: { a, _ in a })
         let rows = try await store.aggregate("opportunity", RecordAggregate(groups: [.owner, .field("stage")]))
         var tally: [String: (Int, Int, Int)] = [:]
@@ -71,10 +71,10 @@ enum SalesReports {
     }
 
     /// Average days an opportunity spent in each stage before moving on.
-    static func stageDurations(store: SalesStore) async throws -> [DurationRow] {
+    static func stageDurations(store: ModuleStore) async throws -> [DurationRow] {
         let stages = try await SalesPipeline.stages(store: store.derived)
         let rows = try await store.aggregate("stage_change", RecordAggregate(groups: [.field("stage")], sums: ["days"],
-                                                                              filter: SalesStore.op("left_at", "is_empty", .bool(false))))
+                                                                              filter: ModuleStore.op("left_at", "is_empty", .bool(false))))
         let byStage = Dictionary(rows.map { ($0.keys[0] ?? "", $0) }, uniquingKeysWith: { a, _ in a })
         return stages.filter { $0.kind == "open" }.map { stage in
             let row = byStage[stage.id]
@@ -112,25 +112,25 @@ enum SalesReports {
 
     /// Targets of a period against orders (confirmed or later, minus returns, by order date)
     /// and receipts (by date received, counted for the order's salesperson).
-    static func targets(period: String, store: SalesStore, people: [OrganisationAdmin.Member], departments: [String: String]) async throws -> [TargetRow] {
+    static func targets(period: String, store: ModuleStore, people: [OrganisationAdmin.Member], departments: [String: String]) async throws -> [TargetRow] {
         guard let (start, end) = periodRange(period) else {
             throw AtriumError.validation(field: "period", "must look like 2026-11 or 2026-Q4")
         }
         let range = JSONValue.array([.string(start), .string(end)])
-        let orders = try await store.aggregate("sales_order", RecordAggregate(groups: [.owner, .field("kind")], sums: ["total"], filter: SalesStore.and([
-            SalesStore.op("status", "in", .array(["confirmed", "delivered", "closed"].map(JSONValue.string))),
-            SalesStore.op("order_date", "between", range)])))
+        let orders = try await store.aggregate("sales_order", RecordAggregate(groups: [.owner, .field("kind")], sums: ["total"], filter: ModuleStore.and([
+            ModuleStore.op("status", "in", .array(["confirmed", "delivered", "closed"].map(JSONValue.string))),
+            ModuleStore.op("order_date", "between", range)])))
         var ordered: [String: Decimal] = [:]
         for row in orders {
             let sign: Decimal = row.keys[1] == "return" ? -1 : 1
             ordered[row.keys[0] ?? "", default: 0] += sign * row.sums[0]
         }
         let receipts = try await store.aggregate("receipt", RecordAggregate(groups: [.field("salesperson")], sums: ["amount"],
-                                                                             filter: SalesStore.op("received_on", "between", range)))
+                                                                             filter: ModuleStore.op("received_on", "between", range)))
         let collected = Dictionary(receipts.map { ($0.keys[0] ?? "", $0.sums[0]) }, uniquingKeysWith: +)
         let names = Dictionary(people.map { ($0.id.uuidString.lowercased(), $0.displayName) }, uniquingKeysWith: { a, _ in a })
         var rows: [TargetRow] = []
-        for target in try await store.all("sales_target", filter: SalesStore.eq("period", period)) {
+        for target in try await store.all("sales_target", filter: ModuleStore.eq("period", period)) {
             let members: [String]
             let name: String
             if let user = target.string("user") {
@@ -210,12 +210,12 @@ enum SalesReports {
         let lines: [AgeingLine]
     }
 
-    static func ageing(asOf: String, store: SalesStore) async throws -> Ageing {
-        let orders = try await store.all("sales_order", filter: SalesStore.op("outstanding", "gt", .string("0")), sort: "order_date")
+    static func ageing(asOf: String, store: ModuleStore) async throws -> Ageing {
+        let orders = try await store.all("sales_order", filter: ModuleStore.op("outstanding", "gt", .string("0")), sort: "order_date")
         var plans: [String: [Due]] = [:]
         for chunk in stride(from: 0, to: orders.count, by: 100).map({ Array(orders[$0..<min($0 + 100, orders.count)]) }) {
             let ids = JSONValue.array(chunk.map { .string($0.idText) })
-            for item in try await store.derived.all("payment_installment", filter: SalesStore.op("sales_order", "in", ids)) {
+            for item in try await store.derived.all("payment_installment", filter: ModuleStore.op("sales_order", "in", ids)) {
                 plans[item.string("sales_order") ?? "", default: []].append(Due(due: item.string("due_date") ?? "", amount: item.money("amount")))
             }
         }

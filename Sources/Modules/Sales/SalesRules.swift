@@ -56,7 +56,7 @@ struct DateRangeRule: RecordHooks {
 /// Stage → probability, weighted amount, lost reason, stage history; winning marks the account a customer.
 struct OpportunityRules: RecordHooks {
     func beforeValidate(_ write: inout RecordWrite) async throws {
-        let store = SalesStore(derived: write.context)
+        let store = ModuleStore(derived: write.context)
         let stageChanged = write.isCreate || (write.values["stage"] != nil && write.values["stage"] != write.existing?.values["stage"])
         var probability = write.existing?.decimal("probability") ?? 0
         if stageChanged, let stageID = write.value("stage")?.stringValue {
@@ -87,9 +87,9 @@ struct OpportunityRules: RecordHooks {
 
     func afterUpdate(_ record: Record, previous: Record, context: HookContext) async throws {
         guard record.values["stage"] != previous.values["stage"] else { return }
-        let store = SalesStore(derived: context)
-        let open = try await store.all("stage_change", filter: SalesStore.and([
-            SalesStore.eq("opportunity", record.idText), SalesStore.op("left_at", "is_empty", .bool(true))]))
+        let store = ModuleStore(derived: context)
+        let open = try await store.all("stage_change", filter: ModuleStore.and([
+            ModuleStore.eq("opportunity", record.idText), ModuleStore.op("left_at", "is_empty", .bool(true))]))
         let leftAt = record.string("stage_changed_at") ?? SalesRules.now()
         let iso = ISO8601DateFormatter()
         for change in open {
@@ -103,7 +103,7 @@ struct OpportunityRules: RecordHooks {
     }
 
     func enter(_ record: Record, from: String?, context: HookContext) async throws {
-        let store = SalesStore(derived: context)
+        let store = ModuleStore(derived: context)
         var values: [String: JSONValue] = ["opportunity": .string(record.idText), "stage": record.values["stage"] ?? .null,
                                            "entered_at": .string(record.string("stage_changed_at") ?? SalesRules.now())]
         if let from { values["from_stage"] = .string(from) }
@@ -121,7 +121,7 @@ struct LineRules: RecordHooks {
     let parent: String
 
     func beforeValidate(_ write: inout RecordWrite) async throws {
-        let store = SalesStore(derived: write.context)
+        let store = ModuleStore(derived: write.context)
         guard let parentID = write.value(parent)?.stringValue, let header = try? await store.get(parent, parentID) else {
             return  // the engine reports the missing or unknown parent, naming the field
         }
@@ -131,7 +131,7 @@ struct LineRules: RecordHooks {
         try Self.checkEditable(header)
         if write.isCreate && write.value("position") == nil {
             // Lines keep the order they were added in (created_at ties inside one transaction).
-            let lines = try await store.all(write.entity.key, filter: SalesStore.eq(parent, parentID))
+            let lines = try await store.all(write.entity.key, filter: ModuleStore.eq(parent, parentID))
             let last = lines.compactMap { $0.decimal("position") }.max() ?? Decimal(lines.count)
             write.values["position"] = .string(Money.text(last + 1, scale: 0))
         }
@@ -167,9 +167,9 @@ struct LineRules: RecordHooks {
 
     /// The customer's price: a price-list entry for the account's value class and region,
     /// then one for its class, then the product's list price.
-    func price(of product: Record, for header: Record, store: SalesStore) async throws -> JSONValue? {
+    func price(of product: Record, for header: Record, store: ModuleStore) async throws -> JSONValue? {
         let account = try? await store.get("account", header.string("account"))
-        let entries = try await store.all("price_list_item", filter: SalesStore.eq("product", product.idText))
+        let entries = try await store.all("price_list_item", filter: ModuleStore.eq("product", product.idText))
         let level = account?.string("level"), region = account?.string("region")
         let best = entries.first { $0.string("level") == level && level != nil && $0.string("region") == region && region != nil }
             ?? entries.first { $0.string("level") == level && level != nil && $0.string("region") == nil }
@@ -198,12 +198,12 @@ struct LineRules: RecordHooks {
     }
 
     func checkHeader(of line: Record, _ context: HookContext) async throws {
-        if let header = try? await SalesStore(derived: context).get(parent, line.string(parent)) { try Self.checkEditable(header) }
+        if let header = try? await ModuleStore(derived: context).get(parent, line.string(parent)) { try Self.checkEditable(header) }
     }
 
     func recompute(_ line: Record, _ context: HookContext) async throws {
         guard let id = line.string(parent).flatMap(UUID.init(uuidString:)) else { return }
-        try await Totals.recompute(parent, id, store: SalesStore(derived: context))
+        try await Totals.recompute(parent, id, store: ModuleStore(derived: context))
     }
 }
 
@@ -211,10 +211,10 @@ struct LineRules: RecordHooks {
 enum Totals {
     static func lineEntity(_ header: String) -> String { header == "quote" ? "quote_line" : "order_line" }
 
-    static func recompute(_ entity: String, _ id: UUID, store: SalesStore) async throws {
+    static func recompute(_ entity: String, _ id: UUID, store: ModuleStore) async throws {
         try await store.lock(entity, id)
         let header = try await store.get(entity, id)
-        let lines = try await store.all(lineEntity(entity), filter: SalesStore.eq(entity, header.idText))
+        let lines = try await store.all(lineEntity(entity), filter: ModuleStore.eq(entity, header.idText))
         var figures = Money.Figures()
         for line in lines {
             var lineFigures = Money.Figures()
@@ -237,9 +237,9 @@ enum Totals {
     }
 
     /// Received and outstanding of an order; refuses receipts beyond the order's total.
-    static func receivable(_ order: Record, total: Decimal, store: SalesStore) async throws -> [String: JSONValue] {
+    static func receivable(_ order: Record, total: Decimal, store: ModuleStore) async throws -> [String: JSONValue] {
         let receipts = try await store.aggregate("receipt", RecordAggregate(groups: [.field("sales_order")], sums: ["amount"],
-                                                                             filter: SalesStore.eq("sales_order", order.idText)))
+                                                                             filter: ModuleStore.eq("sales_order", order.idText)))
         let received = receipts.first?.sums.first ?? 0
         // A receivable exists once the order is confirmed (drafts and returns owe nothing).
         let owed = order.string("kind") != "return" && ["confirmed", "delivered", "closed"].contains(order.string("status") ?? "") ? total : 0
@@ -295,7 +295,7 @@ struct OrderRules: RecordHooks {
 
     func afterUpdate(_ record: Record, previous: Record, context: HookContext) async throws {
         if record.string("status") != previous.string("status") || record.string("kind") != previous.string("kind") {
-            try await Totals.recompute("sales_order", record.id, store: SalesStore(derived: context))
+            try await Totals.recompute("sales_order", record.id, store: ModuleStore(derived: context))
         }
     }
 
@@ -308,7 +308,7 @@ struct OrderRules: RecordHooks {
 
 struct ReceiptRules: RecordHooks {
     func beforeValidate(_ write: inout RecordWrite) async throws {
-        let store = SalesStore(derived: write.context)
+        let store = ModuleStore(derived: write.context)
         guard let orderID = write.value("sales_order")?.stringValue, let order = try? await store.get("sales_order", orderID) else { return }
         if write.values["sales_order"] != nil, let old = write.existing?.string("sales_order"), old != orderID {
             throw SalesErrors.invalid("sales_order", "a receipt cannot move to another order; delete it and record a new one", key: "receipt_moved")
@@ -331,17 +331,17 @@ struct ReceiptRules: RecordHooks {
 
     func recompute(_ receipt: Record, _ context: HookContext) async throws {
         guard let id = receipt.string("sales_order").flatMap(UUID.init(uuidString:)) else { return }
-        try await Totals.recompute("sales_order", id, store: SalesStore(derived: context))
+        try await Totals.recompute("sales_order", id, store: ModuleStore(derived: context))
     }
 }
 
 /// A payment plan never promises more than the order's total.
 struct InstallmentRules: RecordHooks {
     func beforeValidate(_ write: inout RecordWrite) async throws {
-        let store = SalesStore(derived: write.context)
+        let store = ModuleStore(derived: write.context)
         guard let orderID = write.value("sales_order")?.stringValue, let order = try? await store.get("sales_order", orderID),
               let amount = Money.amount(write.value("amount")) else { return }
-        let others = try await store.all("payment_installment", filter: SalesStore.eq("sales_order", orderID))
+        let others = try await store.all("payment_installment", filter: ModuleStore.eq("sales_order", orderID))
             .filter { $0.id != write.existing?.id }.reduce(Decimal(0)) { $0 + $1.money("amount") }
         if others + amount > order.money("total") {
             throw SalesErrors.invalid("amount", "the payment plan would total \(Money.text(others + amount)), more than the order's \(Money.text(order.money("total")))",
@@ -361,10 +361,10 @@ struct LeadRules: RecordHooks {
         guard !members.isEmpty else {
             throw SalesErrors.invalid("pool", "the department has no active members to assign the lead to", key: "pool_empty")
         }
-        let store = SalesStore(derived: context)
-        let rows = try await store.aggregate("lead", RecordAggregate(groups: [.owner], filter: SalesStore.and([
-            SalesStore.op("status", "in", .array([.string("new"), .string("working")])),
-            SalesStore.op("id", "ne", .string(record.idText))])))
+        let store = ModuleStore(derived: context)
+        let rows = try await store.aggregate("lead", RecordAggregate(groups: [.owner], filter: ModuleStore.and([
+            ModuleStore.op("status", "in", .array([.string("new"), .string("working")])),
+            ModuleStore.op("id", "ne", .string(record.idText))])))
         let load = Dictionary(rows.map { ($0.keys[0] ?? "", $0.count) }, uniquingKeysWith: +)
         let order = Dictionary(uniqueKeysWithValues: members.enumerated().map { ($0.element.id, $0.offset) })
         let chosen = members.min { (load[$0.id.uuidString.lowercased()] ?? 0, order[$0.id]!) < (load[$1.id.uuidString.lowercased()] ?? 0, order[$1.id]!) }!
@@ -399,14 +399,14 @@ struct AccountRules: RecordHooks {
         var checks: [JSONValue] = []
         for key in ["name", "phone", "tax_id"] {
             if let text = values[key]?.stringValue?.trimmingCharacters(in: .whitespaces), !text.isEmpty {
-                checks.append(SalesStore.eq(key, text))
+                checks.append(ModuleStore.eq(key, text))
             }
         }
         return checks.isEmpty ? nil : .object(["or": .array(checks)])
     }
 
     static func duplicate(of values: [String: JSONValue], context: HookContext) async throws -> AtriumError? {
-        let store = SalesStore(derived: context)
+        let store = ModuleStore(derived: context)
         guard let filter = lookAlike(values) else { return nil }
         let page = try await store.engine.list("account", query: RecordQuery(filter: filter, limit: 5),
                                               as: store.actor, on: store.connection, logger: store.logger)
@@ -429,5 +429,14 @@ struct TargetRules: RecordHooks {
         if hasUser == hasDepartment {
             throw SalesErrors.invalid("user", "choose either a salesperson or a department", key: "target_owner")
         }
+    }
+}
+
+enum SalesErrors {
+    static func invalid(_ field: String, _ message: String, key: String, _ arguments: [String: String] = [:]) -> AtriumError {
+        var error = AtriumError(status: .unprocessableContent, code: "invalid_field", message: "\(field): \(message)", field: field)
+        error.messageKey = "sales.\(key)"
+        error.messageArguments = arguments
+        return error
     }
 }

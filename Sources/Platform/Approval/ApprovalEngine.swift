@@ -68,8 +68,8 @@ public struct ApprovalEngine: Sendable {
     public struct PathStep: Sendable, Codable, Equatable {
         public let name: String
         public let mode: ApprovalProcess.Mode
-        /// Why a step was skipped: `condition` (its condition did not match) or `submitter`
-        /// (the submitter was its only approver).
+        /// Why a step was skipped: `condition` (its condition did not match), `submitter`
+        /// (the submitter was its only approver) or `no_approver` (allowed to be empty).
         public let skipped: String?
     }
 
@@ -217,7 +217,16 @@ public struct ApprovalEngine: Sendable {
             }
             var users: [UUID] = []
             for approver in step.approvers {
-                users += try await resolve(approver, submitter: submitter, stepName: "\(index + 1) (\(step.name))", on: connection, logger: logger)
+                do {
+                    users += try await resolve(approver, submitter: submitter, stepName: "\(index + 1) (\(step.name))", on: connection, logger: logger)
+                } catch let error as AtriumError where error.code == "no_approver" && step.skipIfNoApprover {
+                    continue
+                }
+            }
+            if users.isEmpty && step.skipIfNoApprover {
+                path.append(PathStep(name: step.name, mode: step.mode, skipped: "no_approver"))
+                approversByStep.append([])
+                continue
             }
             let others = Array(Set(users).subtracting([submitter])).sorted { $0.uuidString < $1.uuidString }
             path.append(PathStep(name: step.name, mode: step.mode, skipped: others.isEmpty ? "submitter" : nil))

@@ -34,15 +34,19 @@ public struct ApprovalProcess: Sendable, Codable, Equatable {
         /// `any`: the first approval completes the step; `all`: every approver must approve.
         public var mode: Mode
         public var condition: JSONValue?
+        /// When no one fills the approver rule (the boss has no manager): skip the step instead
+        /// of refusing the submission.
+        public var skipIfNoApprover: Bool
 
-        public init(name: String, approvers: [Approver], mode: Mode = .any, condition: JSONValue? = nil) {
+        public init(name: String, approvers: [Approver], mode: Mode = .any, condition: JSONValue? = nil, skipIfNoApprover: Bool = false) {
             self.name = name
             self.approvers = approvers
             self.mode = mode
             self.condition = condition
+            self.skipIfNoApprover = skipIfNoApprover
         }
 
-        enum CodingKeys: String, CodingKey { case name, approvers, mode, condition }
+        enum CodingKeys: String, CodingKey { case name, approvers, mode, condition, skipIfNoApprover = "skip_if_no_approver" }
 
         public init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -51,6 +55,7 @@ public struct ApprovalProcess: Sendable, Codable, Equatable {
             mode = try container.decodeIfPresent(Mode.self, forKey: .mode) ?? .any
             condition = try container.decodeIfPresent(JSONValue.self, forKey: .condition)
             if condition?.isNull == true { condition = nil }
+            skipIfNoApprover = try container.decodeIfPresent(Bool.self, forKey: .skipIfNoApprover) ?? false
         }
     }
 

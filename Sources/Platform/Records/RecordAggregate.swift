@@ -16,6 +16,8 @@ public struct RecordAggregate: Sendable {
         /// `YYYY-MM` of a date or datetime field, or of `created_at` / `updated_at`.
         case month(String)
         case owner
+        /// The owner's department (`records.department_id`).
+        case department
     }
 
     public var groups: [Group]
@@ -61,6 +63,8 @@ extension RecordEngine {
             switch group {
             case .owner:
                 groupExpressions.append("r.owner_id::text")
+            case .department:
+                groupExpressions.append("r.department_id::text")
             case .field(let key):
                 _ = try field(key)
                 groupExpressions.append("r.data->>'\(key)'")

@@ -60,7 +60,7 @@ public struct RecordEngine: Sendable {
         }
     }
 
-    static let columns = "r.id, r.entity, r.version, r.owner_id, r.created_by, r.created_at, r.updated_by, r.updated_at, r.deleted_at, r.data::text"
+    static let columns = "r.id, r.entity, r.version, r.owner_id, r.created_by, r.created_at, r.updated_by, r.updated_at, r.deleted_at, r.data::text, r.department_id"
 
     // MARK: Metadata
 
@@ -111,12 +111,12 @@ public struct RecordEngine: Sendable {
 
     static func decode(_ rows: PostgresRowSequence) async throws -> [Record] {
         var records: [Record] = []
-        for try await (id, entity, version, owner, createdBy, createdAt, updatedBy, updatedAt, deletedAt, data) in rows.decode(
-            (UUID, String, Int, UUID?, UUID?, Date, UUID?, Date, Date?, String).self
+        for try await (id, entity, version, owner, createdBy, createdAt, updatedBy, updatedAt, deletedAt, data, department) in rows.decode(
+            (UUID, String, Int, UUID?, UUID?, Date, UUID?, Date, Date?, String, UUID?).self
         ) {
             records.append(Record(id: id, entity: entity, version: version, ownerID: owner, createdBy: createdBy, createdAt: createdAt,
                                   updatedBy: updatedBy, updatedAt: updatedAt, deletedAt: deletedAt,
-                                  values: (try JSONValue.parse(data)).objectValue ?? [:]))
+                                  values: (try JSONValue.parse(data)).objectValue ?? [:], departmentID: department))
         }
         return records
     }

@@ -91,6 +91,8 @@ public struct Record: Sendable, Equatable {
     public var updatedAt: Date
     public var deletedAt: Date?
     public var values: [String: JSONValue]
+    /// The owner's department (for department scopes, budgets, approval conditions).
+    public var departmentID: UUID? = nil
 
     public var json: JSONValue {
         var object = values

@@ -31,6 +31,7 @@ public struct WebApp: Sendable {
         router.get("app/search", use: search)
         WebDesigner(app: self).register(on: router)
         WebAdmin(app: self).register(on: router)
+        WebApprovals(app: self).register(on: router)
         router.get("app/:entity", use: list)
         router.post("app/:entity", use: create)
         router.post("app/:entity/bulk", use: bulk)
@@ -557,7 +558,10 @@ public struct WebApp: Sendable {
                      "post": action.post, "key": action.labelKey]
                 }
             } ?? []
+            let approval = try await WebApprovals.panel(entity: entity, record: record, page: page, app: self, db: db)
+            let locked = approval?["locked"] as? Bool ?? false
             return render("record", page, [
+                "approval": approval.map { $0 as Any } ?? false,
                 "module_actions": moduleActions,
                 "title": title,
                 "entity": ["key": key, "label": label(entity, lang)],
@@ -565,8 +569,8 @@ public struct WebApp: Sendable {
                            "owner": record.ownerID.map { format.names[$0.uuidString.lowercased()] ?? "" } ?? "",
                            "created": DisplayFormat.dateTime(record.createdAt), "updated": DisplayFormat.dateTime(record.updatedAt)],
                 "sections": sections, "related": related, "history": historyRows,
-                "can_edit": page.actor.access.scope(entity, .update) > .none,
-                "can_delete": page.actor.access.scope(entity, .delete) > .none,
+                "can_edit": !locked && page.actor.access.scope(entity, .update) > .none,
+                "can_delete": !locked && page.actor.access.scope(entity, .delete) > .none,
             ])
         }
     }

@@ -2,7 +2,7 @@ import Foundation
 
 /// Shapes for the server-rendered SVG charts: plain numbers and texts a template puts into
 /// `<rect>`/`<text>` elements (no script, no inline style, so the page's CSP holds).
-enum SalesCharts {
+enum Charts {
     static let width = 640
     static let rowHeight = 34
 

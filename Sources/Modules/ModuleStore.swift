@@ -3,10 +3,10 @@ import Logging
 import Platform
 import PostgresNIO
 
-/// The sales module's way to the record engine inside one tenant transaction: every read and
+/// A module's way to the record engine inside one tenant transaction: every read and
 /// write goes through the engine as a given actor (the caller, or ``HookContext/derivedActor``
 /// for what the rules compute), so scopes, validation and the audit trail always apply.
-struct SalesStore: Sendable {
+struct ModuleStore: Sendable {
     let engine: RecordEngine
     let actor: RecordEngine.Actor
     let connection: PostgresConnection
@@ -25,11 +25,11 @@ struct SalesStore: Sendable {
     }
 
     /// The same store acting as someone else (e.g. derived writes during a user's action).
-    func acting(as actor: RecordEngine.Actor) -> SalesStore {
-        SalesStore(engine: engine, actor: actor, connection: connection, logger: logger)
+    func acting(as actor: RecordEngine.Actor) -> ModuleStore {
+        ModuleStore(engine: engine, actor: actor, connection: connection, logger: logger)
     }
 
-    var derived: SalesStore {
+    var derived: ModuleStore {
         acting(as: actor.derived)
     }
 
@@ -88,13 +88,4 @@ extension Record {
     func money(_ key: String) -> Decimal { Money.amount(values[key]) ?? 0 }
     func decimal(_ key: String) -> Decimal? { values[key]?.stringValue.flatMap { Decimal(string: $0, locale: Money.posix) } }
     var idText: String { id.uuidString.lowercased() }
-}
-
-enum SalesErrors {
-    static func invalid(_ field: String, _ message: String, key: String, _ arguments: [String: String] = [:]) -> AtriumError {
-        var error = AtriumError(status: .unprocessableContent, code: "invalid_field", message: "\(field): \(message)", field: field)
-        error.messageKey = "sales.\(key)"
-        error.messageArguments = arguments
-        return error
-    }
 }
