@@ -20,28 +20,26 @@ public enum DefaultRoles {
 
     static let readAll = rights([(.read, .all), (.export, .all)])
 
-    public static let all: [Role] = [
+    /// The roles as migration 4 created them (frozen: migrations are checksummed).
+    static let original: [Role] = [
         Role(key: "administrator", labels: ["en": "Administrator", "zh-CN": "系统管理员"],
              grants: ["module:sales": working(.all), "module:marketing": working(.all), "module:service": working(.all),
                       "module:knowledge": working(.all), "module:expenses": working(.all), "module:purchasing": working(.all),
                       "custom": working(.all)]),
         Role(key: "sales_director", labels: ["en": "Sales Director", "zh-CN": "销售总监"],
              grants: ["module:sales": working(.all).merging(rights([(.import, .all), (.approve, .all)])) { $1 },
-                      "module:marketing": working(.all), "module:knowledge": readAll, "custom": working(.all),
-                      "module:expenses": expenseGrants["sales_director"]!]),
+                      "module:marketing": working(.all), "module:knowledge": readAll, "custom": working(.all)]),
         Role(key: "sales_manager", labels: ["en": "Sales Manager", "zh-CN": "销售经理"],
              grants: ["module:sales": working(.departmentTree).merging(rights([(.approve, .departmentTree)])) { $1 },
-                      "module:marketing": working(.departmentTree), "module:knowledge": readAll, "custom": working(.departmentTree),
-                      "module:expenses": expenseGrants["sales_manager"]!]),
+                      "module:marketing": working(.departmentTree), "module:knowledge": readAll, "custom": working(.departmentTree)]),
         Role(key: "salesperson", labels: ["en": "Salesperson", "zh-CN": "销售员"],
              grants: ["module:sales": working(.own), "module:marketing": rights([(.read, .all)]), "module:knowledge": readAll,
-                      "custom": working(.own), "module:expenses": expenseGrants["salesperson"]!]),
+                      "custom": working(.own)]),
         Role(key: "service_agent", labels: ["en": "Service Agent", "zh-CN": "客服"],
              grants: ["module:service": working(.own), "module:sales": rights([(.read, .all)]), "module:knowledge": working(.all),
-                      "custom": working(.own), "module:expenses": expenseGrants["service_agent"]!]),
+                      "custom": working(.own)]),
         Role(key: "purchaser", labels: ["en": "Purchaser", "zh-CN": "采购员"],
-             grants: ["module:purchasing": working(.own), "module:knowledge": readAll, "custom": working(.own),
-                      "module:expenses": expenseGrants["purchaser"]!]),
+             grants: ["module:purchasing": working(.own), "module:knowledge": readAll, "custom": working(.own)]),
         Role(key: "finance", labels: ["en": "Finance", "zh-CN": "财务"],
              grants: ["module:expenses": readAll.merging(rights([(.approve, .all), (.update, .all)])) { $1 },
                       "module:sales": readAll, "module:purchasing": readAll, "module:knowledge": readAll, "custom": readAll]),
@@ -60,14 +58,26 @@ public enum DefaultRoles {
         "salesperson": working(.own),
         "service_agent": working(.own),
         "purchaser": working(.own),
+        // Finance reads and pays every claim and files its own.
+        "finance": readAll.merging(rights([(.approve, .all), (.update, .all), (.create, .all), (.delete, .own), (.share, .own)])) { $1 },
     ]
 
-    /// Migration 9: the working roles of existing tenants get their expense rights, unless an
-    /// administrator already set some.
+    /// Migration 9: the default roles of existing tenants get their expense rights; an action
+    /// an administrator already set for the module keeps its setting.
     static var expenseGrantStatements: [String] {
         expenseGrants.sorted { $0.key < $1.key }.map { key, grants in
-            "UPDATE roles SET grants = grants || jsonb_build_object('module:expenses', \(literal(MetadataStore.encode(grants)))::jsonb) "
-                + "WHERE is_system AND key = \(literal(key)) AND NOT grants ? 'module:expenses'"
+            "UPDATE roles SET grants = grants || jsonb_build_object('module:expenses', \(literal(MetadataStore.encode(grants)))::jsonb "
+                + "|| coalesce(grants->'module:expenses', '{}'::jsonb)) WHERE is_system AND key = \(literal(key))"
+        }
+    }
+
+    /// The roles a new tenant starts with: the original ones plus their expense rights.
+    public static var all: [Role] {
+        original.map { role in
+            guard let expenses = expenseGrants[role.key] else { return role }
+            var grants = role.grants
+            grants["module:expenses"] = expenses
+            return Role(key: role.key, labels: role.labels, grants: grants)
         }
     }
 
@@ -81,8 +91,8 @@ public enum DefaultRoles {
 
     /// One statement adding the default roles to every existing tenant (migration) or, with a
     /// tenant filter, to one new tenant.
-    static func insertStatement(tenantFilter: String) -> String {
-        let values = all.map { "(\(literal($0.key)), \(literal(labelsJSON($0)))::jsonb, \(literal(grantsJSON($0)))::jsonb)" }
+    static func insertStatement(tenantFilter: String, roles: [Role] = original) -> String {
+        let values = roles.map { "(\(literal($0.key)), \(literal(labelsJSON($0)))::jsonb, \(literal(grantsJSON($0)))::jsonb)" }
             .joined(separator: ",\n    ")
         return """
             INSERT INTO roles (tenant_id, key, labels, grants, is_system)
@@ -100,7 +110,7 @@ import PostgresNIO
 extension DefaultRoles {
     /// Adds the default roles to the tenant of the current transaction (provisioning).
     public static func create(on connection: PostgresConnection, logger: Logger) async throws {
-        let sql = insertStatement(tenantFilter: "t.id = NULLIF(current_setting('app.tenant_id', true), '')::uuid")
+        let sql = insertStatement(tenantFilter: "t.id = NULLIF(current_setting('app.tenant_id', true), '')::uuid", roles: all)
         try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger)
     }
 }
