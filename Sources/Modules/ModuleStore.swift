@@ -72,6 +72,16 @@ struct ModuleStore: Sendable {
         try await engine.lock(entity, id: id, on: connection, logger: logger)
     }
 
+    /// Names of the tenant's users and departments by id (lower-case), for report labels.
+    func organisationNames() async throws -> (people: [String: String], departments: [String: String]) {
+        let admin = OrganisationAdmin()
+        let people = Dictionary(try await admin.members(on: connection, logger: logger).map { ($0.id.uuidString.lowercased(), $0.displayName) },
+                                uniquingKeysWith: { a, _ in a })
+        let departments = Dictionary(try await admin.departments(on: connection, logger: logger).map { ($0.id.uuidString.lowercased(), $0.name) },
+                                     uniquingKeysWith: { a, _ in a })
+        return (people, departments)
+    }
+
     static func eq(_ field: String, _ value: String) -> JSONValue {
         .object(["field": .string(field), "op": .string("eq"), "value": .string(value)])
     }

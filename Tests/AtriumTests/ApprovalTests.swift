@@ -101,7 +101,7 @@ import Testing
             // Below the threshold: manager → finance, the director's step is skipped.
             let small = try await Self.claim(org, org.emp, "Small trip", ["800.00", "200.00"])
             let submitted = try await Self.submit(org.emp, small)
-            #expect(submitted.status == .created, "\(submitted.text)")
+            #expect(submitted.status == .created && submitted.json["comment"]?.stringValue == "please", "\(submitted.text)")
             let steps = submitted.json["steps"]?.arrayValue ?? []
             #expect(steps.map { $0["skipped"]?.stringValue ?? "-" } == ["-", "condition", "-"])
             #expect(try await Self.status(org.emp, small) == "submitted")

@@ -364,6 +364,10 @@ import Testing
         try await RecordFixtures.withTenant("sales-off") { client, tenant in
             let api = try await RecordAPIClient.admin(client, tenant)
             let account = try await Self.account(api, "Kept while off")
+            // Expenses depends on sales: sales cannot go while expenses is on.
+            let refused = try AdminCLITests.admin(["tenant", "modules", tenant.info.slug, "--disable", "sales"])
+            #expect(refused.status != 0 && refused.stderr.contains("expenses"), "\(refused.stderr)")
+            #expect(try AdminCLITests.admin(["tenant", "modules", tenant.info.slug, "--disable", "expenses"]).status == 0)
             let off = try AdminCLITests.admin(["tenant", "modules", tenant.info.slug, "--disable", "sales"])
             #expect(off.status == 0, "\(off.stderr)")
             #expect(try await api.call(.get, "/api/v1/account").status == .notFound)

@@ -157,7 +157,7 @@ import Testing
             #expect((before["audit_log"] ?? []).isSubset(of: after["audit_log"] ?? []))
             #expect(newAudit.count == 1 && newAudit.first?.contains("tenant.imported") == true, "\(newAudit)")
             #expect(!PasswordHasher().verify("", against: TenantArchive.noPassword), "the stand-in hash must match no password")
-            #expect(before["records"]?.count == 2 + SalesPipelineDefaults.count)
+            #expect(before["records"]?.count == 2 + SalesPipelineDefaults.count + 6, "2 records, the seeded pipeline and the 6 expense categories")
 
             // The restored administrator signs in after a password reset and sees the same records.
             let reset = try AdminCLITests.admin(["user", "reset-password", "--tenant", slug, "--email", a.adminEmail, "--password", "Restored-password-1"])
@@ -199,8 +199,8 @@ import Testing
             let invite = try await browser.post("/app/admin/users", ["email": "web@\(slug).test", "name": "Web"])
             #expect(invite.0 == .unprocessableContent)
             #expect(invite.1.contains("allows 5 active users"), "\(invite.1)")
-            #expect(try AdminCLITests.admin(["tenant", "limits", slug, "--max-users", "6", "--max-records", "8"]).status == 0)
-            // 8 = the 6 pipeline stages the sales module seeds + 2 projects.
+            #expect(try AdminCLITests.admin(["tenant", "limits", slug, "--max-users", "6", "--max-records", "2"]).status == 0)
+            // 2 projects: the modules' seeded reference data (pipeline stages, expense categories) does not count.
             #expect(try await browser.post("/app/admin/users", ["email": "web@\(slug).test", "name": "Web"]).0 == .ok)
 
             let api = try await RecordAPIClient.admin(client, tenant)
@@ -210,7 +210,7 @@ import Testing
             let third = try await api.call(.post, "/api/v1/x_project", json: #"{"x_name": "three"}"#)
             #expect(third.status == .unprocessableContent)
             #expect(third.errorCode == "plan_limit_records")
-            #expect(third.errorMessage.contains("allows 8 records"), "\(third.text)")
+            #expect(third.errorMessage.contains("allows 2 records"), "\(third.text)")
             let imported = try await api.importCSV("x_project", "Name\nfour\n")
             #expect(imported.status == .unprocessableContent)
             #expect(try await api.count("x_project") == 2)

@@ -73,6 +73,7 @@ enum ExpensesEntities: EntityDeclarations {
     static var categoryWithEnglishTitles: EntityDefinition {
         var entity = publicRead(category)
         entity.localizedTitles = ["en": "name_en"]
+        entity.referenceData = true
         return entity
     }
 

@@ -11,7 +11,8 @@ public enum ExpensesModule {
         entities: ExpensesEntities.all, hooks: ExpenseRules.hooks, routes: ExpensesRoutes(), setUp: ExpensesSetUp.run,
         pages: [ModulePage(path: "/app/approvals", labelKey: "approvals.nav", requires: "expense_claim"),
                 ModulePage(path: "/app/expenses/analysis", labelKey: "expenses.nav.analysis", requires: "expense_line")],
-        actions: [ModuleAction(entity: "expense_claim", labelKey: "expenses.actions.pay", path: "/app/expenses/claims/{id}/pay", right: .approve)],
+        actions: [ModuleAction(entity: "expense_claim", labelKey: "expenses.actions.pay", path: "/app/expenses/claims/{id}/pay", right: .approve,
+                                onlyWhen: ("status", ["approved"]))],
         approvals: [ExpenseRules.claimBinding, ExpenseRules.requestBinding])
 }
 
@@ -156,20 +157,14 @@ enum ExpenseAnalysis {
         return (from, to)
     }
 
-    static func today() -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Money.posix
-        formatter.timeZone = TimeZone(identifier: "Asia/Shanghai")
-        formatter.dateFormat = "yyyy-MM-dd"
-        return formatter.string(from: Date())
-    }
+    static func today() -> String { ChinaCalendar.today() }
 
     static func load(from: String, to: String, store: ModuleStore, locale: String) async throws -> Result {
         let filter = ModuleStore.and([
             ModuleStore.op("claim.status", "in", .array([.string("approved"), .string("paid")])),
             ModuleStore.op("date", "between", .array([.string(from), .string(to)])),
         ])
-        let (people, departments) = try await organisation(store: store)
+        let (people, departments) = try await store.organisationNames()
         let categories = Dictionary(uniqueKeysWithValues: try await store.all("expense_category").map {
             ($0.idText, (locale == "en" ? $0.string("name_en") : nil) ?? $0.string("name") ?? "")
         })
@@ -207,14 +202,5 @@ enum ExpenseAnalysis {
             result[dimension] = labelled
         }
         return Result(total: total, dimensions: result)
-    }
-
-    static func organisation(store: ModuleStore) async throws -> ([String: String], [String: String]) {
-        let admin = OrganisationAdmin()
-        let people = Dictionary(try await admin.members(on: store.connection, logger: store.logger).map { ($0.id.uuidString.lowercased(), $0.displayName) },
-                                uniquingKeysWith: { a, _ in a })
-        let departments = Dictionary(try await admin.departments(on: store.connection, logger: store.logger).map { ($0.id.uuidString.lowercased(), $0.name) },
-                                     uniquingKeysWith: { a, _ in a })
-        return (people, departments)
     }
 }

@@ -15,13 +15,7 @@ public enum SalesDemoData {
         guard try await engine.list("account", query: RecordQuery(limit: 1), as: store.actor, on: connection, logger: logger).total == 0 else { return }
         let wang = JSONValue.string(salesperson.uuidString.lowercased())
         let boss = JSONValue.string(admin.id.uuidString.lowercased())
-        func day(_ offset: Int) -> String {
-            let formatter = DateFormatter()
-            formatter.locale = Money.posix
-            formatter.timeZone = TimeZone(identifier: "Asia/Shanghai")
-            formatter.dateFormat = "yyyy-MM-dd"
-            return formatter.string(from: Date().addingTimeInterval(Double(offset) * 86_400))
-        }
+        func day(_ offset: Int) -> String { ChinaCalendar.day(offset) }
         let stages = Dictionary(uniqueKeysWithValues: try await SalesPipeline.stages(store: store).map { ($0.nameEN ?? $0.name, $0.id) })
 
         var accounts: [String: String] = [:]

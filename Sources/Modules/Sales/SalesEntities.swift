@@ -253,6 +253,7 @@ enum SalesEntities: EntityDeclarations {
     static var stageWithEnglishTitles: EntityDefinition {
         var entity = publicRead(stage)
         entity.localizedTitles = ["en": "name_en"]
+        entity.referenceData = true
         return entity
     }
 

@@ -16,13 +16,7 @@ enum SalesRules {
 
     static func now() -> String { ISO8601DateFormatter().string(from: Date()) }
 
-    static func today() -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Money.posix
-        formatter.timeZone = TimeZone(identifier: "Asia/Shanghai")
-        formatter.dateFormat = "yyyy-MM-dd"
-        return formatter.string(from: Date())
-    }
+    static func today() -> String { ChinaCalendar.today() }
 }
 
 /// Records only the module's rules create, change or delete.

@@ -95,6 +95,8 @@ public struct ApprovalEngine: Sendable {
         public let currentStep: Int?
         public let path: [PathStep]
         public let cc: [UUID]
+        /// The submitter's comment.
+        public let comment: String?
         public let submittedBy: UUID
         public let submittedAt: Date
         public let finishedAt: Date?
@@ -117,26 +119,26 @@ public struct ApprovalEngine: Sendable {
                                           "activated_at": date(task.activatedAt), "decided_at": date(task.decidedAt)])
                              })])
                 }),
-                "cc": .array(cc.map { text($0) }), "submitted_by": text(submittedBy), "submitted_at": date(submittedAt),
+                "cc": .array(cc.map { text($0) }), "comment": comment.map(JSONValue.string) ?? .null, "submitted_by": text(submittedBy), "submitted_at": date(submittedAt),
                 "finished_at": date(finishedAt),
             ])
         }
     }
 
-    static let instanceColumns = "i.id, i.entity, i.record_id, i.process_id, i.process_name, i.status, i.current_step, i.path::text, i.cc, i.submitted_by, i.submitted_at, i.finished_at"
+    static let instanceColumns = "i.id, i.entity, i.record_id, i.process_id, i.process_name, i.status, i.current_step, i.path::text, i.cc, i.comment, i.submitted_by, i.submitted_at, i.finished_at"
     static let taskColumns = "t.id, t.instance_id, t.step, t.approver_id, t.status, t.decided_by, t.comment, t.activated_at, t.decided_at"
     /// "Today" for delegation periods (the tenants' calendar; see SalesRules.today).
     static let today = "(now() AT TIME ZONE 'Asia/Shanghai')::date"
 
     static func decodeInstances(_ rows: PostgresRowSequence) async throws -> [Instance] {
         var result: [Instance] = []
-        for try await (id, entity, record, process, name, status, step, path, cc, by, at, finished) in rows.decode(
-            (UUID, String, UUID, UUID, String, String, Int?, String, [UUID], UUID, Date, Date?).self
+        for try await (id, entity, record, process, name, status, step, path, cc, comment, by, at, finished) in rows.decode(
+            (UUID, String, UUID, UUID, String, String, Int?, String, [UUID], String?, UUID, Date, Date?).self
         ) {
             result.append(Instance(id: id, entity: entity, recordID: record, processID: process, processName: name,
                                    status: ApprovalState(rawValue: status) ?? .pending, currentStep: step,
                                    path: try JSONDecoder().decode([PathStep].self, from: Data(path.utf8)), cc: cc,
-                                   submittedBy: by, submittedAt: at, finishedAt: finished))
+                                   comment: comment, submittedBy: by, submittedAt: at, finishedAt: finished))
         }
         return result
     }
@@ -244,8 +246,8 @@ public struct ApprovalEngine: Sendable {
         let instanceID: UUID
         do {
             instanceID = try await connection.query("""
-                INSERT INTO approval_instances (tenant_id, entity, record_id, process_id, process_name, status, current_step, path, cc, submitted_by, finished_at)
-                VALUES (\(tenantID), \(entityKey), \(id), \(processID), \(process.name), \(state.rawValue), \(first), \(pathJSON)::jsonb, \(ccUsers), \(submitter),
+                INSERT INTO approval_instances (tenant_id, entity, record_id, process_id, process_name, status, current_step, path, cc, comment, submitted_by, finished_at)
+                VALUES (\(tenantID), \(entityKey), \(id), \(processID), \(process.name), \(state.rawValue), \(first), \(pathJSON)::jsonb, \(ccUsers), \(comment), \(submitter),
                         CASE WHEN \(state.rawValue) = 'approved' THEN now() END)
                 RETURNING id
                 """, logger: logger).collect().first!.decode(UUID.self)

@@ -449,8 +449,9 @@ public enum CoreMigrations {
         version: 9,
         name: "approvals",
         statements: [
+            // No foreign key: users already reference departments, and tenant deletion empties
+            // tables children-first by their keys (a cycle would stop it); the API checks the id.
             "ALTER TABLE departments ADD COLUMN head_id uuid",
-            "ALTER TABLE departments ADD FOREIGN KEY (tenant_id, head_id) REFERENCES users (tenant_id, id)",
             """
             CREATE TABLE approval_processes (
                 tenant_id uuid NOT NULL REFERENCES tenants (id),
@@ -481,6 +482,7 @@ public enum CoreMigrations {
                 current_step int,
                 path jsonb NOT NULL DEFAULT '[]',
                 cc uuid[] NOT NULL DEFAULT '{}',
+                comment text CHECK (length(comment) <= 2000),
                 submitted_by uuid NOT NULL,
                 submitted_at timestamptz NOT NULL DEFAULT clock_timestamp(),
                 finished_at timestamptz,

@@ -171,12 +171,27 @@ public struct ModuleAction: Sendable, Equatable {
     /// A POST form (with the CSRF token) instead of a link.
     public let post: Bool
     public let right: RecordAction
+    /// Shown only while the record's field has one of these values (e.g. pay: status approved).
+    public let onlyWhen: (field: String, values: [String])?
 
-    public init(entity: String, labelKey: String, path: String, post: Bool = false, right: RecordAction = .update) {
+    public init(entity: String, labelKey: String, path: String, post: Bool = false, right: RecordAction = .update,
+                onlyWhen: (field: String, values: [String])? = nil) {
         self.entity = entity
         self.labelKey = labelKey
         self.path = path
         self.post = post
         self.right = right
+        self.onlyWhen = onlyWhen
+    }
+
+    public static func == (a: ModuleAction, b: ModuleAction) -> Bool {
+        a.entity == b.entity && a.labelKey == b.labelKey && a.path == b.path && a.post == b.post && a.right == b.right
+            && a.onlyWhen?.field == b.onlyWhen?.field && a.onlyWhen?.values == b.onlyWhen?.values
+    }
+
+    /// Whether the button applies to this record.
+    public func applies(to record: Record) -> Bool {
+        guard let (field, values) = onlyWhen else { return true }
+        return record.values[field]?.stringValue.map(values.contains) ?? false
     }
 }

@@ -40,10 +40,12 @@ public struct PlanLimits: Sendable, Equatable {
     }
 
     /// Refuses one more live record beyond the tenant's limit.
-    public static func checkRecords(on connection: PostgresConnection, logger: Logger) async throws {
+    /// `excluding`: entities of modules' reference data (seeded stages, categories), not counted.
+    public static func checkRecords(excluding: [String] = [], on connection: PostgresConnection, logger: Logger) async throws {
         guard let (plan, _, limit) = try await current(on: connection, logger: logger), let limit else { return }
         let live = try await connection.query("""
             SELECT count(*)::int FROM records WHERE tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid AND deleted_at IS NULL
+                AND entity <> ALL(\(excluding))
             """, logger: logger).collect().first?.decode(Int.self) ?? 0
         if live >= limit {
             throw AtriumError(status: .unprocessableContent, code: "plan_limit_records",

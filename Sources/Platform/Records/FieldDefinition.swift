@@ -124,6 +124,9 @@ public struct EntityDefinition: Sendable, Codable, Equatable {
     /// product catalog or pipeline stages): whoever may read it at all reads every record;
     /// writes keep the roles' scopes.
     public var publicRead: Bool = false
+    /// Reference data a module seeds and maintains (pipeline stages, expense categories): not
+    /// counted toward a plan's record limit. Module-only, like `publicRead`.
+    public var referenceData: Bool = false
     /// A title field per language where the record has one (e.g. a stage's `name_en` for
     /// `en`); `titleField` otherwise. Module-only, like `publicRead`.
     public var localizedTitles: [String: String] = [:]

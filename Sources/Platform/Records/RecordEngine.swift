@@ -226,7 +226,9 @@ public struct RecordEngine: Sendable {
                        on connection: PostgresConnection, logger: Logger) async throws -> Record {
         let (entity, _) = try await entity(entityKey, for: action, actor: actor, on: connection, logger: logger)
         try checkWritable(input, entity: entity, actor: actor)
-        try await PlanLimits.checkRecords(on: connection, logger: logger)
+        if !entity.referenceData {
+            try await PlanLimits.checkRecords(excluding: moduleEntities.filter(\.referenceData).map(\.key), on: connection, logger: logger)
+        }
         var input = input
         try actor.access.checkDimension(&input, entity: entity, isCreate: true)
         let owner = try await takeOwner(&input, default: actor.user.id, on: connection, logger: logger)

@@ -553,7 +553,7 @@ public struct WebApp: Sendable {
             }
             let title = entity.title(of: record, locale: lang) ?? id.uuidString.lowercased()
             let moduleActions: [[String: Any]] = entity.module.flatMap { services.catalog.manifests[$0] }.map { manifest in
-                manifest.actions.filter { $0.entity == key && page.actor.access.scope(entity, $0.right) > .none }.map { action in
+                manifest.actions.filter { $0.entity == key && page.actor.access.scope(entity, $0.right) > .none && $0.applies(to: record) }.map { action in
                     ["href": action.path.replacingOccurrences(of: "{id}", with: id.uuidString.lowercased()), "label": t(action.labelKey, lang),
                      "post": action.post, "key": action.labelKey]
                 }

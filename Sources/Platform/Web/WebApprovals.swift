@@ -140,7 +140,7 @@ struct WebApprovals: Sendable {
                     "state": instance.status.rawValue,
                     "submitter": page.format.names[instance.submittedBy.uuidString.lowercased()] ?? "",
                     "submitted_at": DisplayFormat.dateTime(instance.submittedAt),
-                    "summary": summary, "flags": flags, "has_flags": !flags.isEmpty,
+                    "summary": summary, "flags": flags, "has_flags": !flags.isEmpty, "submit_comment": instance.comment ?? "",
                 ]
                 if let task = item.task {
                     values["task_id"] = task.id.uuidString.lowercased()
@@ -161,9 +161,18 @@ struct WebApprovals: Sendable {
                      "delegate": page.format.names[delegation.delegateID.uuidString.lowercased()] ?? "", "starts_on": delegation.startsOn,
                      "ends_on": delegation.endsOn, "mine": delegation.userID == page.actor.user.id || page.actor.user.isAdmin]
                 },
-                "users": users.map { ["id": $0.0, "name": $0.1] }, "today": String(ISO8601DateFormatter().string(from: Date()).prefix(10)),
+                "users": users.map { ["id": $0.0, "name": $0.1] }, "today": Self.today(),
             ])
         }
+    }
+
+    /// Today in the tenants' calendar (China time), as the engine's delegation periods count it.
+    static func today() -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "Asia/Shanghai")
+        formatter.dateFormat = "yyyy-MM-dd"
+        return formatter.string(from: Date())
     }
 
     // MARK: Record panel
@@ -188,6 +197,7 @@ struct WebApprovals: Sendable {
             values["status"] = app.t("approvals.state.\(latest.status.rawValue)", lang)
             values["process"] = latest.processName
             values["submitter"] = name(latest.submittedBy)
+            values["submit_comment"] = latest.comment ?? ""
             values["submitted_at"] = DisplayFormat.dateTime(latest.submittedAt)
             values["steps"] = latest.path.enumerated().map { index, step -> [String: Any] in
                 let tasks = latest.tasks.filter { $0.step == index }

@@ -1,0 +1,14 @@
+import Foundation
+
+/// Dates as the tenants' users see them (China time, `YYYY-MM-DD`): today, and days from today.
+enum ChinaCalendar {
+    static func day(_ offset: Int = 0) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "Asia/Shanghai")
+        formatter.dateFormat = "yyyy-MM-dd"
+        return formatter.string(from: Date().addingTimeInterval(Double(offset) * 86_400))
+    }
+
+    static func today() -> String { day(0) }
+}
