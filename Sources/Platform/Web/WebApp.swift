@@ -154,6 +154,7 @@ public struct WebApp: Sendable {
                 ["href": "/app/admin/users", "label": t("admin.users", locale), "current": current == "admin:users", "key": "admin-users"],
                 ["href": "/app/admin/departments", "label": t("admin.departments", locale), "current": current == "admin:departments", "key": "admin-departments"],
                 ["href": "/app/admin/roles", "label": t("admin.roles", locale), "current": current == "admin:roles", "key": "admin-roles"],
+                ["href": "/app/admin/approvals", "label": t("approvals.processes", locale), "current": current == "admin:approvals", "key": "admin-approvals"],
                 ["href": "/app/admin/audit", "label": t("admin.audit", locale), "current": current == "admin:audit", "key": "admin-audit"],
             ]])
         }

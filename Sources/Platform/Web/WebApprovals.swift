@@ -13,6 +13,9 @@ import PostgresNIO
 ///     POST /app/approvals/instances/{id}/withdraw
 ///     POST /app/approvals/delegations            delegate_id, starts_on, ends_on
 ///     POST /app/approvals/delegations/{id}/delete
+///     GET  /app/admin/approvals                   administrators: processes as JSON, checked on save
+///     POST /app/admin/approvals[/{id}]            process (JSON text), version
+///     POST /app/admin/approvals/{id}/delete       deletes an unused process, deactivates a used one
 struct WebApprovals: Sendable {
     let app: WebApp
     var approvals: ApprovalEngine { ApprovalEngine(records: app.engine) }
@@ -24,6 +27,10 @@ struct WebApprovals: Sendable {
         router.post("app/approvals/instances/:id/withdraw", use: withdraw)
         router.post("app/approvals/delegations", use: addDelegation)
         router.post("app/approvals/delegations/:id/delete", use: removeDelegation)
+        router.get("app/admin/approvals", use: processes)
+        router.post("app/admin/approvals", use: saveProcess)
+        router.post("app/admin/approvals/:id", use: saveProcess)
+        router.post("app/admin/approvals/:id/delete", use: deleteProcess)
     }
 
     static func uuid(_ context: AtriumContext, _ name: String = "id") throws -> UUID {
@@ -173,6 +180,88 @@ struct WebApprovals: Sendable {
         formatter.timeZone = TimeZone(identifier: "Asia/Shanghai")
         formatter.dateFormat = "yyyy-MM-dd"
         return formatter.string(from: Date())
+    }
+
+    // MARK: Processes (administrators)
+
+    static let example = """
+        {"entity": "expense_claim", "name": "报销审批（华东）", "priority": 10,
+         "condition": {"field": "total", "op": "gt", "value": 0},
+         "steps": [
+           {"name": "直属上级", "approvers": [{"kind": "manager"}], "skip_if_no_approver": true},
+           {"name": "财务总监", "approvers": [{"kind": "role", "key": "finance"}], "condition": {"field": "total", "op": "gt", "value": 5000}},
+           {"name": "财务", "approvers": [{"kind": "role", "key": "finance"}], "mode": "any"}],
+         "cc": []}
+        """
+
+    static func pretty(_ process: ApprovalProcess) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        var shown = process
+        shown.id = nil
+        shown.version = nil
+        return (try? String(decoding: encoder.encode(shown), as: UTF8.self)) ?? "{}"
+    }
+
+    func processPage(_ page: WebApp.Page, db: PostgresConnectionBox, error: String? = nil, editing: UUID? = nil, text: String? = nil,
+                     status: HTTPResponse.Status = .ok) async throws -> Response {
+        let lang = page.locale
+        let processes = try await ApprovalProcesses(engine: app.engine).list(on: db.connection, logger: db.logger)
+        let rows: [[String: Any]] = processes.map { process in
+            let id = process.id?.uuidString.lowercased() ?? ""
+            return [
+                "id": id, "name": process.name, "active": process.active, "version": process.version ?? 0,
+                "entity": page.definitions[process.entity].map { app.label($0, lang) } ?? process.entity,
+                "steps": process.steps.enumerated().map { "\($0.offset + 1). \($0.element.name)" }.joined(separator: " → "),
+                "json": editing == process.id ? (text ?? Self.pretty(process)) : Self.pretty(process),
+                "error": editing == process.id ? (error ?? "") : "",
+            ]
+        }
+        return app.render("admin_approvals", page, status: status, [
+            "title": app.t("approvals.processes", lang), "rows": rows, "has_rows": !rows.isEmpty,
+            "new_json": editing == nil ? (text ?? Self.example) : Self.example, "new_error": editing == nil ? (error ?? "") : "",
+        ])
+    }
+
+    @Sendable func processes(_ request: Request, context: AtriumContext) async throws -> Response {
+        guard context.identity != nil else { return WebApp.redirect("/login") }
+        return try await app.adminPage(request, context, current: "admin:approvals") { page, db in
+            try await processPage(page, db: db)
+        }
+    }
+
+    @Sendable func saveProcess(_ request: Request, context: AtriumContext) async throws -> Response {
+        guard context.identity != nil else { return WebApp.redirect("/login") }
+        let id = context.parameters.get("id").flatMap(UUID.init(uuidString:))
+        let form = try await FormBody.parse(request, limit: 64 * 1024)
+        let text = form["process"] ?? ""
+        let engine = app.engine
+        return try await app.adminPage(request, context, form: form, current: "admin:approvals") { page, db in
+            do {
+                guard let body = try? JSONValue.parse(text), case .object = body else {
+                    throw AtriumError.validation(field: "process", "is not a JSON object")
+                }
+                var process = try ApprovalProcess.decode(body)
+                process.id = id
+                process.version = form["version"].flatMap(Int.init)
+                _ = try await ApprovalProcesses(engine: engine).save(process, as: page.actor, on: db.connection, logger: db.logger)
+            } catch let error as AtriumError where [.unprocessableContent, .conflict, .badRequest].contains(error.status) {
+                let message = (error.field.map { "\($0): " } ?? "") + error.message
+                return try await processPage(page, db: db, error: message, editing: id, text: text, status: error.status)
+            }
+            return WebApp.redirect("/app/admin/approvals?notice=saved")
+        }
+    }
+
+    @Sendable func deleteProcess(_ request: Request, context: AtriumContext) async throws -> Response {
+        guard context.identity != nil else { return WebApp.redirect("/login") }
+        let id = try Self.uuid(context)
+        let form = try await FormBody.parse(request, limit: 16 * 1024)
+        let engine = app.engine
+        return try await app.adminPage(request, context, form: form, current: "admin:approvals") { page, db in
+            try await ApprovalProcesses(engine: engine).delete(id, as: page.actor, on: db.connection, logger: db.logger)
+            return WebApp.redirect("/app/admin/approvals?notice=saved")
+        }
     }
 
     // MARK: Record panel
