@@ -225,6 +225,14 @@ import Testing
             #expect(try await Self.call(client, .get, "/admin/v1/tenants/\(slug)", token: op.secret).status == .notFound)
             #expect(try await Self.call(client, .post, "/admin/v1/tenants/\(copy)/resume", token: op.secret).status == .ok)
         }
+        // The admin trail outlives the tenant (tenant deletion empties only tenant-owned tables).
+        let trail = try await TestEnvironment.withOwner { conn in
+            try await conn.query("SELECT action, status FROM admin_audit WHERE tenant_slug = \(slug) ORDER BY id", logger: TestEnvironment.logger)
+                .collect().map { try $0.decode((String, Int?).self) }
+        }
+        #expect(trail.count >= 10)
+        #expect(trail.last?.0 == "tenant.show" && trail.last?.1 == 404)
+        #expect(trail.contains { $0.0 == "tenant.delete" && $0.1 == 200 })
     }
 
     @Test func badInputIsA4xxNamingTheField() async throws {

@@ -42,7 +42,7 @@ public enum AdminAudit {
                               on connection: PostgresConnection, logger: Logger) async throws {
         let json = JSONValue.object(details.mapValues { .string($0) }).jsonText
         try await connection.query("""
-            UPDATE admin_audit SET status = \(status), error_code = \(errorCode), tenant_id = coalesce(\(tenantID), tenant_id), tenant_slug = coalesce(tenant_slug, \(tenantSlug)),
+            UPDATE admin_audit SET status = \(status), error_code = \(errorCode), target_tenant_id = coalesce(\(tenantID), target_tenant_id), tenant_slug = coalesce(tenant_slug, \(tenantSlug)),
                    details = details || \(json)::jsonb
             WHERE id = \(id)
             """, logger: logger)

@@ -49,7 +49,9 @@ public enum AdminSchema {
             // One row per authenticated admin call, written before the call runs (status NULL)
             // and completed with its HTTP status after it: a change never goes unrecorded, even
             // if the process dies half-way. No foreign keys: the trail outlives deleted tenants
-            // and revoked tokens.
+            // and revoked tokens. The tenant's id is `target_tenant_id`, not `tenant_id`: a
+            // `tenant_id` column marks a tenant-owned table, which tenant export and deletion
+            // walk (`TenantDirectory.tenantTables`) — the trail must survive a deletion.
             """
             CREATE TABLE admin_audit (
                 id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -60,7 +62,7 @@ public enum AdminSchema {
                 reseller_slug text,
                 action text NOT NULL,
                 tenant_slug text,
-                tenant_id uuid,
+                target_tenant_id uuid,
                 details jsonb NOT NULL DEFAULT '{}',
                 status int,
                 error_code text,
