@@ -50,7 +50,10 @@ public enum AtriumHost {
         router.add(middleware: RequestLogMiddleware(baseDomain: configuration.baseDomain, defaultTenant: configuration.defaultTenant,
                                                    trustedProxies: configuration.trustedProxies))
         router.add(middleware: ErrorMiddleware(renderer: renderer))
+        let metrics = Metrics()
+        router.add(middleware: MetricsMiddleware(metrics: metrics))
         OperationsRoutes(services: services, expectedSchemaVersion: migrations.map(\.version).max() ?? 0).register(on: router)
+        MetricsRoutes(metrics: metrics, database: database).register(on: router)
         AdminRoutes(owner: ownerDatabase, catalog: catalog, hasher: services.hasher).register(on: router)
         let tenantRoutes = router.group()
             .add(middleware: TenantResolver(database: database, baseDomain: configuration.baseDomain, defaultTenant: configuration.defaultTenant))
