@@ -97,6 +97,13 @@ struct ConnectionOptions: ParsableArguments {
         return logger
     }
 
+    /// `remote` through the admin API in remote mode (``remote()``), else `local` on an owner
+    /// connection: one call site per command for both ways of working.
+    func either<T>(remote: (AdminClient) async throws -> T, local: (PostgresConnection, Logger) async throws -> T) async throws -> T {
+        if let client = try self.remote() { return try await remote(client) }
+        return try await withConnection(local)
+    }
+
     /// Opens one owner connection for `body` and closes it afterwards.
     func withConnection<T>(_ body: (PostgresConnection, Logger) async throws -> T) async throws -> T {
         let logger = self.logger

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Tenancy
 
 /// The saved login of `atrium-admin login`: `$XDG_CONFIG_HOME/atrium/admin.json`
 /// (default `~/.config/atrium/admin.json`), mode 0600 — it holds a bearer token.
@@ -97,30 +98,15 @@ struct Login: AsyncParsableCommand {
                 throw AdminClient.Failure(description: "give --token or set ATRIUM_ADMIN_TOKEN", status: nil)
             }
             let client = try AdminClient(url: url, token: secret)
-            let me = try await client.send("GET", "whoami", as: WhoAmI.self)
+            let me = try await client.send("GET", "whoami", as: AdminWire.WhoAmI.self)
             let file = try AdminProfile(url: client.baseURL.absoluteString, token: secret).save(environment: env)
             print("logged in to \(client.baseURL.absoluteString) as \(me.description); profile saved to \(file.path)")
         }
     }
 }
 
-struct WhoAmI: Codable, CustomStringConvertible {
-    struct Reseller: Codable {
-        let slug: String
-        let name: String
-        let maxTenants: Int?
-        let maxSeats: Int?
-        let tenants: Int
-        let seats: Int
-        enum CodingKeys: String, CodingKey { case slug, name, tenants, seats, maxTenants = "max_tenants", maxSeats = "max_seats" }
-    }
-    let tokenID: UUID
-    let name: String
-    let kind: String
-    let reseller: Reseller?
-    enum CodingKeys: String, CodingKey { case tokenID = "token_id", name, kind, reseller }
-
-    var description: String {
+extension AdminWire.WhoAmI: CustomStringConvertible {
+    public var description: String {
         if let reseller {
             return "reseller \(reseller.slug) (token '\(name)'): \(reseller.tenants) of \(reseller.maxTenants.map(String.init) ?? "unlimited") tenants, "
                 + "\(reseller.seats) of \(reseller.maxSeats.map(String.init) ?? "unlimited") seats"
@@ -139,7 +125,7 @@ struct WhoAmICommand: AsyncParsableCommand {
             guard let client = try connection.remote() else {
                 throw AdminClient.Failure(description: "no admin API configured: give --url or run `atrium-admin login`", status: nil)
             }
-            let me = try await client.send("GET", "whoami", as: WhoAmI.self)
+            let me = try await client.send("GET", "whoami", as: AdminWire.WhoAmI.self)
             print(json ? try Output.json(me) : "\(me.description) at \(client.baseURL.absoluteString)")
         }
     }

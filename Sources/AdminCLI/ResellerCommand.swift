@@ -29,21 +29,6 @@ struct ResellerCommand: AsyncParsableCommand {
         return value
     }
 
-    struct Body: Encodable {
-        let slug: String?
-        let name: String?
-        let maxTenants: Int?
-        let maxSeats: Int?
-        enum CodingKeys: String, CodingKey { case slug, name, maxTenants = "max_tenants", maxSeats = "max_seats" }
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encodeIfPresent(slug, forKey: .slug)
-            try container.encodeIfPresent(name, forKey: .name)
-            try container.encode(maxTenants, forKey: .maxTenants)  // null = unlimited
-            try container.encode(maxSeats, forKey: .maxSeats)
-        }
-    }
-
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a reseller.")
         @OptionGroup var connection: ConnectionOptions
@@ -56,14 +41,11 @@ struct ResellerCommand: AsyncParsableCommand {
         func run() async throws {
             try await AdminCommand.run {
                 let (tenants, seats) = (try quota(maxTenants, "max-tenants"), try quota(maxSeats, "max-seats"))
-                let reseller: Reseller
-                if let client = try connection.remote() {
-                    reseller = try await client.send("POST", "resellers", body: Body(slug: slug, name: name, maxTenants: tenants, maxSeats: seats), as: Reseller.self)
-                } else {
-                    reseller = try await connection.withConnection { conn, logger in
-                        try await ResellerDirectory.create(slug: slug, name: name, maxTenants: tenants, maxSeats: seats, on: conn, logger: logger)
-                    }
-                }
+                let reseller = try await connection.either(remote: {
+                    try await $0.send("POST", "resellers", body: AdminWire.Reseller(slug: slug, name: name, maxTenants: tenants, maxSeats: seats), as: Reseller.self)
+                }, local: { conn, logger in
+                    try await ResellerDirectory.create(slug: slug, name: name, maxTenants: tenants, maxSeats: seats, on: conn, logger: logger)
+                })
                 try ResellerCommand.print([reseller], json: json)
             }
         }
@@ -76,12 +58,8 @@ struct ResellerCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await AdminCommand.run {
-                let resellers: [Reseller]
-                if let client = try connection.remote() {
-                    resellers = try await client.send("GET", "resellers", as: [Reseller].self)
-                } else {
-                    resellers = try await connection.withConnection { conn, logger in try await ResellerDirectory.list(on: conn, logger: logger) }
-                }
+                let resellers = try await connection.either(remote: { try await $0.send("GET", "resellers", as: [Reseller].self) },
+                                                            local: { conn, logger in try await ResellerDirectory.list(on: conn, logger: logger) })
                 try ResellerCommand.print(resellers, json: json)
             }
         }
@@ -95,12 +73,8 @@ struct ResellerCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await AdminCommand.run {
-                let reseller: Reseller
-                if let client = try connection.remote() {
-                    reseller = try await client.send("GET", "resellers/\(slug)", as: Reseller.self)
-                } else {
-                    reseller = try await connection.withConnection { conn, logger in try await ResellerDirectory.require(slug: slug, on: conn, logger: logger) }
-                }
+                let reseller = try await connection.either(remote: { try await $0.send("GET", "resellers/\(slug)", as: Reseller.self) },
+                                                           local: { conn, logger in try await ResellerDirectory.require(slug: slug, on: conn, logger: logger) })
                 try ResellerCommand.print([reseller], json: json)
             }
         }
@@ -117,14 +91,12 @@ struct ResellerCommand: AsyncParsableCommand {
         func run() async throws {
             try await AdminCommand.run {
                 let (tenants, seats) = (try quota(maxTenants, "max-tenants"), try quota(maxSeats, "max-seats"))
-                let reseller: Reseller
-                if let client = try connection.remote() {
-                    reseller = try await client.send("PUT", "resellers/\(slug)/quota", body: Body(slug: nil, name: nil, maxTenants: tenants, maxSeats: seats), as: Reseller.self)
-                } else {
-                    reseller = try await connection.withConnection { conn, logger in
-                        try await ResellerDirectory.setQuota(slug: slug, maxTenants: tenants, maxSeats: seats, on: conn, logger: logger)
-                    }
-                }
+                let reseller = try await connection.either(remote: {
+                    try await $0.send("PUT", "resellers/\(slug)/quota", body: AdminWire.Reseller(slug: nil, name: nil, maxTenants: tenants, maxSeats: seats),
+                                      as: Reseller.self)
+                }, local: { conn, logger in
+                    try await ResellerDirectory.setQuota(slug: slug, maxTenants: tenants, maxSeats: seats, on: conn, logger: logger)
+                })
                 try ResellerCommand.print([reseller], json: json)
             }
         }

@@ -25,30 +25,14 @@ struct TenantCommand: AsyncParsableCommand {
         @Option(help: "Place the tenant with this reseller (operator only; its quota applies).") var reseller: String?
         @Flag(help: "Print the result as JSON.") var json = false
 
-        struct Created: Codable {
-            let tenant: TenantInfo
-            let adminEmail: String
-            let adminPassword: String?
-            let modules: [String]
-            enum CodingKeys: String, CodingKey { case tenant, modules, adminEmail = "admin_email", adminPassword = "admin_password" }
-        }
-
-        struct Body: Encodable {
-            let slug: String, name: String, plan: String, locale: String
-            let adminEmail: String, adminName: String?, adminPassword: String?, maxUsers: Int?, reseller: String?
-            enum CodingKeys: String, CodingKey {
-                case slug, name, plan, locale, reseller
-                case adminEmail = "admin_email", adminName = "admin_name", adminPassword = "admin_password", maxUsers = "max_users"
-            }
-        }
-
         func run() async throws {
             try await AdminCommand.run {
-                let created: Created
+                let created: AdminWire.CreatedTenant
                 if let client = try connection.remote() {
-                    created = try await client.send("POST", "tenants", body: Body(slug: slug, name: name, plan: plan, locale: locale, adminEmail: adminEmail,
-                                                                                 adminName: adminName, adminPassword: adminPassword, maxUsers: maxUsers,
-                                                                                 reseller: reseller), as: Created.self)
+                    created = try await client.send("POST", "tenants", body: AdminWire.CreateTenant(slug: slug, name: name, adminEmail: adminEmail, adminName: adminName,
+                                                                                                   adminPassword: adminPassword, plan: plan, locale: locale,
+                                                                                                   maxUsers: maxUsers, reseller: reseller),
+                                                    as: AdminWire.CreatedTenant.self)
                 } else {
                     let provisioner = TenantProvisioner(catalog: try connection.catalog(), hasher: try connection.hasher())
                     var request = TenantProvisioner.Request(slug: slug, name: name, plan: plan, adminEmail: adminEmail,
@@ -58,7 +42,7 @@ struct TenantCommand: AsyncParsableCommand {
                         if let reseller { request.resellerID = try await ResellerDirectory.require(slug: reseller, on: conn, logger: logger).id }
                         return try await provisioner.provision(request, actor: "atrium-admin", on: conn, logger: logger)
                     }
-                    created = Created(tenant: result.tenant, adminEmail: result.adminEmail,
+                    created = AdminWire.CreatedTenant(tenant: result.tenant, adminEmail: result.adminEmail,
                                       adminPassword: result.passwordWasGenerated ? result.adminPassword : nil, modules: result.modules)
                 }
                 if json {
@@ -83,14 +67,8 @@ struct TenantCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await AdminCommand.run {
-                let tenants: [TenantInfo]
-                if let client = try connection.remote() {
-                    tenants = try await client.send("GET", "tenants", as: [TenantInfo].self)
-                } else {
-                    tenants = try await connection.withConnection { conn, logger in
-                        try await TenantDirectory.list(on: conn, logger: logger)
-                    }
-                }
+                let tenants = try await connection.either(remote: { try await $0.send("GET", "tenants", as: [TenantInfo].self) },
+                                                          local: { conn, logger in try await TenantDirectory.list(on: conn, logger: logger) })
                 if json {
                     print(try Output.json(tenants))
                 } else {
@@ -107,29 +85,18 @@ struct TenantCommand: AsyncParsableCommand {
         @Argument(help: "Tenant slug.") var slug: String
         @Flag(help: "Print JSON.") var json = false
 
-        struct Details: Codable {
-            let tenant: TenantInfo
-            let usage: TenantUsage
-            let limits: TenantDirectory.Limits?
-            let reseller: String?
-        }
-
         func run() async throws {
             try await AdminCommand.run {
-                let details: Details
-                if let client = try connection.remote() {
-                    details = try await client.send("GET", "tenants/\(slug)", as: Details.self)
-                } else {
-                    details = try await connection.withConnection { conn, logger in
+                let details = try await connection.either(remote: { try await $0.send("GET", "tenants/\(slug)", as: AdminWire.TenantDetails.self) },
+                                                          local: { conn, logger in
                         guard let (tenant, resellerID) = try await TenantDirectory.findWithReseller(slug: slug, on: conn, logger: logger) else {
                             throw AtriumError(status: .notFound, code: "tenant_not_found", message: "no tenant '\(slug)'")
                         }
                         var reseller: String?
                         if let resellerID { reseller = try await ResellerDirectory.find(id: resellerID, on: conn, logger: logger)?.slug }
-                        return Details(tenant: tenant, usage: try await TenantUsage.read(tenantID: tenant.id, on: conn, logger: logger),
-                                       limits: try await TenantDirectory.limits(slug: slug, on: conn, logger: logger), reseller: reseller)
-                    }
-                }
+                        return AdminWire.TenantDetails(tenant: tenant, usage: try await TenantUsage.read(tenantID: tenant.id, on: conn, logger: logger),
+                                                       limits: try await TenantDirectory.limits(slug: slug, on: conn, logger: logger), reseller: reseller)
+                })
                 if json {
                     print(try Output.json(details))
                 } else {
@@ -141,9 +108,9 @@ struct TenantCommand: AsyncParsableCommand {
                         ["last login", details.usage.lastLoginAt.map { ISO8601DateFormatter().string(from: $0) } ?? "never"],
                         ["records", details.usage.records.isEmpty ? "0" : details.usage.records.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")],
                         ["storage", "\(details.usage.storageBytes / 1024) KiB"],
-                        ["max users", details.limits?.maxUsers.map(String.init) ?? "unlimited"],
-                        ["max records", details.limits?.maxRecords.map(String.init) ?? "unlimited"],
-                        ["trial ends", details.limits?.trialEndsAt.map { ISO8601DateFormatter().string(from: $0) } ?? "-"],
+                        ["max users", details.limits.maxUsers.map(String.init) ?? "unlimited"],
+                        ["max records", details.limits.maxRecords.map(String.init) ?? "unlimited"],
+                        ["trial ends", details.limits.trialEndsAt.map { ISO8601DateFormatter().string(from: $0) } ?? "-"],
                         ["reseller", details.reseller ?? "-"],
                     ]))
                 }
@@ -179,15 +146,11 @@ struct TenantCommand: AsyncParsableCommand {
                 guard confirm == slug else {
                     throw AtriumError(status: .badRequest, code: "confirm", message: "deleting '\(slug)' needs --confirm \(slug)", field: "confirm")
                 }
-                let removed: [String: Int]
-                if let client = try connection.remote() {
-                    struct Deleted: Decodable { let rows: Int; let tables: [String: Int] }
-                    removed = try await client.send("DELETE", "tenants/\(slug)", query: ["confirm": slug], as: Deleted.self).tables
-                } else {
-                    removed = try await connection.withConnection { conn, logger in
-                        try await TenantDirectory.delete(slug: slug, on: conn, logger: logger)
-                    }
-                }
+                let removed = try await connection.either(remote: {
+                    try await $0.send("DELETE", "tenants/\(slug)", query: ["confirm": slug], as: AdminWire.Deleted.self).tables
+                }, local: { conn, logger in
+                    try await TenantDirectory.delete(slug: slug, on: conn, logger: logger)
+                })
                 if json {
                     print(try Output.json(["deleted": slug, "rows": "\(removed.values.reduce(0, +))"]))
                 } else {
@@ -244,10 +207,9 @@ struct TenantCommand: AsyncParsableCommand {
             try await AdminCommand.run {
                 if let client = try connection.remote() {
                     guard FileManager.default.isReadableFile(atPath: file) else { throw AtriumError.validation(field: "file", "cannot be read: \(file)") }
-                    struct Imported: Decodable { let rows: [String: Int] }
                     let progress = ProgressLine("importing \(slug):")
                     let imported = try await client.upload("tenants/import", query: ["slug": slug].merging(name.map { ["name": $0] } ?? [:]) { $1 },
-                                                           file: URL(fileURLWithPath: file), as: Imported.self) { done, total in progress.update(done, total) }
+                                                           file: URL(fileURLWithPath: file), as: AdminWire.Imported.self) { done, total in progress.update(done, total) }
                     progress.finish()
                     print("imported tenant \(slug): \(imported.rows.values.reduce(0, +)) rows in \(imported.rows.count) tables")
                     return
@@ -330,20 +292,19 @@ struct TenantCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await AdminCommand.run {
-                struct State: Codable { let id: String; let enabled: Bool }
-                let states: [State]
+                let states: [AdminWire.ModuleState]
                 if let client = try connection.remote() {
-                    struct Change: Encodable { let enable: [String]; let disable: [String] }
                     states = enable.isEmpty && disable.isEmpty
-                        ? try await client.send("GET", "tenants/\(slug)/modules", as: [State].self)
-                        : try await client.send("POST", "tenants/\(slug)/modules", body: Change(enable: enable, disable: disable), as: [State].self)
+                        ? try await client.send("GET", "tenants/\(slug)/modules", as: [AdminWire.ModuleState].self)
+                        : try await client.send("POST", "tenants/\(slug)/modules", body: AdminWire.ModuleChange(enable: enable, disable: disable),
+                                                as: [AdminWire.ModuleState].self)
                 } else {
                     let catalog = try connection.catalog()
                     let enabled = try await connection.withConnection { conn, logger in
                         try await TenantModuleSwitch.change(slug: slug, enable: enable, disable: disable, catalog: catalog,
                                                             actor: "atrium-admin", on: conn, logger: logger)
                     }
-                    states = catalog.entries.map { State(id: $0.id, enabled: enabled.contains($0.id)) }
+                    states = catalog.entries.map { AdminWire.ModuleState(id: $0.id, enabled: enabled.contains($0.id)) }
                 }
                 if json { print(try Output.json(states)); return }
                 print(Output.table(header: ["module", "enabled"], rows: states.map { [$0.id, $0.enabled ? "yes" : "no"] }))

@@ -23,10 +23,6 @@ struct UserCommand: AsyncParsableCommand {
         @Flag(help: "Make the user a tenant administrator.") var admin = false
         @Flag(help: "Print JSON.") var json = false
 
-        struct Body: Encodable {
-            let email: String, name: String, password: String?, locale: String, admin: Bool
-        }
-
         func run() async throws {
             try await AdminCommand.run {
                 let invitation = TenantUsers.Invitation(email: email, name: name, password: password, locale: locale, isAdmin: admin)
@@ -34,7 +30,7 @@ struct UserCommand: AsyncParsableCommand {
                 let created: TenantUsers.Credentials
                 if let client = try connection.remote() {
                     created = try await client.send("POST", "tenants/\(tenant)/users",
-                                                    body: Body(email: email, name: name, password: password, locale: locale, admin: admin),
+                                                    body: AdminWire.Invite(email: email, name: name, locale: locale, admin: admin, password: password),
                                                     as: TenantUsers.Credentials.self)
                 } else {
                     let hasher = try connection.hasher()
@@ -55,14 +51,12 @@ struct UserCommand: AsyncParsableCommand {
         @Option(help: "New password (default: generate and print one).") var password: String?
         @Flag(help: "Print JSON.") var json = false
 
-        struct Body: Encodable { let email: String, password: String? }
-
         func run() async throws {
             try await AdminCommand.run {
                 if let password, let problem = PasswordPolicy.problem(with: password) { throw AtriumError.validation(field: "password", problem) }
                 let reset: TenantUsers.Credentials
                 if let client = try connection.remote() {
-                    reset = try await client.send("POST", "tenants/\(tenant)/users/reset-password", body: Body(email: email, password: password),
+                    reset = try await client.send("POST", "tenants/\(tenant)/users/reset-password", body: AdminWire.Reset(email: email, password: password),
                                                   as: TenantUsers.Credentials.self)
                 } else {
                     let hasher = try connection.hasher()
@@ -83,12 +77,8 @@ struct UserCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await AdminCommand.run {
-                let members: [TenantUsers.Member]
-                if let client = try connection.remote() {
-                    members = try await client.send("GET", "tenants/\(tenant)/users", as: [TenantUsers.Member].self)
-                } else {
-                    members = try await connection.withConnection { conn, logger in try await TenantUsers.list(slug: tenant, on: conn, logger: logger) }
-                }
+                let members = try await connection.either(remote: { try await $0.send("GET", "tenants/\(tenant)/users", as: [TenantUsers.Member].self) },
+                                                          local: { conn, logger in try await TenantUsers.list(slug: tenant, on: conn, logger: logger) })
                 if json { print(try Output.json(members)); return }
                 let iso = ISO8601DateFormatter()
                 print(Output.table(header: ["EMAIL", "NAME", "ADMIN", "ACTIVE", "LAST LOGIN"], rows: members.map {

@@ -134,6 +134,13 @@ import Testing
             #expect(overTenants.status == .unprocessableContent)
             #expect(overTenants.error["code"] as? String == "reseller_quota_tenants")
             #expect(overTenants.error["field"] as? String == "max_tenants")
+            // An import is a new tenant too: the same quota applies.
+            let firstSlug = try #require(first.object["tenant"] as? [String: Any])["slug"] as! String
+            let archive = try await Self.call(client, .get, "/admin/v1/tenants/\(firstSlug)/export", token: r.token.secret)
+            #expect(archive.status == .ok)
+            let overImport = try await Self.call(client, .post, "/admin/v1/tenants/import?slug=\(TestEnvironment.uniqueSlug("q4"))",
+                                                 token: r.token.secret, raw: archive.text)
+            #expect(overImport.status == .unprocessableContent && overImport.error["code"] as? String == "reseller_quota_tenants")
             let me = try await Self.call(client, .get, "/admin/v1/whoami", token: r.token.secret)
             let quota = me.object["reseller"] as? [String: Any]
             #expect(quota?["tenants"] as? Int == 2 && quota?["seats"] as? Int == 8)

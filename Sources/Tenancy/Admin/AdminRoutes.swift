@@ -55,7 +55,7 @@ public struct AdminRoutes: Sendable {
             try await call(request, context, action: "whoami") { call in
                 var reseller: ResellerDirectory.Reseller?
                 if let id = call.caller.resellerID { reseller = try await ResellerDirectory.find(id: id, on: call.connection, logger: call.logger) }
-                return Self.json(WhoAmI(tokenID: call.caller.tokenID, name: call.caller.name, kind: call.caller.kind, reseller: reseller))
+                return Self.json(AdminWire.WhoAmI(tokenID: call.caller.tokenID, name: call.caller.name, kind: call.caller.kind, reseller: reseller))
             }
         }
         v1.get("tenants") { request, context in
@@ -70,7 +70,7 @@ public struct AdminRoutes: Sendable {
         }
         v1.post("tenants") { request, context in
             try await call(request, context, action: "tenant.create") { call in
-                let body = try await RecordRoutes.decode(CreateTenant.self, request)
+                let body = try await RecordRoutes.decode(AdminWire.CreateTenant.self, request)
                 call.details = ["slug": body.slug, "plan": body.plan ?? "trial", "reseller": body.reseller ?? call.caller.resellerSlug ?? ""]
                 call.tenantSlug = body.slug
                 var resellerID = call.caller.resellerID
@@ -85,7 +85,7 @@ public struct AdminRoutes: Sendable {
                           adminPassword: body.adminPassword, locale: body.locale ?? "zh-CN", resellerID: resellerID, maxUsers: body.maxUsers),
                     actor: call.actor, on: call.connection, logger: call.logger)
                 call.tenantID = result.tenant.id
-                return Self.json(CreatedTenant(tenant: result.tenant, adminEmail: result.adminEmail,
+                return Self.json(AdminWire.CreatedTenant(tenant: result.tenant, adminEmail: result.adminEmail,
                                                adminPassword: result.passwordWasGenerated ? result.adminPassword : nil, modules: result.modules),
                                  status: .created)
             }
@@ -110,7 +110,7 @@ public struct AdminRoutes: Sendable {
                                                              on: call.connection, logger: call.logger)
                 let tenant = try await TenantDirectory.find(slug: slug, on: call.connection, logger: call.logger)
                 call.tenantID = tenant?.id
-                return Self.json(Imported(tenant: tenant, rows: counts), status: .created)
+                return Self.json(AdminWire.Imported(tenant: tenant, rows: counts), status: .created)
             }
         }
         v1.get("tenants/:slug") { request, context in
@@ -120,7 +120,7 @@ public struct AdminRoutes: Sendable {
                 let limits = try await TenantDirectory.limits(slug: tenant.slug, on: call.connection, logger: call.logger)
                 var reseller: String?
                 if let id = call.tenantResellerID { reseller = try await ResellerDirectory.find(id: id, on: call.connection, logger: call.logger)?.slug }
-                return Self.json(TenantDetails(tenant: tenant, usage: usage, limits: limits, reseller: reseller))
+                return Self.json(AdminWire.TenantDetails(tenant: tenant, usage: usage, limits: limits, reseller: reseller))
             }
         }
         for (verb, status) in [("suspend", TenantStatus.suspended), ("resume", .active)] {
@@ -142,7 +142,7 @@ public struct AdminRoutes: Sendable {
                     throw AtriumError(status: .badRequest, code: "confirm", message: "deleting '\(tenant.slug)' needs ?confirm=\(tenant.slug)", field: "confirm")
                 }
                 let removed = try await TenantDirectory.delete(slug: tenant.slug, on: call.connection, logger: call.logger)
-                return Self.json(Deleted(deleted: tenant.slug, rows: removed.values.reduce(0, +), tables: removed.filter { $0.value > 0 }))
+                return Self.json(AdminWire.Deleted(deleted: tenant.slug, rows: removed.values.reduce(0, +), tables: removed.filter { $0.value > 0 }))
             }
         }
         v1.get("tenants/:slug/export") { request, context in
@@ -159,17 +159,17 @@ public struct AdminRoutes: Sendable {
                 let enabled = try await call.connection.inTenantTransaction(tenant.id, logger: call.logger) { connection in
                     try await TenantModules.enabled(on: connection, logger: call.logger)
                 }
-                return Self.json(catalog.entries.map { ModuleState(id: $0.id, enabled: enabled.contains($0.id)) })
+                return Self.json(catalog.entries.map { AdminWire.ModuleState(id: $0.id, enabled: enabled.contains($0.id)) })
             }
         }
         v1.post("tenants/:slug/modules") { request, context in
             try await call(request, context, action: "tenant.modules_change", tenant: context.parameters.get("slug")) { call in
                 let tenant = try call.requireTenant()
-                let body = try await RecordRoutes.decode(ModuleChange.self, request)
+                let body = try await RecordRoutes.decode(AdminWire.ModuleChange.self, request)
                 call.details = ["enable": (body.enable ?? []).joined(separator: ","), "disable": (body.disable ?? []).joined(separator: ",")]
                 let enabled = try await TenantModuleSwitch.change(slug: tenant.slug, enable: body.enable ?? [], disable: body.disable ?? [], catalog: catalog,
                                                                   actor: call.actor, on: call.connection, logger: call.logger)
-                return Self.json(catalog.entries.map { ModuleState(id: $0.id, enabled: enabled.contains($0.id)) })
+                return Self.json(catalog.entries.map { AdminWire.ModuleState(id: $0.id, enabled: enabled.contains($0.id)) })
             }
         }
         v1.get("tenants/:slug/users") { request, context in
@@ -181,7 +181,7 @@ public struct AdminRoutes: Sendable {
         v1.post("tenants/:slug/users") { request, context in
             try await call(request, context, action: "user.invite", tenant: context.parameters.get("slug")) { call in
                 let tenant = try call.requireTenant()
-                let body = try await RecordRoutes.decode(Invite.self, request)
+                let body = try await RecordRoutes.decode(AdminWire.Invite.self, request)
                 call.details = ["email": body.email, "admin": "\(body.admin ?? false)"]
                 let invited = try await TenantUsers.invite(.init(email: body.email, name: body.name, password: body.password, locale: body.locale ?? "zh-CN",
                                                                  isAdmin: body.admin ?? false),
@@ -192,7 +192,7 @@ public struct AdminRoutes: Sendable {
         v1.post("tenants/:slug/users/reset-password") { request, context in
             try await call(request, context, action: "user.reset_password", tenant: context.parameters.get("slug")) { call in
                 let tenant = try call.requireTenant()
-                let body = try await RecordRoutes.decode(Reset.self, request)
+                let body = try await RecordRoutes.decode(AdminWire.Reset.self, request)
                 call.details = ["email": body.email]
                 let reset = try await TenantUsers.resetPassword(email: body.email, password: body.password, slug: tenant.slug, hasher: hasher,
                                                                 actor: call.actor, on: call.connection, logger: call.logger)
@@ -206,10 +206,12 @@ public struct AdminRoutes: Sendable {
         }
         v1.post("resellers") { request, context in
             try await call(request, context, action: "reseller.create", operatorOnly: true) { call in
-                let body = try await RecordRoutes.decode(CreateReseller.self, request)
-                call.details = ["reseller": body.slug, "max_tenants": body.maxTenants.map(String.init) ?? "unlimited",
+                let body = try await RecordRoutes.decode(AdminWire.Reseller.self, request)
+                guard let slug = body.slug else { throw AtriumError.validation(field: "slug", "is required") }
+                guard let name = body.name else { throw AtriumError.validation(field: "name", "is required") }
+                call.details = ["reseller": slug, "max_tenants": body.maxTenants.map(String.init) ?? "unlimited",
                                 "max_seats": body.maxSeats.map(String.init) ?? "unlimited"]
-                let reseller = try await ResellerDirectory.create(slug: body.slug, name: body.name, maxTenants: body.maxTenants, maxSeats: body.maxSeats,
+                let reseller = try await ResellerDirectory.create(slug: slug, name: name, maxTenants: body.maxTenants, maxSeats: body.maxSeats,
                                                                   on: call.connection, logger: call.logger)
                 return Self.json(reseller, status: .created)
             }
@@ -222,7 +224,7 @@ public struct AdminRoutes: Sendable {
         v1.put("resellers/:reseller/quota") { request, context in
             let slug = context.parameters.get("reseller") ?? ""
             return try await call(request, context, action: "reseller.quota", details: ["reseller": slug], operatorOnly: true) { call in
-                let body = try await RecordRoutes.decode(Quota.self, request)
+                let body = try await RecordRoutes.decode(AdminWire.Reseller.self, request)
                 call.details = ["max_tenants": body.maxTenants.map(String.init) ?? "unlimited", "max_seats": body.maxSeats.map(String.init) ?? "unlimited"]
                 return Self.json(try await ResellerDirectory.setQuota(slug: slug, maxTenants: body.maxTenants, maxSeats: body.maxSeats,
                                                                on: call.connection, logger: call.logger))
@@ -390,97 +392,5 @@ extension AdminRoutes {
         }
         return Response(status: .ok, headers: [.contentType: "application/x-ndjson",
                                                .contentDisposition: "attachment; filename=\"\(slug).jsonl\""], body: body)
-    }
-}
-
-// MARK: - Bodies
-
-extension AdminRoutes {
-    struct WhoAmI: Encodable {
-        let tokenID: UUID
-        let name: String
-        let kind: AdminTokenStore.Kind
-        let reseller: ResellerDirectory.Reseller?
-        enum CodingKeys: String, CodingKey { case tokenID = "token_id", name, kind, reseller }
-    }
-
-    struct CreateTenant: Decodable {
-        let slug: String
-        let name: String
-        let adminEmail: String
-        let adminName: String?
-        let adminPassword: String?
-        let plan: String?
-        let locale: String?
-        let maxUsers: Int?
-        let reseller: String?
-        enum CodingKeys: String, CodingKey {
-            case slug, name, plan, locale, reseller
-            case adminEmail = "admin_email", adminName = "admin_name", adminPassword = "admin_password", maxUsers = "max_users"
-        }
-    }
-
-    struct CreatedTenant: Encodable {
-        let tenant: TenantInfo
-        let adminEmail: String
-        /// Only when it was generated: shown once.
-        let adminPassword: String?
-        let modules: [String]
-        enum CodingKeys: String, CodingKey { case tenant, modules, adminEmail = "admin_email", adminPassword = "admin_password" }
-    }
-
-    struct TenantDetails: Encodable {
-        let tenant: TenantInfo
-        let usage: TenantUsage
-        let limits: TenantDirectory.Limits
-        let reseller: String?
-    }
-
-    struct Imported: Encodable {
-        let tenant: TenantInfo?
-        let rows: [String: Int]
-    }
-
-    struct Deleted: Encodable {
-        let deleted: String
-        let rows: Int
-        let tables: [String: Int]
-    }
-
-    struct ModuleChange: Decodable {
-        let enable: [String]?
-        let disable: [String]?
-    }
-
-    struct ModuleState: Encodable {
-        let id: String
-        let enabled: Bool
-    }
-
-    struct Invite: Decodable {
-        let email: String
-        let name: String
-        let locale: String?
-        let admin: Bool?
-        let password: String?
-    }
-
-    struct Reset: Decodable {
-        let email: String
-        let password: String?
-    }
-
-    struct CreateReseller: Decodable {
-        let slug: String
-        let name: String
-        let maxTenants: Int?
-        let maxSeats: Int?
-        enum CodingKeys: String, CodingKey { case slug, name, maxTenants = "max_tenants", maxSeats = "max_seats" }
-    }
-
-    struct Quota: Decodable {
-        let maxTenants: Int?
-        let maxSeats: Int?
-        enum CodingKeys: String, CodingKey { case maxTenants = "max_tenants", maxSeats = "max_seats" }
     }
 }
