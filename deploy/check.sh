@@ -90,7 +90,7 @@ for variant in "" "--with-pgbouncer --domain crm.example.org"; do
         continue
     fi
     expected=("useradd" "CREATE ROLE" "NOBYPASSRLS" "CREATE DATABASE" "atrium-admin migrate"
-        "systemctl enable atrium.service atrium-backup.timer" "/etc/atrium/atrium.env" "Done (dry run")
+        "systemctl enable atrium.service atrium-backup.timer atrium-expire-trials.timer" "/etc/atrium/atrium.env" "Done (dry run")
     [[ -n $variant ]] && expected+=("pgbouncer" "userlist.txt")
     for want in "${expected[@]}"; do
         if ! grep -qF -- "$want" "$WORK/dry.out"; then
@@ -125,6 +125,8 @@ else
     )
     missing=()
     for n in "${names[@]}"; do
+        # The operating system's own variables (atrium-admin finds its login profile with them).
+        [[ $n == HOME || $n == XDG_CONFIG_HOME ]] && continue
         if [[ $n == *_ ]]; then
             # A prefix from prose such as `ATRIUM_*` or `ATRIUM_ARGON2_*`: some variable must match.
             grep -qE "^#?${n}[A-Z0-9_]+=" "$TEMPLATE" || missing+=("$n* (no variable with this prefix)")
@@ -179,17 +181,20 @@ else
     cp "$units/bin/atrium" "$units/bin/atrium-backup"
     chmod +x "$units/bin/atrium" "$units/bin/atrium-backup"
     # ExecStart must exist for verify: point it at stubs, keep everything else as shipped.
-    for f in atrium.service backup/atrium-backup.service backup/atrium-backup.timer; do
-        sed "s|/opt/atrium/bin/|$units/bin/|g" "$DEPLOY_DIR/$f" >"$units/${f##*/}"
+    cp "$units/bin/atrium" "$units/bin/atrium-admin"
+    chmod +x "$units/bin/atrium-admin"
+    for f in atrium.service backup/atrium-backup.service backup/atrium-backup.timer atrium-expire-trials.service atrium-expire-trials.timer; do
+        sed -e "s|/opt/atrium/bin/|$units/bin/|g" -e "s|/usr/local/sbin/atrium-admin|$units/bin/atrium-admin|g" "$DEPLOY_DIR/$f" >"$units/${f##*/}"
     done
     rc=0
-    out=$(systemd-analyze verify "$units/atrium.service" "$units/atrium-backup.service" "$units/atrium-backup.timer" 2>&1) || rc=$?
+    out=$(systemd-analyze verify "$units/atrium.service" "$units/atrium-backup.service" "$units/atrium-backup.timer" \
+        "$units/atrium-expire-trials.service" "$units/atrium-expire-trials.timer" 2>&1) || rc=$?
     # verify exits 0 even for unknown settings; any remark about our files is a failure.
-    ours=$(printf '%s\n' "$out" | grep -E "$units|atrium(-backup)?\.(service|timer)" || true)
+    ours=$(printf '%s\n' "$out" | grep -E "$units|atrium(-backup|-expire-trials)?\.(service|timer)" || true)
     if ((rc != 0)) || [[ -n $ours ]]; then
         fail "systemd-analyze verify complained (exit $rc):" "${ours:-$out}"
     else
-        pass "systemd-analyze verify: atrium.service, atrium-backup.service, atrium-backup.timer"
+        pass "systemd-analyze verify: atrium.service, atrium-backup.service/.timer, atrium-expire-trials.service/.timer"
     fi
 fi
 

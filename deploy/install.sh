@@ -51,7 +51,7 @@ Installs or upgrades Atrium on Debian 12: packages, the system user "$SERVICE_US
 $PREFIX, $CONF_DIR (settings with generated passwords, written only when absent), the
 PostgreSQL roles $OWNER_ROLE (schema owner), $APP_ROLE (application: NOSUPERUSER
 NOBYPASSRLS), $BACKUP_ROLE (read-only dumps) and the database $DB_NAME, migrations, the
-systemd units (atrium.service, atrium-backup.timer) and the nginx site file.
+systemd units (atrium.service, atrium-backup.timer, atrium-expire-trials.timer) and the nginx site file.
 
   --from DIR        build output holding atrium, atrium-admin and $RESOURCES/
                     (e.g. .build/release after: swift build -c release --static-swift-stdlib)
@@ -234,6 +234,7 @@ done
 [[ -r $PLUGINS_SRC ]] || die "module catalog $PLUGINS_SRC is not readable (use --plugins FILE)"
 for f in atrium.service atrium.env.example atrium-admin.sh backup/atrium-backup.sh backup/atrium-restore.sh \
     backup/atrium-backup.service backup/atrium-backup.timer backup/backup.env.example \
+    atrium-expire-trials.service atrium-expire-trials.timer \
     nginx/atrium.conf pgbouncer/pgbouncer.ini README.md; do
     [[ -r $DEPLOY_DIR/$f ]] || die "$DEPLOY_DIR/$f is missing: run install.sh from a complete checkout"
 done
@@ -477,10 +478,12 @@ step "systemd units"
 run install -m 0644 -o root -g root -- "$DEPLOY_DIR/atrium.service" "$UNIT_DIR/atrium.service"
 run install -m 0644 -o root -g root -- "$DEPLOY_DIR/backup/atrium-backup.service" "$UNIT_DIR/atrium-backup.service"
 run install -m 0644 -o root -g root -- "$DEPLOY_DIR/backup/atrium-backup.timer" "$UNIT_DIR/atrium-backup.timer"
+run install -m 0644 -o root -g root -- "$DEPLOY_DIR/atrium-expire-trials.service" "$UNIT_DIR/atrium-expire-trials.service"
+run install -m 0644 -o root -g root -- "$DEPLOY_DIR/atrium-expire-trials.timer" "$UNIT_DIR/atrium-expire-trials.timer"
 ((SYSTEMD_RUNNING)) && run systemctl daemon-reload
-run systemctl enable atrium.service atrium-backup.timer
+run systemctl enable atrium.service atrium-backup.timer atrium-expire-trials.timer
 if ((SYSTEMD_RUNNING)); then
-    run systemctl start atrium-backup.timer
+    run systemctl start atrium-backup.timer atrium-expire-trials.timer
     if ((NO_START || !DB_READY)); then
         say "  atrium not (re)started (--no-start, or the database is not set up yet)"
     else

@@ -7,14 +7,29 @@ import Platform
 import PostgresNIO
 import Tenancy
 
-/// `atrium-admin`: operator commands, run on the box against the database as the schema owner.
+/// `atrium-admin`: operator and reseller commands. Locally (on the box, as the schema owner)
+/// it runs everything; with `--url` (or `ATRIUM_ADMIN_URL`, or a `login` profile) the tenant,
+/// user and reseller commands go through the server's admin API with an admin token.
 @main
 struct AdminCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "atrium-admin",
-        abstract: "Operate an Atrium instance: migrations, tenants, users.",
-        subcommands: [Migrate.self, TenantCommand.self, UserCommand.self, Demo.self]
+        abstract: "Operate an Atrium instance: migrations, tenants, users, resellers, admin tokens.",
+        discussion: "Remote mode: atrium-admin [--url https://host --token atradm_…] tenant list (or ATRIUM_ADMIN_URL / ATRIUM_ADMIN_TOKEN, or `atrium-admin login`).",
+        subcommands: [Migrate.self, TenantCommand.self, UserCommand.self, ResellerCommand.self, TokenCommand.self, Login.self, WhoAmICommand.self, Demo.self]
     )
+
+    /// Lets `--url`/`--token` stand before the subcommand too (`atrium-admin --url … tenant list`):
+    /// they are options of each command, so they are moved behind it.
+    static func main() async {
+        var arguments = Array(CommandLine.arguments.dropFirst())
+        var moved: [String] = []
+        while let first = arguments.first, first.hasPrefix("--url") || first.hasPrefix("--token") {
+            moved.append(arguments.removeFirst())
+            if !first.contains("="), !arguments.isEmpty { moved.append(arguments.removeFirst()) }
+        }
+        await main(arguments + moved)
+    }
 
     /// Runs a command body, turning every failure into one line on stderr and exit status 1.
     static func run(_ body: () async throws -> Void) async throws {
@@ -35,6 +50,7 @@ struct AdminCommand: AsyncParsableCommand {
         case let error as DatabaseUnavailable: return error.description
         case let error as Migrator.Failure: return error.description
         case let error as ModuleCatalog.Invalid: return error.description
+        case let error as AdminClient.Failure: return error.description
         case let error: return DatabaseErrors.describe(error)
         }
     }
@@ -48,11 +64,17 @@ struct ConnectionOptions: ParsableArguments {
     @Option(help: "Module catalog (default: $ATRIUM_PLUGINS or ./plugins.json).")
     var plugins: String?
 
+    @Option(help: "Admin API base URL, e.g. https://crm.example.com: work through the server instead of the database (default: $ATRIUM_ADMIN_URL, else the login profile).")
+    var url: String?
+
+    @Option(help: "Admin token for --url (default: $ATRIUM_ADMIN_TOKEN or the login profile; prefer those, arguments are visible in ps).")
+    var token: String?
+
     var environment: [String: String] { ProcessInfo.processInfo.environment }
 
     func ownerURL() throws -> DatabaseURL {
         guard let text = databaseURL ?? environment["DATABASE_OWNER_URL"], !text.isEmpty else {
-            throw ConfigurationError(variable: "DATABASE_OWNER_URL", message: "is not set and --database-url was not given")
+            throw ConfigurationError(variable: "DATABASE_OWNER_URL", message: "is not set and --database-url was not given (for the admin API: --url, ATRIUM_ADMIN_URL or atrium-admin login)")
         }
         return try DatabaseURL(parsing: text, variable: databaseURL == nil ? "DATABASE_OWNER_URL" : "--database-url")
     }
@@ -73,6 +95,13 @@ struct ConnectionOptions: ParsableArguments {
         var logger = Logger(label: "atrium-admin")
         logger.logLevel = .warning
         return logger
+    }
+
+    /// `remote` through the admin API in remote mode (``remote()``), else `local` on an owner
+    /// connection: one call site per command for both ways of working.
+    func either<T>(remote: (AdminClient) async throws -> T, local: (PostgresConnection, Logger) async throws -> T) async throws -> T {
+        if let client = try self.remote() { return try await remote(client) }
+        return try await withConnection(local)
     }
 
     /// Opens one owner connection for `body` and closes it afterwards.
@@ -100,6 +129,7 @@ struct Migrate: AsyncParsableCommand {
 
     func run() async throws {
         try await AdminCommand.run {
+            try connection.requireLocal("migrate")
             let role = try appRole ?? ProcessInfo.processInfo.environment["DATABASE_URL"].map { try DatabaseURL(parsing: $0, variable: "DATABASE_URL").username } ?? "atrium_app"
             let applied = try await AtriumHost.migrate(ownerURL: connection.ownerURL(), appRole: role, logger: connection.logger)
             if applied.isEmpty {

@@ -21,27 +21,40 @@ struct TenantCommand: AsyncParsableCommand {
         @Option(help: "Administrator's display name.") var adminName: String?
         @Option(help: "Plan: trial, basic, pro or enterprise.") var plan: String = "trial"
         @Option(help: "Administrator's UI language: zh-CN or en.") var locale: String = "zh-CN"
+        @Option(help: "Most active users instead of the plan's default (counts against a reseller's seats).") var maxUsers: Int?
+        @Option(help: "Place the tenant with this reseller (operator only; its quota applies).") var reseller: String?
         @Flag(help: "Print the result as JSON.") var json = false
 
         func run() async throws {
             try await AdminCommand.run {
-                let provisioner = TenantProvisioner(catalog: try connection.catalog(), hasher: try connection.hasher())
-                let request = TenantProvisioner.Request(slug: slug, name: name, plan: plan, adminEmail: adminEmail,
-                                                        adminName: adminName, adminPassword: adminPassword, locale: locale)
-                _ = try provisioner.validate(request)  // bad input fails before touching the database
-                let result = try await connection.withConnection { conn, logger in
-                    try await provisioner.provision(request, actor: "atrium-admin", on: conn, logger: logger)
+                let created: AdminWire.CreatedTenant
+                if let client = try connection.remote() {
+                    created = try await client.send("POST", "tenants", body: AdminWire.CreateTenant(slug: slug, name: name, adminEmail: adminEmail, adminName: adminName,
+                                                                                                   adminPassword: adminPassword, plan: plan, locale: locale,
+                                                                                                   maxUsers: maxUsers, reseller: reseller),
+                                                    as: AdminWire.CreatedTenant.self)
+                } else {
+                    let provisioner = TenantProvisioner(catalog: try connection.catalog(), hasher: try connection.hasher())
+                    var request = TenantProvisioner.Request(slug: slug, name: name, plan: plan, adminEmail: adminEmail,
+                                                            adminName: adminName, adminPassword: adminPassword, locale: locale, maxUsers: maxUsers)
+                    _ = try provisioner.validate(request)  // bad input fails before touching the database
+                    let result = try await connection.withConnection { conn, logger in
+                        if let reseller { request.resellerID = try await ResellerDirectory.require(slug: reseller, on: conn, logger: logger).id }
+                        return try await provisioner.provision(request, actor: "atrium-admin", on: conn, logger: logger)
+                    }
+                    created = AdminWire.CreatedTenant(tenant: result.tenant, adminEmail: result.adminEmail,
+                                      adminPassword: result.passwordWasGenerated ? result.adminPassword : nil, modules: result.modules)
                 }
                 if json {
-                    var output: [String: String] = ["id": result.tenant.id.uuidString, "slug": result.tenant.slug, "name": result.tenant.name,
-                                                    "plan": result.tenant.plan, "admin_email": result.adminEmail,
-                                                    "modules": result.modules.joined(separator: ",")]
-                    if result.passwordWasGenerated { output["admin_password"] = result.adminPassword }
+                    var output: [String: String] = ["id": created.tenant.id.uuidString, "slug": created.tenant.slug, "name": created.tenant.name,
+                                                    "plan": created.tenant.plan, "admin_email": created.adminEmail,
+                                                    "modules": created.modules.joined(separator: ",")]
+                    if let password = created.adminPassword { output["admin_password"] = password }
                     print(try Output.json(output))
                 } else {
-                    print("created tenant \(result.tenant.slug) (\(result.tenant.name)), plan \(result.tenant.plan), modules: \(result.modules.joined(separator: ", "))")
-                    print("administrator: \(result.adminEmail)")
-                    if result.passwordWasGenerated { print("password: \(result.adminPassword)   (shown once; stored only as an Argon2id hash)") }
+                    print("created tenant \(created.tenant.slug) (\(created.tenant.name)), plan \(created.tenant.plan), modules: \(created.modules.joined(separator: ", "))")
+                    print("administrator: \(created.adminEmail)")
+                    if let password = created.adminPassword { print("password: \(password)   (shown once; stored only as an Argon2id hash)") }
                 }
             }
         }
@@ -54,9 +67,8 @@ struct TenantCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await AdminCommand.run {
-                let tenants = try await connection.withConnection { conn, logger in
-                    try await TenantDirectory.list(on: conn, logger: logger)
-                }
+                let tenants = try await connection.either(remote: { try await $0.send("GET", "tenants", as: [TenantInfo].self) },
+                                                          local: { conn, logger in try await TenantDirectory.list(on: conn, logger: logger) })
                 if json {
                     print(try Output.json(tenants))
                 } else {
@@ -73,19 +85,18 @@ struct TenantCommand: AsyncParsableCommand {
         @Argument(help: "Tenant slug.") var slug: String
         @Flag(help: "Print JSON.") var json = false
 
-        struct Details: Encodable {
-            let tenant: TenantInfo
-            let usage: TenantUsage
-        }
-
         func run() async throws {
             try await AdminCommand.run {
-                let details = try await connection.withConnection { conn, logger in
-                    guard let tenant = try await TenantDirectory.find(slug: slug, on: conn, logger: logger) else {
-                        throw AtriumError(status: .notFound, code: "tenant_not_found", message: "no tenant '\(slug)'")
-                    }
-                    return Details(tenant: tenant, usage: try await TenantUsage.read(tenantID: tenant.id, on: conn, logger: logger))
-                }
+                let details = try await connection.either(remote: { try await $0.send("GET", "tenants/\(slug)", as: AdminWire.TenantDetails.self) },
+                                                          local: { conn, logger in
+                        guard let (tenant, resellerID) = try await TenantDirectory.findWithReseller(slug: slug, on: conn, logger: logger) else {
+                            throw AtriumError(status: .notFound, code: "tenant_not_found", message: "no tenant '\(slug)'")
+                        }
+                        var reseller: String?
+                        if let resellerID { reseller = try await ResellerDirectory.find(id: resellerID, on: conn, logger: logger)?.slug }
+                        return AdminWire.TenantDetails(tenant: tenant, usage: try await TenantUsage.read(tenantID: tenant.id, on: conn, logger: logger),
+                                                       limits: try await TenantDirectory.limits(slug: slug, on: conn, logger: logger), reseller: reseller)
+                })
                 if json {
                     print(try Output.json(details))
                 } else {
@@ -97,6 +108,10 @@ struct TenantCommand: AsyncParsableCommand {
                         ["last login", details.usage.lastLoginAt.map { ISO8601DateFormatter().string(from: $0) } ?? "never"],
                         ["records", details.usage.records.isEmpty ? "0" : details.usage.records.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")],
                         ["storage", "\(details.usage.storageBytes / 1024) KiB"],
+                        ["max users", details.limits.maxUsers.map(String.init) ?? "unlimited"],
+                        ["max records", details.limits.maxRecords.map(String.init) ?? "unlimited"],
+                        ["trial ends", details.limits.trialEndsAt.map { ISO8601DateFormatter().string(from: $0) } ?? "-"],
+                        ["reseller", details.reseller ?? "-"],
                     ]))
                 }
             }
@@ -131,9 +146,11 @@ struct TenantCommand: AsyncParsableCommand {
                 guard confirm == slug else {
                     throw AtriumError(status: .badRequest, code: "confirm", message: "deleting '\(slug)' needs --confirm \(slug)", field: "confirm")
                 }
-                let removed = try await connection.withConnection { conn, logger in
+                let removed = try await connection.either(remote: {
+                    try await $0.send("DELETE", "tenants/\(slug)", query: ["confirm": slug], as: AdminWire.Deleted.self).tables
+                }, local: { conn, logger in
                     try await TenantDirectory.delete(slug: slug, on: conn, logger: logger)
-                }
+                })
                 if json {
                     print(try Output.json(["deleted": slug, "rows": "\(removed.values.reduce(0, +))"]))
                 } else {
@@ -153,6 +170,14 @@ struct TenantCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await AdminCommand.run {
+                if let client = try connection.remote() {
+                    let progress = ProgressLine("exporting \(slug):")
+                    let bytes = try await client.download("tenants/\(slug)/export", query: withPasswordHashes ? ["password_hashes": "true"] : [:],
+                                                          to: URL(fileURLWithPath: output)) { done, total in progress.update(done, total) }
+                    progress.finish()
+                    print("exported tenant \(slug) to \(output): \(bytes) bytes" + (withPasswordHashes ? " (with password hashes: keep the file secret)" : " (without password hashes)"))
+                    return
+                }
                 guard FileManager.default.createFile(atPath: output, contents: nil, attributes: [.posixPermissions: 0o600]),
                       let handle = FileHandle(forWritingAtPath: output) else {
                     throw AtriumError.validation(field: "output", "cannot be written: \(output)")
@@ -180,6 +205,15 @@ struct TenantCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await AdminCommand.run {
+                if let client = try connection.remote() {
+                    guard FileManager.default.isReadableFile(atPath: file) else { throw AtriumError.validation(field: "file", "cannot be read: \(file)") }
+                    let progress = ProgressLine("importing \(slug):")
+                    let imported = try await client.upload("tenants/import", query: ["slug": slug].merging(name.map { ["name": $0] } ?? [:]) { $1 },
+                                                           file: URL(fileURLWithPath: file), as: AdminWire.Imported.self) { done, total in progress.update(done, total) }
+                    progress.finish()
+                    print("imported tenant \(slug): \(imported.rows.values.reduce(0, +)) rows in \(imported.rows.count) tables")
+                    return
+                }
                 guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
                     throw AtriumError.validation(field: "file", "cannot be read as UTF-8 text: \(file)")
                 }
@@ -221,6 +255,7 @@ struct TenantCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await AdminCommand.run {
+                try connection.requireLocal("tenant limits")
                 let limits = try await connection.withConnection { conn, logger in
                     var limits = try await TenantDirectory.limits(slug: slug, on: conn, logger: logger)
                     if maxUsers != nil || maxRecords != nil || trialEnds != nil {
@@ -253,15 +288,26 @@ struct TenantCommand: AsyncParsableCommand {
         @Argument(help: "Tenant slug.") var slug: String
         @Option(help: "Module to switch on (repeatable).") var enable: [String] = []
         @Option(help: "Module to switch off (repeatable).") var disable: [String] = []
+        @Flag(help: "Print JSON.") var json = false
 
         func run() async throws {
             try await AdminCommand.run {
-                let catalog = try connection.catalog()
-                let enabled = try await connection.withConnection { conn, logger in
-                    try await TenantModuleSwitch.change(slug: slug, enable: enable, disable: disable, catalog: catalog,
-                                                        actor: "atrium-admin", on: conn, logger: logger)
+                let states: [AdminWire.ModuleState]
+                if let client = try connection.remote() {
+                    states = enable.isEmpty && disable.isEmpty
+                        ? try await client.send("GET", "tenants/\(slug)/modules", as: [AdminWire.ModuleState].self)
+                        : try await client.send("POST", "tenants/\(slug)/modules", body: AdminWire.ModuleChange(enable: enable, disable: disable),
+                                                as: [AdminWire.ModuleState].self)
+                } else {
+                    let catalog = try connection.catalog()
+                    let enabled = try await connection.withConnection { conn, logger in
+                        try await TenantModuleSwitch.change(slug: slug, enable: enable, disable: disable, catalog: catalog,
+                                                            actor: "atrium-admin", on: conn, logger: logger)
+                    }
+                    states = catalog.entries.map { AdminWire.ModuleState(id: $0.id, enabled: enabled.contains($0.id)) }
                 }
-                print(Output.table(header: ["module", "enabled"], rows: catalog.entries.map { [$0.id, enabled.contains($0.id) ? "yes" : "no"] }))
+                if json { print(try Output.json(states)); return }
+                print(Output.table(header: ["module", "enabled"], rows: states.map { [$0.id, $0.enabled ? "yes" : "no"] }))
             }
         }
     }
@@ -273,6 +319,7 @@ struct TenantCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await AdminCommand.run {
+                try connection.requireLocal("tenant expire-trials")
                 let expired = try await connection.withConnection { conn, logger in
                     try await TenantDirectory.expireTrials(actor: "atrium-admin expire-trials", on: conn, logger: logger)
                 }
@@ -283,8 +330,13 @@ struct TenantCommand: AsyncParsableCommand {
 
     static func setStatus(_ status: TenantStatus, slug: String, connection: ConnectionOptions) async throws {
         try await AdminCommand.run {
-            let tenant = try await connection.withConnection { conn, logger in
-                try await TenantDirectory.setStatus(status, slug: slug, actor: "atrium-admin", on: conn, logger: logger)
+            let tenant: TenantInfo?
+            if let client = try connection.remote() {
+                tenant = try await client.send("POST", "tenants/\(slug)/\(status == .suspended ? "suspend" : "resume")", as: TenantInfo.self)
+            } else {
+                tenant = try await connection.withConnection { conn, logger in
+                    try await TenantDirectory.setStatus(status, slug: slug, actor: "atrium-admin", on: conn, logger: logger)
+                }
             }
             guard let tenant else { throw AtriumError(status: .notFound, code: "tenant_not_found", message: "no tenant '\(slug)'") }
             print("tenant \(tenant.slug) is now \(tenant.status)")

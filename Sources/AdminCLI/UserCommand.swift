@@ -7,12 +7,13 @@ import Tenancy
 struct UserCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "user",
-        abstract: "Create users and reset passwords.",
-        subcommands: [Create.self, ResetPassword.self]
+        abstract: "List a tenant's users, invite (create) users and reset passwords.",
+        subcommands: [Create.self, ResetPassword.self, List.self]
     )
 
     struct Create: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Add a user to a tenant.")
+        static let configuration = CommandConfiguration(abstract: "Add a user to a tenant (an invitation: a password is generated and printed once unless given).",
+                                                        aliases: ["invite"])
         @OptionGroup var connection: ConnectionOptions
         @Option(help: "Tenant slug.") var tenant: String
         @Option(help: "Email (the login).") var email: String
@@ -20,31 +21,24 @@ struct UserCommand: AsyncParsableCommand {
         @Option(help: "Password (default: generate and print one).") var password: String?
         @Option(help: "UI language: zh-CN or en.") var locale: String = "zh-CN"
         @Flag(help: "Make the user a tenant administrator.") var admin = false
+        @Flag(help: "Print JSON.") var json = false
 
         func run() async throws {
             try await AdminCommand.run {
-                guard let address = UserInputRules.normalisedEmail(email) else {
-                    throw AtriumError.validation(field: "email", "'\(email)' is not an email address")
-                }
-                if let problem = UserInputRules.displayNameProblem(name) { throw AtriumError.validation(field: "name", problem) }
-                guard Localizer.supported.contains(locale) else { throw AtriumError.validation(field: "locale", "must be zh-CN or en") }
-                if let password, let problem = PasswordPolicy.problem(with: password) { throw AtriumError.validation(field: "password", problem) }
-                let secret = password ?? SecureToken.readablePassword()
-                let hash = try await connection.hasher().hashOffLoop(secret)
-                let displayName = name.trimmingCharacters(in: .whitespacesAndNewlines)
-                let (locale, admin, slug) = (self.locale, self.admin, self.tenant)
-                try await connection.withConnection { conn, logger in
-                    let tenant = try await UserCommand.tenant(slug, on: conn, logger: logger)
-                    try await conn.inTenantTransaction(tenant.id, logger: logger) { conn in
-                        let id = try await UserStore.create(.init(email: address, displayName: displayName, locale: locale, passwordHash: hash, isAdmin: admin),
-                                                            tenantID: tenant.id, on: conn, logger: logger)
-                        try await AuditLog.record(.init(action: "user.created", actor: .system("atrium-admin"), entity: "user", recordID: id.uuidString,
-                                                        details: ["email": address, "admin": "\(admin)"]),
-                                                  tenantID: tenant.id, on: conn, logger: logger)
+                let invitation = TenantUsers.Invitation(email: email, name: name, password: password, locale: locale, isAdmin: admin)
+                _ = try TenantUsers.validate(invitation)  // bad input fails before anything is sent or hashed
+                let created: TenantUsers.Credentials
+                if let client = try connection.remote() {
+                    created = try await client.send("POST", "tenants/\(tenant)/users",
+                                                    body: AdminWire.Invite(email: email, name: name, locale: locale, admin: admin, password: password),
+                                                    as: TenantUsers.Credentials.self)
+                } else {
+                    let hasher = try connection.hasher()
+                    created = try await connection.withConnection { conn, logger in
+                        try await TenantUsers.invite(invitation, slug: tenant, hasher: hasher, actor: "atrium-admin", on: conn, logger: logger)
                     }
                 }
-                print("created user \(address) in \(slug)")
-                if password == nil { print("password: \(secret)   (shown once)") }
+                UserCommand.report(created, json: json, done: "created user \(created.email) in \(tenant)")
             }
         }
     }
@@ -55,36 +49,51 @@ struct UserCommand: AsyncParsableCommand {
         @Option(help: "Tenant slug.") var tenant: String
         @Option(help: "The user's email.") var email: String
         @Option(help: "New password (default: generate and print one).") var password: String?
+        @Flag(help: "Print JSON.") var json = false
 
         func run() async throws {
             try await AdminCommand.run {
-                guard let address = UserInputRules.normalisedEmail(email) else {
-                    throw AtriumError.validation(field: "email", "'\(email)' is not an email address")
-                }
                 if let password, let problem = PasswordPolicy.problem(with: password) { throw AtriumError.validation(field: "password", problem) }
-                let secret = password ?? SecureToken.readablePassword()
-                let hash = try await connection.hasher().hashOffLoop(secret)
-                let slug = self.tenant
-                try await connection.withConnection { conn, logger in
-                    let tenant = try await UserCommand.tenant(slug, on: conn, logger: logger)
-                    try await conn.inTenantTransaction(tenant.id, logger: logger) { conn in
-                        guard let id = try await UserStore.setPasswordHash(hash, email: address, on: conn, logger: logger) else {
-                            throw AtriumError(status: .notFound, code: "user_not_found", message: "no user \(address) in tenant \(slug)")
-                        }
-                        try await AuditLog.record(.init(action: "user.password_reset", actor: .system("atrium-admin"), entity: "user", recordID: id.uuidString),
-                                                  tenantID: tenant.id, on: conn, logger: logger)
+                let reset: TenantUsers.Credentials
+                if let client = try connection.remote() {
+                    reset = try await client.send("POST", "tenants/\(tenant)/users/reset-password", body: AdminWire.Reset(email: email, password: password),
+                                                  as: TenantUsers.Credentials.self)
+                } else {
+                    let hasher = try connection.hasher()
+                    reset = try await connection.withConnection { conn, logger in
+                        try await TenantUsers.resetPassword(email: email, password: password, slug: tenant, hasher: hasher, actor: "atrium-admin", on: conn, logger: logger)
                     }
                 }
-                print("password of \(address) in \(slug) reset; their sessions were ended")
-                if password == nil { print("password: \(secret)   (shown once)") }
+                UserCommand.report(reset, json: json, done: "password of \(reset.email) in \(tenant) reset; their sessions were ended")
             }
         }
     }
 
-    static func tenant(_ slug: String, on connection: PostgresConnection, logger: Logger) async throws -> TenantInfo {
-        guard let tenant = try await TenantDirectory.find(slug: slug, on: connection, logger: logger) else {
-            throw AtriumError(status: .notFound, code: "tenant_not_found", message: "no tenant '\(slug)'")
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List a tenant's users.")
+        @OptionGroup var connection: ConnectionOptions
+        @Option(help: "Tenant slug.") var tenant: String
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            try await AdminCommand.run {
+                let members = try await connection.either(remote: { try await $0.send("GET", "tenants/\(tenant)/users", as: [TenantUsers.Member].self) },
+                                                          local: { conn, logger in try await TenantUsers.list(slug: tenant, on: conn, logger: logger) })
+                if json { print(try Output.json(members)); return }
+                let iso = ISO8601DateFormatter()
+                print(Output.table(header: ["EMAIL", "NAME", "ADMIN", "ACTIVE", "LAST LOGIN"], rows: members.map {
+                    [$0.email, $0.name, $0.admin ? "yes" : "no", $0.active ? "yes" : "no", $0.lastLoginAt.map(iso.string(from:)) ?? "never"]
+                }))
+            }
         }
-        return tenant
+    }
+
+    static func report(_ credentials: TenantUsers.Credentials, json: Bool, done: String) {
+        if json {
+            print((try? Output.json(credentials)) ?? "{}")
+            return
+        }
+        print(done)
+        if let password = credentials.password { print("password: \(password)   (shown once)") }
     }
 }

@@ -14,7 +14,7 @@ import Tenancy
 /// ```
 public enum AtriumHost {
     /// Every migration this build knows, in order.
-    public static var migrations: [Migration] { CoreMigrations.all }
+    public static var migrations: [Migration] { CoreMigrations.all + AdminSchema.migrations }
 
     public static func catalog(_ configuration: AtriumConfiguration) throws -> ModuleCatalog {
         try ModuleCatalog.load(path: configuration.pluginsFile, compiledIn: BuiltInModules.all)
@@ -42,12 +42,19 @@ public enum AtriumHost {
         let database = Database(url: configuration.databaseURL, poolSize: configuration.databasePoolSize, logger: logger)
         let renderer = try await WebRenderer.load(modules: [BuiltInModules.resources])
         let services = try PlatformServices(configuration: configuration, database: database, renderer: renderer, catalog: catalog)
+        // The admin API works as the schema owner (tenant creation, deletion, import touch
+        // every table); it is served only when the server is given the owner's URL.
+        let ownerDatabase = configuration.ownerDatabaseURL.map { Database(url: $0, poolSize: 4, logger: logger) }
 
         let router = Router(context: AtriumContext.self)
         router.add(middleware: RequestLogMiddleware(baseDomain: configuration.baseDomain, defaultTenant: configuration.defaultTenant,
                                                    trustedProxies: configuration.trustedProxies))
         router.add(middleware: ErrorMiddleware(renderer: renderer))
+        let metrics = Metrics()
+        router.add(middleware: MetricsMiddleware(metrics: metrics))
         OperationsRoutes(services: services, expectedSchemaVersion: migrations.map(\.version).max() ?? 0).register(on: router)
+        MetricsRoutes(metrics: metrics, database: database).register(on: router)
+        AdminRoutes(owner: ownerDatabase, catalog: catalog, hasher: services.hasher).register(on: router)
         let tenantRoutes = router.group()
             .add(middleware: TenantResolver(database: database, baseDomain: configuration.baseDomain, defaultTenant: configuration.defaultTenant))
             .add(middleware: IdentityMiddleware(database: database))
@@ -64,7 +71,7 @@ public enum AtriumHost {
         var app = Application(
             router: router,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "atrium"),
-            services: [database.client],
+            services: [database.client] + (ownerDatabase.map { [$0.client] } ?? []),
             logger: logger
         )
         app.beforeServerStarts {

@@ -86,9 +86,14 @@ public enum TenantArchive {
     /// Restores an archive as tenant `slug` (new or the archive's own), in one transaction;
     /// returns the rows per table. Refuses a different schema version, a taken slug, or an
     /// archive whose end line is missing or does not match what was read.
-    public static func restore(lines: [String], slug: String, name: String?, on connection: PostgresConnection, logger: Logger) async throws -> [String: Int] {
+    public static func restore(lines: [String], slug: String, name: String?, resellerID: UUID? = nil, actor: String = "atrium-admin",
+                               on connection: PostgresConnection, logger: Logger) async throws -> [String: Int] {
         guard let first = lines.first, let header = try? JSONDecoder.iso.decode(Header.self, from: Data(first.utf8)), header.format == format else {
             throw AtriumError.validation(field: "file", "is not an Atrium tenant archive")
+        }
+        try TenantProvisioner.checkSlug(slug)
+        if let name, name.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty || name.count > 200 {
+            throw AtriumError.validation(field: "name", "must be 1 to 200 characters")
         }
         let schema = try await schemaVersion(on: connection, logger: logger)
         guard header.schema == schema else {
@@ -99,8 +104,12 @@ public enum TenantArchive {
         }
         return try await connection.inTransaction(logger: logger) { connection in
             let limits = PlanLimits.defaults(plan: header.plan)
+            if let resellerID {
+                try await ResellerDirectory.reserve(resellerID: resellerID, seats: limits.maxUsers, on: connection, logger: logger)
+            }
             let tenantID = try await connection.query("""
-                INSERT INTO tenants (slug, name, plan, max_users, max_records) VALUES (\(slug), \(name ?? header.name), \(header.plan), \(limits.maxUsers), \(limits.maxRecords))
+                INSERT INTO tenants (slug, name, plan, max_users, max_records, reseller_id)
+                VALUES (\(slug), \(name ?? header.name), \(header.plan), \(limits.maxUsers), \(limits.maxRecords), \(resellerID))
                 RETURNING id
                 """, logger: logger).collect().first!.decode(UUID.self)
             try await TenantScope.enter(tenantID, on: connection, logger: logger)
@@ -135,7 +144,7 @@ public enum TenantArchive {
             }
             guard let expected else { throw AtriumError.validation(field: "file", "is cut short: its end line is missing") }
             guard expected == counts else { throw AtriumError.validation(field: "file", "does not add up: the end line counts \(expected), the batches hold \(counts)") }
-            try await AuditLog.record(.init(action: "tenant.imported", actor: .system("atrium-admin"), entity: "tenant", recordID: tenantID.uuidString,
+            try await AuditLog.record(.init(action: "tenant.imported", actor: .system(actor), entity: "tenant", recordID: tenantID.uuidString,
                                             details: ["from": header.slug, "rows": "\(counts.values.reduce(0, +))"]),
                                       tenantID: tenantID, on: connection, logger: logger)
             return counts

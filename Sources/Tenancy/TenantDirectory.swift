@@ -17,6 +17,19 @@ public enum TenantDirectory {
         try await decode(connection.query("SELECT id, slug, name, status, plan FROM tenants ORDER BY slug", logger: logger))
     }
 
+    /// The tenants of one reseller.
+    public static func list(resellerID: UUID, on connection: PostgresConnection, logger: Logger) async throws -> [TenantInfo] {
+        try await decode(connection.query("SELECT id, slug, name, status, plan FROM tenants WHERE reseller_id = \(resellerID) ORDER BY slug", logger: logger))
+    }
+
+    /// A tenant and the reseller it belongs to (nil: the operator's own).
+    public static func findWithReseller(slug: String, on connection: PostgresConnection, logger: Logger) async throws -> (tenant: TenantInfo, resellerID: UUID?)? {
+        guard let (id, slug, name, status, plan, reseller) = try await connection.query(
+            "SELECT id, slug, name, status, plan, reseller_id FROM tenants WHERE slug = \(slug)", logger: logger
+        ).collect().first?.decode((UUID, String, String, String, String, UUID?).self) else { return nil }
+        return (TenantInfo(id: id, slug: slug, name: name, status: status, plan: plan), reseller)
+    }
+
     static func decode(_ rows: PostgresRowSequence) async throws -> [TenantInfo] {
         var tenants: [TenantInfo] = []
         for try await (id, slug, name, status, plan) in rows.decode((UUID, String, String, String, String).self) {

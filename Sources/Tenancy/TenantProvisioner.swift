@@ -23,8 +23,15 @@ public struct TenantProvisioner: Sendable {
         public var adminName: String?
         public var adminPassword: String?
         public var locale: String
+        /// The reseller the tenant belongs to (nil: the operator's own); its quota applies.
+        public var resellerID: UUID?
+        /// Most active users, instead of the plan's default.
+        public var maxUsers: Int?
 
-        public init(slug: String, name: String, plan: String, adminEmail: String, adminName: String? = nil, adminPassword: String? = nil, locale: String = "zh-CN") {
+        public init(slug: String, name: String, plan: String, adminEmail: String, adminName: String? = nil, adminPassword: String? = nil, locale: String = "zh-CN",
+                    resellerID: UUID? = nil, maxUsers: Int? = nil) {
+            self.resellerID = resellerID
+            self.maxUsers = maxUsers
             self.slug = slug
             self.name = name
             self.plan = plan
@@ -52,15 +59,19 @@ public struct TenantProvisioner: Sendable {
         self.hasher = hasher
     }
 
-    /// Checks the request and names the first bad field (`--slug`, `--admin-email`, …).
-    public func validate(_ request: Request) throws -> (email: String, name: String) {
-        let slug = request.slug
+    /// A tenant slug's shape (it becomes a sub-domain) and the reserved names.
+    public static func checkSlug(_ slug: String) throws {
         if slug.range(of: "^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$", options: .regularExpression) == nil {
             throw AtriumError.validation(field: "slug", "'\(slug)' must be 1-40 lower-case letters, digits or inner hyphens")
         }
-        if Self.reservedSlugs.contains(slug) {
+        if reservedSlugs.contains(slug) {
             throw AtriumError.validation(field: "slug", "'\(slug)' is reserved")
         }
+    }
+
+    /// Checks the request and names the first bad field (`--slug`, `--admin-email`, …).
+    public func validate(_ request: Request) throws -> (email: String, name: String) {
+        try Self.checkSlug(request.slug)
         let name = request.name.trimmingCharacters(in: .whitespacesAndNewlines)
         if name.isEmpty || name.count > 200 {
             throw AtriumError.validation(field: "name", "must be 1 to 200 characters")
@@ -77,6 +88,9 @@ public struct TenantProvisioner: Sendable {
         if !Localizer.supported.contains(request.locale) {
             throw AtriumError.validation(field: "locale", "must be one of \(Localizer.supported.joined(separator: ", "))")
         }
+        if let maxUsers = request.maxUsers, maxUsers < 1 {
+            throw AtriumError.validation(field: "max_users", "must be 1 or more")
+        }
         return (email, name)
     }
 
@@ -85,15 +99,20 @@ public struct TenantProvisioner: Sendable {
         let password = request.adminPassword ?? SecureToken.readablePassword()
         let hash = try await hasher.hashOffLoop(password)
         let modules = catalog.defaultModules(plan: request.plan)
-        let limits = PlanLimits.defaults(plan: request.plan)
+        var planLimits = PlanLimits.defaults(plan: request.plan)
+        if let maxUsers = request.maxUsers { planLimits.maxUsers = maxUsers }
+        let limits = planLimits
         let trialEnds = limits.trialDays.map { Date().addingTimeInterval(Double($0) * 86_400) }
         let adminName = request.adminName ?? (request.locale == "zh-CN" ? "管理员" : "Administrator")
         let tenant: TenantInfo
         do {
             tenant = try await connection.inTransaction(logger: logger) { connection in
+                if let reseller = request.resellerID {
+                    try await ResellerDirectory.reserve(resellerID: reseller, seats: limits.maxUsers, on: connection, logger: logger)
+                }
                 let rows = try await connection.query("""
-                    INSERT INTO tenants (slug, name, plan, max_users, max_records, trial_ends_at)
-                    VALUES (\(request.slug), \(name), \(request.plan), \(limits.maxUsers), \(limits.maxRecords), \(trialEnds))
+                    INSERT INTO tenants (slug, name, plan, max_users, max_records, trial_ends_at, reseller_id)
+                    VALUES (\(request.slug), \(name), \(request.plan), \(limits.maxUsers), \(limits.maxRecords), \(trialEnds), \(request.resellerID))
                     RETURNING id, slug, name, status, plan
                     """, logger: logger)
                 guard let tenant = try await TenantDirectory.decode(rows).first else {

@@ -108,7 +108,7 @@ public struct RecordRoutes: Sendable {
         return object
     }
 
-    static func decode<T: Decodable>(_ type: T.Type, _ request: Request) async throws -> T {
+    public static func decode<T: Decodable>(_ type: T.Type, _ request: Request) async throws -> T {
         let value = try await body(request)
         do {
             return try JSONDecoder().decode(T.self, from: Data(value.jsonText.utf8))
