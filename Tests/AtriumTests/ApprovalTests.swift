@@ -331,4 +331,42 @@ import Testing
             #expect(try await Self.submit(org.emp, empty).errorCode == "no_lines")
         }
     }
+
+    @Test func theProcessPageChecksDefinitionsAndThePagesSubmitAndDecide() async throws {
+        try await Self.withOrg("appr-pages") { client, tenant, org in
+            var admin = try await WebAppTests.Browser.signIn(client, slug: tenant.info.slug, email: tenant.adminEmail, password: tenant.password)
+            let list = try await admin.get("/app/admin/approvals")
+            #expect(list.0 == .ok && list.1.contains("Claims") && list.1.contains("1. Manager → 2. Finance director → 3. Finance"), "\(list.1)")
+            let bad = try await admin.post("/app/admin/approvals", ["process": #"{"entity": "expense_claim", "name": "X", "steps": [{"name": "S", "approvers": [{"kind": "boss"}]}]}"#])
+            #expect(bad.0 == .unprocessableContent && bad.1.contains("steps.0.approvers.0.kind") && bad.1.contains("boss"), "the error names the field and the input stays")
+            let noCSRF = try await admin.post("/app/admin/approvals", ["process": "{}"], csrf: false)
+            #expect(noCSRF.0 == .forbidden)
+            let good = try await admin.post("/app/admin/approvals", ["process": #"{"entity": "expense_request", "name": "Trips <b>", "steps": [{"name": "Boss", "approvers": [{"kind": "manager"}]}]}"#])
+            #expect(good.0 == .seeOther, "\(good.1)")
+            let after = try await admin.get("/app/admin/approvals")
+            #expect(after.1.contains("Trips &lt;b&gt;") && !after.1.contains("Trips <b>"), "names are escaped")
+            var employee = try await WebAppTests.Browser.signIn(client, slug: tenant.info.slug, email: org.emp.email, password: PermissionFixtures.password)
+            let salesperson = try await employee.get("/app/admin/approvals")
+            #expect(salesperson.0 == .forbidden)
+
+            // The employee submits from the record page; the manager decides from his inbox page.
+            let claim = try await Self.claim(org, org.emp, "Page claim", ["88.00"])
+            let record = try await employee.get("/app/expense_claim/\(claim)")
+            #expect(record.1.contains("data-testid=\"approval-submit-form\""), "the panel offers the submission")
+            let submitted = try await employee.post("/app/approvals/submit/expense_claim/\(claim)", ["comment": "Taxi <receipts> attached", "back": "/app/expense_claim/\(claim)"])
+            #expect(submitted.0 == .seeOther && submitted.2[.location]?.contains("notice=approval_submitted") == true, "\(submitted)")
+            let locked = try await employee.get("/app/expense_claim/\(claim)")
+            #expect(!locked.1.contains("data-testid=\"edit\"") && locked.1.contains("data-state=\"pending\""), "no Edit while pending")
+            var manager = try await WebAppTests.Browser.signIn(client, slug: tenant.info.slug, email: org.mgr.email, password: PermissionFixtures.password)
+            let inbox = try await manager.get("/app/approvals")
+            #expect(inbox.1.contains("Page claim") && inbox.1.contains("Taxi &lt;receipts&gt; attached"), "the submitter's comment, escaped")
+            let task = try #require(try await Self.task(org.mgr, claim, for: org.mgr.id))
+            let foreign = try await employee.post("/app/approvals/tasks/\(task)", ["decision": "approve", "back": "//evil.example/"])
+            #expect(foreign.2[.location] == "/app/approvals?notice=approval_not_your_task", "refused, and never sent to another site: \(foreign)")
+            let decided = try await manager.post("/app/approvals/tasks/\(task)", ["decision": "approve", "comment": "ok", "back": "/app/approvals"])
+            #expect(decided.2[.location] == "/app/approvals?notice=approval_decided")
+            let twice = try await manager.post("/app/approvals/tasks/\(task)", ["decision": "approve", "back": "/app/approvals"])
+            #expect(twice.2[.location] == "/app/approvals?notice=approval_already_decided")
+        }
+    }
 }
