@@ -16,6 +16,7 @@ test:
 	deploy/check.sh
 	swift build
 	scripts/with-test-db.sh sh -c 'swift test && python3 Tests/browser/run_browser_tests.py && python3 Tests/api/validate_openapi.py'
+	bash Tests/deploy/backup_restore_check.sh
 
 clean-db:
 	-scripts/pg-cluster.sh stop var/pg

@@ -10,7 +10,7 @@ packages=(libargon2-dev postgresql python3)
 browser=0
 if [ "${1:-}" = "--browser" ]; then
     browser=1
-    packages+=(chromium chromium-driver python3-pip shellcheck fonts-noto-cjk)
+    packages+=(chromium chromium-driver python3-pip shellcheck fonts-noto-cjk curl)
 fi
 missing=()
 for package in "${packages[@]}"; do
