@@ -138,10 +138,17 @@ struct Migrate: AsyncParsableCommand {
                 for migration in applied { print("applied \(migration.version) \(migration.name)") }
             }
             let catalog = try connection.catalog()
-            let tenants = try await connection.withConnection { conn, logger in
+            let report = try await connection.withConnection { conn, logger in
                 try await TenantModuleSwitch.setUpAll(catalog: catalog, on: conn, logger: logger)
             }
-            if !tenants.isEmpty { print("module set-up run for \(tenants.count) tenant(s)") }
+            if !report.done.isEmpty { print("module set-up run for \(report.done.count) tenant(s)") }
+            if !report.failed.isEmpty {
+                // Every other tenant was set up; these stay as they were until the cause is fixed.
+                for (slug, reason) in report.failed {
+                    FileHandle.standardError.write(Data("atrium-admin: module set-up of tenant \(slug) failed: \(reason)\n".utf8))
+                }
+                throw ExitCode(1)
+            }
         }
     }
 }

@@ -56,22 +56,34 @@ public enum TenantModuleSwitch {
     /// After an upgrade (`atrium-admin migrate`): runs the set-up of every tenant's enabled
     /// modules that has not run at the module's current version (`tenant_modules.set_up_version`),
     /// so tenants created before a module grew one (e.g. the sales pipeline) get it once.
-    /// Returns the slugs of tenants that were set up; tenants without an administrator are skipped.
-    public static func setUpAll(catalog: ModuleCatalog, on connection: PostgresConnection, logger: Logger) async throws -> [String] {
-        var done: [String] = []
-        for tenant in try await TenantDirectory.list(on: connection, logger: logger) {
-            let ok = try await connection.inTenantTransaction(tenant.id, logger: logger) { connection -> Bool in
-                let pending = try await TenantModules.needingSetUp(catalog: catalog, on: connection, logger: logger)
-                guard !pending.isEmpty else { return false }
-                do {
+    /// Each tenant's set-up runs in its own transaction: one that fails (e.g. a plan limit) is
+    /// rolled back and reported, and the others still run. Tenants without an administrator
+    /// are skipped.
+    public struct SetUpReport: Sendable {
+        public var done: [String] = []
+        public var failed: [(slug: String, reason: String)] = []
+    }
+
+    /// `only`: these tenant slugs instead of all.
+    public static func setUpAll(catalog: ModuleCatalog, only: Set<String>? = nil, on connection: PostgresConnection, logger: Logger) async throws -> SetUpReport {
+        var report = SetUpReport()
+        for tenant in try await TenantDirectory.list(on: connection, logger: logger) where only?.contains(tenant.slug) ?? true {
+            do {
+                let ok = try await connection.inTenantTransaction(tenant.id, logger: logger) { connection -> Bool in
+                    let pending = try await TenantModules.needingSetUp(catalog: catalog, on: connection, logger: logger)
+                    guard !pending.isEmpty else { return false }
                     try await setUp(pending, slug: tenant.slug, catalog: catalog, on: connection, logger: logger)
                     return true
-                } catch let error as AtriumError where error.code == "no_admin" {
-                    return false
                 }
+                if ok { report.done.append(tenant.slug) }
+            } catch let error as AtriumError where error.code == "no_admin" {
+                continue
+            } catch let error as AtriumError {
+                report.failed.append((tenant.slug, error.message))
+            } catch {
+                report.failed.append((tenant.slug, DatabaseErrors.describe(error)))
             }
-            if ok { done.append(tenant.slug) }
         }
-        return done
+        return report
     }
 }

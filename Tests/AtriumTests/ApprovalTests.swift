@@ -3,6 +3,7 @@ import HTTPTypes
 import HummingbirdTesting
 @testable import Modules
 import Platform
+import Tenancy
 import Testing
 
 /// The approval engine and the expenses module over the HTTP API, against the real server and
@@ -367,6 +368,40 @@ import Testing
             #expect(decided.2[.location] == "/app/approvals?notice=approval_decided")
             let twice = try await manager.post("/app/approvals/tasks/\(task)", ["decision": "approve", "back": "/app/approvals"])
             #expect(twice.2[.location] == "/app/approvals?notice=approval_already_decided")
+        }
+    }
+
+    @Test func aFailingModuleSetUpIsRolledBackAndReportedWhileOtherTenantsAreSetUp() async throws {
+        try await RecordFixtures.withTenants("setup-bad", "setup-good") { client, tenants in
+            let (bad, good) = (tenants[0], tenants[1])
+            // Break the expenses set-up of one tenant: its default process names the finance role.
+            let admin = try await RecordAPIClient.admin(client, bad)
+            for process in try await admin.call(.get, "/api/v1/admin/approval-processes").json["processes"]?.arrayValue ?? [] {
+                #expect(try await admin.call(.delete, "/api/v1/admin/approval-processes/\(process["id"]?.stringValue ?? "")").status == .noContent)
+            }
+            let roles = try await admin.call(.get, "/api/v1/admin/roles")
+            let finance = try #require((roles.json["roles"]?.arrayValue ?? roles.json.arrayValue ?? []).first { $0["key"]?.stringValue == "finance" }?["id"]?.stringValue)
+            #expect(try await admin.call(.delete, "/api/v1/admin/roles/\(finance)").status == .noContent)
+            let slugs: Set<String> = [bad.info.slug, good.info.slug]
+            try await TestEnvironment.withOwner { connection in
+                for tenant in [bad, good] {
+                    try await connection.inTenantTransaction(tenant.info.id, logger: TestEnvironment.logger) { connection in
+                        try await connection.query("UPDATE tenant_modules SET set_up_version = NULL WHERE module_id = 'expenses'", logger: TestEnvironment.logger)
+                    }
+                }
+                let report = try await TenantModuleSwitch.setUpAll(catalog: try TestEnvironment.catalog(), only: slugs, on: connection, logger: TestEnvironment.logger)
+                #expect(report.done == [good.info.slug], "\(report)")
+                #expect(report.failed.map(\.slug) == [bad.info.slug] && report.failed.first?.reason.contains("role") == true, "\(report.failed)")
+            }
+            // Nothing of the failed set-up stayed, and it runs once the cause is fixed.
+            #expect(try await admin.call(.get, "/api/v1/admin/approval-processes").json["processes"]?.arrayValue?.isEmpty == true)
+            let recreated = try await admin.call(.post, "/api/v1/admin/roles", json: #"{"key": "finance", "labels": {"en": "Finance"}, "grants": {}}"#)
+            #expect(recreated.status == .created, "\(recreated.text)")
+            try await TestEnvironment.withOwner { connection in
+                let report = try await TenantModuleSwitch.setUpAll(catalog: try TestEnvironment.catalog(), only: slugs, on: connection, logger: TestEnvironment.logger)
+                #expect(report.done == [bad.info.slug] && report.failed.isEmpty, "\(report)")
+            }
+            #expect(try await admin.call(.get, "/api/v1/admin/approval-processes").json["processes"]?.arrayValue?.count == 2)
         }
     }
 }
