@@ -541,26 +541,27 @@ public struct ApprovalEngine: Sendable {
             """, logger: logger))
         let byID = Dictionary(uniqueKeysWithValues: instances.map { ($0.id, $0) })
         let entities = try await records.entities(on: connection, logger: logger)
+        // Every record in one statement (not one per item); the summary follows the caller's
+        // field rules: a hidden field stays hidden here too.
+        var binds = PostgresBindings()
+        binds.append(Array(Set(instances.map(\.recordID))))
+        let found = try await RecordEngine.decode(connection.query(PostgresQuery(
+            unsafeSQL: "SELECT \(RecordEngine.columns) FROM records r WHERE r.id = ANY($1) AND r.deleted_at IS NULL", binds: binds), logger: logger))
         var recordCache: [UUID: Record] = [:]
-        func record(_ instance: Instance) async throws -> Record? {
-            if let cached = recordCache[instance.recordID] { return cached }
-            guard let entity = entities[instance.entity],
-                  let found = try? await records.fetch(instance.entity, id: instance.recordID, deleted: false, on: connection, logger: logger) else { return nil }
-            // The summary follows the caller's field rules: a hidden field stays hidden here too.
-            let redacted = actor.access.redact(found, entity: entity)
-            recordCache[instance.recordID] = redacted
-            return redacted
+        for record in found {
+            guard let entity = entities[record.entity] else { continue }
+            recordCache[record.id] = actor.access.redact(record, entity: entity)
         }
         var waiting: [InboxItem] = []
         for task in tasks {
             guard let instance = byID[task.instanceID] else { continue }
-            waiting.append(InboxItem(task: task, instance: instance, record: try await record(instance),
+            waiting.append(InboxItem(task: task, instance: instance, record: recordCache[instance.recordID],
                                      onBehalfOf: task.approverID == me ? nil : task.approverID))
         }
         var copied: [InboxItem] = []
-        for id in copiedIDs { if let instance = byID[id] { copied.append(InboxItem(task: nil, instance: instance, record: try await record(instance), onBehalfOf: nil)) } }
+        for id in copiedIDs { if let instance = byID[id] { copied.append(InboxItem(task: nil, instance: instance, record: recordCache[instance.recordID], onBehalfOf: nil)) } }
         var submitted: [InboxItem] = []
-        for id in submittedIDs { if let instance = byID[id] { submitted.append(InboxItem(task: nil, instance: instance, record: try await record(instance), onBehalfOf: nil)) } }
+        for id in submittedIDs { if let instance = byID[id] { submitted.append(InboxItem(task: nil, instance: instance, record: recordCache[instance.recordID], onBehalfOf: nil)) } }
         return Inbox(waiting: waiting, copied: copied, submitted: submitted)
     }
 
