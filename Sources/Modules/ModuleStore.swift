@@ -1,4 +1,5 @@
 import Foundation
+import Hummingbird
 import Logging
 import Platform
 import PostgresNIO
@@ -98,4 +99,43 @@ extension Record {
     func money(_ key: String) -> Decimal { Money.amount(values[key]) ?? 0 }
     func decimal(_ key: String) -> Decimal? { values[key]?.stringValue.flatMap { Decimal(string: $0, locale: Money.posix) } }
     var idText: String { id.uuidString.lowercased() }
+}
+
+/// A module's pages and API handlers: the store of a page's request, and the caller's tenant
+/// transaction with a store acting as the caller (CSRF-checked for writes).
+protocol ModuleHandlers: Sendable {
+    var web: WebApp { get }
+}
+
+extension ModuleHandlers {
+    /// The record id of a route parameter; anything else is the 404 of a missing record.
+    static func id(_ context: AtriumContext, _ name: String = "id") throws -> UUID {
+        guard let text = context.parameters.get(name), let id = UUID(uuidString: text) else {
+            throw AtriumError(status: .notFound, code: "record_not_found", message: "no such record")
+        }
+        return id
+    }
+
+    func store(_ page: WebApp.Page, _ db: PostgresConnectionBox) -> ModuleStore {
+        ModuleStore(engine: web.engine, actor: page.actor, connection: db.connection, logger: db.logger)
+    }
+
+    func run<T: Sendable>(_ request: Request, _ context: AtriumContext, write: Bool = false,
+                          _ body: @escaping @Sendable (ModuleStore) async throws -> T) async throws -> T {
+        let engine = web.engine
+        return try await web.records.run(request, context, write: write) { actor, db in
+            try await body(ModuleStore(engine: engine, actor: actor, connection: db.connection, logger: db.logger))
+        }
+    }
+}
+
+extension AtriumError {
+    /// A module's refusal with a localized message (`validation.<module>.<key>` in the locale files).
+    static func module(_ module: String, _ status: HTTPResponse.Status, code: String, field: String?, _ message: String, key: String,
+                       _ arguments: [String: String] = [:]) -> AtriumError {
+        var error = AtriumError(status: status, code: code, message: message, field: field)
+        error.messageKey = "\(module).\(key)"
+        error.messageArguments = arguments
+        return error
+    }
 }

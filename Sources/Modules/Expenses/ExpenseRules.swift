@@ -20,10 +20,7 @@ enum ExpenseRules {
     }
 
     static func error(_ status: HTTPResponse.Status, code: String, field: String?, _ message: String, key: String, _ arguments: [String: String] = [:]) -> AtriumError {
-        var error = AtriumError(status: status, code: code, message: message, field: field)
-        error.messageKey = "expenses.\(key)"
-        error.messageArguments = arguments
-        return error
+        .module("expenses", status, code: code, field: field, message, key: key, arguments)
     }
 
     /// CNY amount of a line: amount × rate (1 for CNY), to the cent.

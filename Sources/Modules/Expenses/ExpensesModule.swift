@@ -89,21 +89,11 @@ enum ExpenseActions {
     }
 }
 
-struct ExpensesAPI: Sendable {
+struct ExpensesAPI: ModuleHandlers {
     let web: WebApp
 
-    func run<T: Sendable>(_ request: Request, _ context: AtriumContext, write: Bool = false,
-                          _ body: @escaping @Sendable (ModuleStore) async throws -> T) async throws -> T {
-        let engine = web.engine
-        return try await web.records.run(request, context, write: write) { actor, db in
-            try await body(ModuleStore(engine: engine, actor: actor, connection: db.connection, logger: db.logger))
-        }
-    }
-
     @Sendable func pay(_ request: Request, context: AtriumContext) async throws -> Response {
-        guard let text = context.parameters.get("id"), let id = UUID(uuidString: text) else {
-            throw AtriumError(status: .notFound, code: "record_not_found", message: "no such claim")
-        }
+        let id = try Self.id(context)
         let body = try await RecordRoutes.object(request)
         let payment = ExpenseActions.Payment(paidOn: body["paid_on"]?.stringValue, method: body["method"]?.stringValue, reference: body["reference"]?.stringValue)
         return try await run(request, context, write: true) { store in

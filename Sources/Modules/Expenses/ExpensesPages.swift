@@ -4,7 +4,7 @@ import Platform
 
 /// Web pages of the expenses module: the payment form finance uses on an approved claim, and
 /// the spending analysis with charts and CSV export.
-struct ExpensesPages: Sendable {
+struct ExpensesPages: ModuleHandlers {
     let web: WebApp
 
     func register(on router: RouterGroup<AtriumContext>) {
@@ -12,17 +12,6 @@ struct ExpensesPages: Sendable {
         router.post("app/expenses/claims/:id/pay", use: pay)
         router.get("app/expenses/analysis", use: analysis)
         router.get("app/expenses/analysis.csv", use: analysisCSV)
-    }
-
-    func store(_ page: WebApp.Page, _ db: PostgresConnectionBox) -> ModuleStore {
-        ModuleStore(engine: web.engine, actor: page.actor, connection: db.connection, logger: db.logger)
-    }
-
-    static func id(_ context: AtriumContext) throws -> UUID {
-        guard let text = context.parameters.get("id"), let id = UUID(uuidString: text) else {
-            throw AtriumError(status: .notFound, code: "record_not_found", message: "no such claim")
-        }
-        return id
     }
 
     func payValues(_ claim: Record, _ page: WebApp.Page, form: [String: String], error: String?) -> [String: Any] {
@@ -99,10 +88,8 @@ struct ExpensesPages: Sendable {
         guard ExpenseAnalysis.dimensions.contains(by) else {
             throw AtriumError.validation(field: "by", "must be one of \(ExpenseAnalysis.dimensions.joined(separator: ", "))")
         }
-        let engine = web.engine
         let lang = context.identity?.user.locale ?? "zh-CN"
-        let csv = try await web.records.run(request, context) { actor, db in
-            let store = ModuleStore(engine: engine, actor: actor, connection: db.connection, logger: db.logger)
+        let csv = try await run(request, context) { store in
             let result = try await ExpenseAnalysis.load(from: from, to: to, store: store, locale: lang)
             func cell(_ text: String) -> String {
                 // Quote every cell; a leading =, +, - or @ is defused so a spreadsheet shows it as text.

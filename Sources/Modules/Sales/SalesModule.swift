@@ -38,23 +38,8 @@ struct SalesRoutes: ModuleRoutes {
     }
 }
 
-struct SalesAPI: Sendable {
+struct SalesAPI: ModuleHandlers {
     let web: WebApp
-
-    static func id(_ context: AtriumContext, _ name: String = "id") throws -> UUID {
-        guard let text = context.parameters.get(name), let id = UUID(uuidString: text) else {
-            throw AtriumError(status: .notFound, code: "record_not_found", message: "no such record")
-        }
-        return id
-    }
-
-    func run<T: Sendable>(_ request: Request, _ context: AtriumContext, write: Bool = false,
-                          _ body: @escaping @Sendable (ModuleStore) async throws -> T) async throws -> T {
-        let engine = web.engine
-        return try await web.records.run(request, context, write: write) { actor, db in
-            try await body(ModuleStore(engine: engine, actor: actor, connection: db.connection, logger: db.logger))
-        }
-    }
 
     static func uuid(_ value: JSONValue?, field: String) throws -> UUID? {
         guard let value, !value.isNull else { return nil }

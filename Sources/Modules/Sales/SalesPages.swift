@@ -5,7 +5,7 @@ import Platform
 /// Web pages of the sales module, rendered in the shared shell: pipeline board, reports with
 /// server-rendered SVG charts, lead conversion, quote → order, printable quote, account merge
 /// and reminders.
-struct SalesPages: Sendable {
+struct SalesPages: ModuleHandlers {
     let web: WebApp
 
     func register(on router: RouterGroup<AtriumContext>) {
@@ -19,10 +19,6 @@ struct SalesPages: Sendable {
         router.get("app/sales/quotes/:id/print", use: printQuote)
         router.get("app/sales/accounts/:id/merge", use: mergeForm)
         router.post("app/sales/accounts/:id/merge", use: merge)
-    }
-
-    func store(_ page: WebApp.Page, _ db: PostgresConnectionBox) -> ModuleStore {
-        ModuleStore(engine: web.engine, actor: page.actor, connection: db.connection, logger: db.logger)
     }
 
     static func names(store: ModuleStore) async throws -> [String: String] {
@@ -198,7 +194,7 @@ struct SalesPages: Sendable {
 
     @Sendable func convertForm(_ request: Request, context: AtriumContext) async throws -> Response {
         guard context.identity != nil else { return WebApp.redirect("/login") }
-        let id = try SalesAPI.id(context)
+        let id = try Self.id(context)
         return try await web.page(request, context, current: "lead") { page, db in
             let store = store(page, db)
             return try await convertPage(page, store: store, lead: try await store.get("lead", id), form: [:], error: nil)
@@ -206,7 +202,7 @@ struct SalesPages: Sendable {
     }
 
     @Sendable func convert(_ request: Request, context: AtriumContext) async throws -> Response {
-        let id = try SalesAPI.id(context)
+        let id = try Self.id(context)
         let form = try await formValues(request)
         struct Refused: Error { let form: [String: String]; let error: AtriumError }
         do {
@@ -244,7 +240,7 @@ struct SalesPages: Sendable {
     // MARK: Quotes
 
     @Sendable func convertQuote(_ request: Request, context: AtriumContext) async throws -> Response {
-        let id = try SalesAPI.id(context)
+        let id = try Self.id(context)
         let form = try await formValues(request)
         return try await web.page(request, context, form: form) { page, db in
             let order = try await SalesActions.convertQuote(id, store: store(page, db))
@@ -254,7 +250,7 @@ struct SalesPages: Sendable {
 
     @Sendable func printQuote(_ request: Request, context: AtriumContext) async throws -> Response {
         guard context.identity != nil else { return WebApp.redirect("/login") }
-        let id = try SalesAPI.id(context)
+        let id = try Self.id(context)
         return try await web.page(request, context, current: "quote") { page, db in
             let store = store(page, db)
             let quote = try await store.get("quote", id)
@@ -287,7 +283,7 @@ struct SalesPages: Sendable {
 
     @Sendable func mergeForm(_ request: Request, context: AtriumContext) async throws -> Response {
         guard context.identity != nil else { return WebApp.redirect("/login") }
-        let id = try SalesAPI.id(context)
+        let id = try Self.id(context)
         return try await web.page(request, context, current: "account") { page, db in
             let store = store(page, db)
             let account = try await store.get("account", id)
@@ -306,7 +302,7 @@ struct SalesPages: Sendable {
     }
 
     @Sendable func merge(_ request: Request, context: AtriumContext) async throws -> Response {
-        let id = try SalesAPI.id(context)
+        let id = try Self.id(context)
         let form = try await formValues(request)
         guard let duplicate = form["duplicate"].flatMap(UUID.init(uuidString:)) else {
             throw AtriumError.validation(field: "duplicate", "choose the account to merge into this one")

@@ -428,9 +428,6 @@ struct TargetRules: RecordHooks {
 
 enum SalesErrors {
     static func invalid(_ field: String, _ message: String, key: String, _ arguments: [String: String] = [:]) -> AtriumError {
-        var error = AtriumError(status: .unprocessableContent, code: "invalid_field", message: "\(field): \(message)", field: field)
-        error.messageKey = "sales.\(key)"
-        error.messageArguments = arguments
-        return error
+        .module("sales", .unprocessableContent, code: "invalid_field", field: field, "\(field): \(message)", key: key, arguments)
     }
 }

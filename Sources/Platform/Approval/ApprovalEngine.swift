@@ -335,12 +335,10 @@ public struct ApprovalEngine: Sendable {
         }
         let me = actor.user.id
         var onBehalfOf: UUID?
-        if task.approverID != me {
-            guard try await isDelegate(me, of: task.approverID, on: connection, logger: logger) else {
-                throw AtriumError(status: .forbidden, code: "not_your_task", message: "only the approver of this step (or their delegate) may decide it")
-            }
-            onBehalfOf = task.approverID
+        guard try await principals(of: me, on: connection, logger: logger).contains(task.approverID) else {
+            throw AtriumError(status: .forbidden, code: "not_your_task", message: "only the approver of this step (or their delegate) may decide it")
         }
+        if task.approverID != me { onBehalfOf = task.approverID }
         switch task.status {
         case "pending": break
         case "waiting":
@@ -442,11 +440,12 @@ public struct ApprovalEngine: Sendable {
         return trimmed
     }
 
-    func isDelegate(_ user: UUID, of approver: UUID, on connection: PostgresConnection, logger: Logger) async throws -> Bool {
-        try await connection.query("""
-            SELECT count(*)::int FROM approval_delegations
-            WHERE user_id = \(approver) AND delegate_id = \(user) AND \(unescaped: Self.today) BETWEEN starts_on AND ends_on
-            """, logger: logger).collect().first?.decode(Int.self) ?? 0 > 0
+    /// The user and everyone she stands in for today (their out-of-office delegate): whose
+    /// tasks she may decide and sees in her inbox.
+    public func principals(of user: UUID, on connection: PostgresConnection, logger: Logger) async throws -> [UUID] {
+        [user] + (try await ids(connection.query("""
+            SELECT user_id FROM approval_delegations WHERE delegate_id = \(user) AND \(unescaped: Self.today) BETWEEN starts_on AND ends_on
+            """, logger: logger)))
     }
 
     /// Read shares so approvers (and, with `delegates`, whoever stands in for them today) and CC
@@ -493,6 +492,12 @@ public struct ApprovalEngine: Sendable {
     public func history(_ entityKey: String, id: UUID, as actor: RecordEngine.Actor, on connection: PostgresConnection,
                         logger: Logger) async throws -> [Instance] {
         _ = try await records.get(entityKey, id: id, as: actor, on: connection, logger: logger)
+        return try await instances(of: id, on: connection, logger: logger)
+    }
+
+    /// A record's submissions with their tasks, newest first, for a caller already known to
+    /// read the record (the record page has just loaded it).
+    func instances(of id: UUID, on connection: PostgresConnection, logger: Logger) async throws -> [Instance] {
         var instances = try await Self.decodeInstances(connection.query("""
             SELECT \(unescaped: Self.instanceColumns) FROM approval_instances i WHERE i.record_id = \(id) ORDER BY i.submitted_at DESC, i.id DESC
             """, logger: logger))
@@ -523,10 +528,10 @@ public struct ApprovalEngine: Sendable {
 
     public func inbox(as actor: RecordEngine.Actor, on connection: PostgresConnection, logger: Logger) async throws -> Inbox {
         let me = actor.user.id
+        let standingFor = try await principals(of: me, on: connection, logger: logger)
         let tasks = try await Self.decodeTasks(connection.query("""
             SELECT \(unescaped: Self.taskColumns) FROM approval_tasks t
-            WHERE t.status = 'pending' AND (t.approver_id = \(me) OR t.approver_id IN (
-                SELECT user_id FROM approval_delegations WHERE delegate_id = \(me) AND \(unescaped: Self.today) BETWEEN starts_on AND ends_on))
+            WHERE t.status = 'pending' AND t.approver_id = ANY(\(standingFor))
             ORDER BY t.activated_at, t.id LIMIT 200
             """, logger: logger))
         let copiedIDs = try await ids(connection.query("""

@@ -112,19 +112,7 @@ public struct ApprovalProcess: Sendable, Codable, Equatable {
 
     /// Decodes a process from a request body, naming the field that is wrong.
     public static func decode(_ body: JSONValue) throws -> ApprovalProcess {
-        do {
-            return try JSONDecoder().decode(ApprovalProcess.self, from: Data(body.jsonText.utf8))
-        } catch let DecodingError.keyNotFound(key, context) {
-            throw AtriumError.validation(field: Self.path(context.codingPath + [key]), "is required")
-        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
-            throw AtriumError.validation(field: Self.path(context.codingPath), "has the wrong type")
-        } catch let DecodingError.dataCorrupted(context) {
-            throw AtriumError.validation(field: Self.path(context.codingPath), "is not valid: \(context.debugDescription)")
-        }
-    }
-
-    static func path(_ keys: [any CodingKey]) -> String {
-        keys.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
+        try RecordRoutes.decode(ApprovalProcess.self, from: body)
     }
 }
 

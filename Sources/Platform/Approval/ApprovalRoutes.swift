@@ -46,17 +46,6 @@ extension RecordRoutes {
         return text
     }
 
-    /// The body of an action, which may be empty.
-    static func optionalObject(_ request: Request) async throws -> [String: JSONValue] {
-        var request = request
-        let buffer = try await request.collectBody(upTo: 64 * 1024)
-        guard buffer.readableBytes > 0 else { return [:] }
-        guard case .object(let object) = try JSONValue.parse(String(buffer: buffer)) else {
-            throw AtriumError(status: .badRequest, code: "invalid_json", message: "the body must be a JSON object")
-        }
-        return object
-    }
-
     @Sendable func approvalInbox(_ request: Request, context: AtriumContext) async throws -> Response {
         let lang = context.identity?.user.locale ?? "en"
         let engine = self.engine
@@ -105,7 +94,7 @@ extension RecordRoutes {
     @Sendable func approvalSubmit(_ request: Request, context: AtriumContext) async throws -> Response {
         let key = context.parameters.get("entity") ?? ""
         let id = try Self.uuid(context, "id", what: "record")
-        let comment = try Self.comment(try await Self.optionalObject(request))
+        let comment = try Self.comment(try await RecordRoutes.object(request, emptyAllowed: true))
         let approvals = self.approvals
         return Self.json(try await run(request, context, write: true) { actor, db in
             try await approvals.submit(key, id: id, comment: comment, as: actor, on: db.connection, logger: db.logger).json
@@ -117,7 +106,7 @@ extension RecordRoutes {
         guard let decision = context.parameters.get("decision").flatMap(ApprovalEngine.Decision.init(rawValue:)) else {
             throw AtriumError(status: .notFound, code: "not_found", message: "decide with approve, reject or return")
         }
-        let comment = try Self.comment(try await Self.optionalObject(request))
+        let comment = try Self.comment(try await RecordRoutes.object(request, emptyAllowed: true))
         let approvals = self.approvals
         return Self.json(try await run(request, context, write: true) { actor, db in
             try await approvals.decide(task: id, decision, comment: comment, as: actor, on: db.connection, logger: db.logger).json
@@ -126,7 +115,7 @@ extension RecordRoutes {
 
     @Sendable func approvalWithdraw(_ request: Request, context: AtriumContext) async throws -> Response {
         let id = try Self.uuid(context, "id", what: "approval")
-        let comment = try Self.comment(try await Self.optionalObject(request))
+        let comment = try Self.comment(try await RecordRoutes.object(request, emptyAllowed: true))
         let approvals = self.approvals
         return Self.json(try await run(request, context, write: true) { actor, db in
             try await approvals.withdraw(id, comment: comment, as: actor, on: db.connection, logger: db.logger).json

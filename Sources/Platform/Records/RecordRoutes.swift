@@ -87,13 +87,15 @@ public struct RecordRoutes: Sendable {
                  body: .init(byteBuffer: ByteBuffer(string: value.jsonText)))
     }
 
-    static func body(_ request: Request) async throws -> JSONValue {
+    /// The JSON body; with `emptyAllowed` an empty body is `{}` (actions whose fields are all optional).
+    static func body(_ request: Request, emptyAllowed: Bool = false) async throws -> JSONValue {
         let buffer: ByteBuffer
         do {
             buffer = try await request.body.collect(upTo: 1024 * 1024)
         } catch {
             throw AtriumError(status: .contentTooLarge, code: "body_too_large", message: "the body is larger than 1 MiB")
         }
+        if emptyAllowed && buffer.readableBytes == 0 { return .object([:]) }
         do {
             return try JSONValue.parse(String(buffer: buffer))
         } catch {
@@ -101,25 +103,32 @@ public struct RecordRoutes: Sendable {
         }
     }
 
-    public static func object(_ request: Request) async throws -> [String: JSONValue] {
-        guard case .object(let object) = try await body(request) else {
+    public static func object(_ request: Request, emptyAllowed: Bool = false) async throws -> [String: JSONValue] {
+        guard case .object(let object) = try await body(request, emptyAllowed: emptyAllowed) else {
             throw AtriumError(status: .badRequest, code: "invalid_json", message: "the body must be a JSON object")
         }
         return object
     }
 
     public static func decode<T: Decodable>(_ type: T.Type, _ request: Request) async throws -> T {
-        let value = try await body(request)
+        try decode(T.self, from: try await body(request))
+    }
+
+    /// Decodes a JSON value, turning a decoding failure into a 422 naming the field by its path
+    /// (`steps.0.approvers.0.kind`; `body` for the whole value).
+    public static func decode<T: Decodable>(_ type: T.Type, from value: JSONValue) throws -> T {
+        func path(_ keys: [any CodingKey]) -> String {
+            let text = keys.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
+            return text.isEmpty ? "body" : text
+        }
         do {
             return try JSONDecoder().decode(T.self, from: Data(value.jsonText.utf8))
-        } catch let DecodingError.keyNotFound(key, _) {
-            throw AtriumError.validation(field: key.stringValue, "is required")
+        } catch let DecodingError.keyNotFound(key, context) {
+            throw AtriumError.validation(field: path(context.codingPath + [key]), "is required")
         } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
-            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
-            throw AtriumError.validation(field: path.isEmpty ? "body" : path, "has the wrong type")
+            throw AtriumError.validation(field: path(context.codingPath), "has the wrong type")
         } catch let DecodingError.dataCorrupted(context) {
-            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
-            throw AtriumError.validation(field: path.isEmpty ? "body" : path, "is not a valid value")
+            throw AtriumError.validation(field: path(context.codingPath), "is not a valid value")
         }
     }
 

@@ -168,18 +168,9 @@ struct WebApprovals: Sendable {
                      "delegate": page.format.names[delegation.delegateID.uuidString.lowercased()] ?? "", "starts_on": delegation.startsOn,
                      "ends_on": delegation.endsOn, "mine": delegation.userID == page.actor.user.id || page.actor.user.isAdmin]
                 },
-                "users": users.map { ["id": $0.0, "name": $0.1] }, "today": Self.today(),
+                "users": users.map { ["id": $0.0, "name": $0.1] }, "today": ChinaCalendar.today(),
             ])
         }
-    }
-
-    /// Today in the tenants' calendar (China time), as the engine's delegation periods count it.
-    static func today() -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "Asia/Shanghai")
-        formatter.dateFormat = "yyyy-MM-dd"
-        return formatter.string(from: Date())
     }
 
     // MARK: Processes (administrators)
@@ -271,13 +262,12 @@ struct WebApprovals: Sendable {
     static func panel(entity: EntityDefinition, record: Record, page: WebApp.Page, app: WebApp, db: PostgresConnectionBox) async throws -> [String: Any]? {
         let engine = ApprovalEngine(records: app.engine)
         let lang = page.locale
-        let instances = try await engine.history(entity.key, id: record.id, as: page.actor, on: db.connection, logger: db.logger)
+        // The page has just read the record as the caller: no second scope check here.
+        let instances = try await engine.instances(of: record.id, on: db.connection, logger: db.logger)
         let processes = try await ApprovalProcesses(engine: app.engine).list(entity: entity.key, on: db.connection, logger: db.logger).filter(\.active)
         guard !instances.isEmpty || !processes.isEmpty else { return nil }
         let me = page.actor.user.id
-        let delegatedFrom = Set(try await engine.ids(db.connection.query("""
-            SELECT user_id FROM approval_delegations WHERE delegate_id = \(me) AND \(unescaped: ApprovalEngine.today) BETWEEN starts_on AND ends_on
-            """, logger: db.logger)))
+        let principals = Set(try await engine.principals(of: me, on: db.connection, logger: db.logger))
         let latest = instances.first
         var values: [String: Any] = ["record_id": record.id.uuidString.lowercased(), "entity": entity.key]
         func name(_ id: UUID?) -> String { id.map { page.format.names[$0.uuidString.lowercased()] ?? "" } ?? "" }
@@ -304,7 +294,7 @@ struct WebApprovals: Sendable {
                 ]
             }
             if latest.status == .pending {
-                let mine = latest.tasks.first { $0.status == "pending" && ($0.approverID == me || delegatedFrom.contains($0.approverID)) }
+                let mine = latest.tasks.first { $0.status == "pending" && principals.contains($0.approverID) }
                 if let mine { values["task_id"] = mine.id.uuidString.lowercased() }
                 if latest.submittedBy == me { values["withdraw_id"] = latest.id.uuidString.lowercased() }
             }

@@ -1,8 +1,9 @@
 import Foundation
 
 /// Dates as the tenants' users see them (China time, `YYYY-MM-DD`): today, and days from today.
-enum ChinaCalendar {
-    static func day(_ offset: Int = 0) -> String {
+/// The approval engine's SQL counts delegation days by the same calendar (`ApprovalEngine.today`).
+public enum ChinaCalendar {
+    public static func day(_ offset: Int = 0) -> String {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "Asia/Shanghai")
@@ -10,5 +11,5 @@ enum ChinaCalendar {
         return formatter.string(from: Date().addingTimeInterval(Double(offset) * 86_400))
     }
 
-    static func today() -> String { day(0) }
+    public static func today() -> String { day(0) }
 }
