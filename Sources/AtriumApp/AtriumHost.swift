@@ -56,6 +56,7 @@ public enum AtriumHost {
         MetricsRoutes(metrics: metrics, database: database).register(on: router)
         AdminRoutes(owner: ownerDatabase, catalog: catalog, hasher: services.hasher).register(on: router)
         let tenantRoutes = router.group()
+            .add(middleware: RequestTransactionMiddleware(database: database))
             .add(middleware: TenantResolver(database: database, baseDomain: configuration.baseDomain, defaultTenant: configuration.defaultTenant))
             .add(middleware: IdentityMiddleware(database: database))
         let records = RecordRoutes(services: services, engine: recordEngine(catalog: catalog))

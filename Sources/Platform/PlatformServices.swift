@@ -9,6 +9,8 @@ public struct PlatformServices: Sendable {
     public let catalog: ModuleCatalog
     public let hasher: PasswordHasher
     public let signIn: SignIn
+    /// Access contexts of recent callers, by tenant organisation stamp (one per app node).
+    public let accessCache = AccessCache(capacity: 20_000)
 
     public init(configuration: AtriumConfiguration, database: Database, renderer: WebRenderer, catalog: ModuleCatalog) throws {
         self.configuration = configuration

@@ -14,7 +14,8 @@ import PostgresNIO
 /// password (`atrium-admin user reset-password`).
 public enum TenantArchive {
     public static let format = "atrium-tenant-archive"
-    static let skipped: Set<String> = ["sessions", "api_tokens", "login_attempts"]
+    /// Tables never exported: credentials, and cache stamps that the import's own writes set anew.
+    public static let skipped: Set<String> = ["sessions", "api_tokens", "login_attempts", "tenant_versions"]
     static let batch = 2_000
     /// Stands in for a password hash that was not exported: shaped like an Argon2id hash (the
     /// column requires it) but without salt or digest, so no password verifies against it.

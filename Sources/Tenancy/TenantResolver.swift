@@ -46,7 +46,7 @@ public struct TenantResolver: RouterMiddleware {
                               message: "no tenant: open <tenant>.\(baseDomain) or send an X-Tenant header")
         }
         let logger = context.logger
-        let tenant = try await database.withTransaction(logger: logger) { connection in
+        let tenant = try await database.withTransaction(logger: logger, disposable: true) { connection in
             try await TenantDirectory.find(slug: slug, on: connection, logger: logger)
         }
         guard let tenant else {

@@ -106,7 +106,7 @@ import Testing
         return try await TestEnvironment.withOwner { connection in
             try await connection.inTenantTransaction(tenantID, logger: logger) { connection in
                 var result: [String: Set<String>] = [:]
-                for table in try await TenantDirectory.tenantTables(on: connection, logger: logger) where !["sessions", "api_tokens", "login_attempts"].contains(table) {
+                for table in try await TenantDirectory.tenantTables(on: connection, logger: logger) where !TenantArchive.skipped.contains(table) {
                     let drop = table == "audit_log" ? " - 'id'" : table == "users" ? " - 'password_hash'" : ""
                     var binds = PostgresBindings()
                     binds.append(tenantID)

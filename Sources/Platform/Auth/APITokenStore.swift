@@ -34,16 +34,20 @@ public enum APITokenStore {
     }
 
     /// The active user a bearer token belongs to, or nil for an unknown or revoked token.
+    /// `last_used_at` is written at most once a minute (``SessionStore/touchInterval``).
     public static func authenticate(token: String, on connection: PostgresConnection, logger: Logger) async throws -> AuthenticatedUser? {
         guard token.hasPrefix(tokenPrefix) else { return nil }
+        let hash = SecureToken.hash(token)
         let rows = try await connection.query("""
-            UPDATE api_tokens t SET last_used_at = now()
-            FROM users u
-            WHERE t.token_hash = \(SecureToken.hash(token)) AND t.revoked_at IS NULL
-              AND u.tenant_id = t.tenant_id AND u.id = t.user_id AND u.is_active
-            RETURNING u.id, u.email, u.display_name, u.locale, u.is_admin
+            SELECT t.id, u.id, u.email, u.display_name, u.locale, u.is_admin,
+                   coalesce(t.last_used_at < now() - \(SessionStore.touchInterval)::interval, true)
+            FROM api_tokens t JOIN users u ON u.tenant_id = t.tenant_id AND u.id = t.user_id AND u.is_active
+            WHERE t.token_hash = \(hash) AND t.revoked_at IS NULL
             """, logger: logger)
-        for try await (id, email, name, locale, isAdmin) in rows.decode((UUID, String, String, String, Bool).self) {
+        for try await (tokenID, id, email, name, locale, isAdmin, stale) in rows.decode((UUID, UUID, String, String, String, Bool, Bool).self) {
+            if stale {
+                try await connection.query("UPDATE api_tokens SET last_used_at = now() WHERE id = \(tokenID)", logger: logger)
+            }
             return AuthenticatedUser(id: id, email: email, displayName: name, locale: locale, isAdmin: isAdmin)
         }
         return nil

@@ -21,21 +21,47 @@ public struct Database: Sendable {
     }
 
     /// A transaction scoped to one tenant. Errors come out unwrapped (see ``DatabaseErrors``).
+    /// Inside a request it is a unit of the request's transaction (``RequestTransaction``);
+    /// `disposable` marks lookups and best-effort bookkeeping that need no savepoint protection.
     public func withTenant<Result: Sendable>(
         _ tenantID: UUID,
         logger: Logger? = nil,
+        disposable: Bool = false,
         _ body: @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
-        try await withTransaction(logger: logger) { connection in
+        if let request = RequestTransaction.current, request.accepts(pool: ObjectIdentifier(client), tenantID: tenantID) {
+            do {
+                return try await request.unit(tenantID: tenantID, disposable: disposable, logger: logger ?? self.logger, body)
+            } catch {
+                throw DatabaseErrors.unwrap(error)
+            }
+        }
+        return try await ownTransaction(logger: logger) { connection in
             try await TenantScope.enter(tenantID, on: connection, logger: logger ?? self.logger)
             return try await body(connection)
         }
     }
 
     /// A transaction with no tenant set: RLS hides every tenant row; only platform tables
-    /// (tenants, schema_migrations) are readable.
+    /// (tenants, schema_migrations) are readable. Inside a request, before a tenant is set, it
+    /// is a unit of the request's transaction.
     public func withTransaction<Result: Sendable>(
         logger: Logger? = nil,
+        disposable: Bool = false,
+        _ body: @Sendable (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        if let request = RequestTransaction.current, request.accepts(pool: ObjectIdentifier(client), tenantID: nil) {
+            do {
+                return try await request.unit(tenantID: nil, disposable: disposable, logger: logger ?? self.logger, body)
+            } catch {
+                throw DatabaseErrors.unwrap(error)
+            }
+        }
+        return try await ownTransaction(logger: logger, body)
+    }
+
+    private func ownTransaction<Result: Sendable>(
+        logger: Logger?,
         _ body: @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         do {
@@ -51,6 +77,17 @@ public struct Database: Sendable {
 /// Sets the tenant that RLS policies read, for the current transaction only (`is_local = true`),
 /// which keeps it safe behind pgbouncer in transaction mode.
 public enum TenantScope {
+    /// The tenant of the connection's transaction: known without a round trip inside a request
+    /// (``RequestTransaction``), read from `app.tenant_id` otherwise (command-line tools).
+    public static func current(on connection: PostgresConnection, logger: Logger) async throws -> UUID {
+        if let known = RequestTransaction.tenant(of: connection) { return known }
+        let rows = try await connection.query("SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid", logger: logger)
+        guard let id = try await rows.collect().first?.decode(UUID?.self) else {
+            throw AtriumError(status: .internalServerError, code: "no_tenant", message: "no tenant is set for this transaction")
+        }
+        return id
+    }
+
     public static func enter(_ tenantID: UUID, on connection: PostgresConnection, logger: Logger) async throws {
         // JIT off for the transaction, in the same round trip: a restricted user's scope
         // predicate (owner OR share EXISTS …) lifts report queries' estimated cost over

@@ -19,14 +19,14 @@ public struct IdentityMiddleware: RouterMiddleware {
         if let tenant = context.tenant {
             let logger = context.logger
             if let bearer = request.headers.bearer?.token {
-                guard let user = try await database.withTenant(tenant.id, logger: logger, { connection in
+                guard let user = try await database.withTenant(tenant.id, logger: logger, disposable: true, { connection in
                     try await APITokenStore.authenticate(token: bearer, on: connection, logger: logger)
                 }) else {
                     throw AtriumError(status: .unauthorized, code: "invalid_token", message: "the API token is unknown, revoked, or belongs to another tenant")
                 }
                 context.identity = Identity(user: user, method: .apiToken)
             } else if let token = request.cookies[Self.sessionCookie]?.value, !token.isEmpty {
-                if let session = try await database.withTenant(tenant.id, logger: logger, { connection in
+                if let session = try await database.withTenant(tenant.id, logger: logger, disposable: true, { connection in
                     try await SessionStore.find(token: token, on: connection, logger: logger)
                 }) {
                     context.identity = Identity(user: session.user, method: .session(tokenHash: session.tokenHash, csrfToken: session.csrfToken))

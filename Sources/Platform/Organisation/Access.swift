@@ -89,10 +89,21 @@ public struct AccessContext: Sendable {
     }
 
     /// Loads a signed-in user's access (3 small queries; administrators need none).
-    public static func load(for user: AuthenticatedUser, on connection: PostgresConnection, logger: Logger) async throws -> AccessContext {
+    public static func load(for user: AuthenticatedUser, cache: AccessCache? = nil, on connection: PostgresConnection,
+                            logger: Logger) async throws -> AccessContext {
         if user.isAdmin {
             return AccessContext(unrestricted: true, userID: user.id, departmentID: nil, departmentTree: [], roleIDs: [], grants: [], fieldRules: [])
         }
+        guard let cache else { return try await compute(for: user, on: connection, logger: logger) }
+        // Reused until the tenant's organisation stamp changes (users, departments, roles,
+        // sharing rules, the dimension), on whichever node the change was made.
+        let versions = try await TenantVersions.read(on: connection, logger: logger)
+        return try await cache.value(for: AccessCacheKey(tenantID: versions.tenantID, userID: user.id), version: versions.organisation) {
+            try await compute(for: user, on: connection, logger: logger)
+        }
+    }
+
+    private static func compute(for user: AuthenticatedUser, on connection: PostgresConnection, logger: Logger) async throws -> AccessContext {
         let (department, dimensionValues) = try await connection.query("""
             SELECT department_id, dimension_values FROM users WHERE id = \(user.id)
             """, logger: logger).collect().first?.decode((UUID?, [String]?).self) ?? (nil, nil)
@@ -317,4 +328,12 @@ public struct AccessContext: Sendable {
         if !opened.isEmpty { reach.append("\(alias).department_id = ANY(\(try bind(opened.sorted { $0.uuidString < $1.uuidString })))") }
         return "(" + reach.joined(separator: " OR ") + ")"
     }
+}
+
+/// A user's access context cached by the tenant's organisation stamp (``TenantVersions``).
+public typealias AccessCache = VersionedCache<AccessCacheKey, AccessContext>
+
+public struct AccessCacheKey: Hashable, Sendable {
+    public let tenantID: UUID
+    public let userID: UUID
 }

@@ -17,8 +17,7 @@ public struct OrganisationAdmin: Sendable {
     }
 
     static func currentTenant(_ connection: PostgresConnection, _ logger: Logger) async throws -> UUID {
-        try await connection.query("SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid", logger: logger)
-            .collect().first!.decode(UUID.self)
+        try await TenantScope.current(on: connection, logger: logger)
     }
 
     // MARK: Departments

@@ -15,6 +15,8 @@ public struct RecordEngine: Sendable {
     public var hooks: HookRegistry
     /// How module entities take part in approvals (status field, inbox summary, checks).
     public var approvals: [String: ApprovalBinding]
+    /// Each tenant's entities by its metadata stamp; shared by copies of this engine.
+    let metadataCache = VersionedCache<UUID, [String: EntityDefinition]>(capacity: 4_096)
 
     public init(moduleEntities: [EntityDefinition], hooks: HookRegistry = HookRegistry(), approvals: [ApprovalBinding] = []) {
         self.moduleEntities = moduleEntities
@@ -64,8 +66,13 @@ public struct RecordEngine: Sendable {
 
     // MARK: Metadata
 
+    /// The tenant's entities: one small statement for the tenant's metadata stamp, then the
+    /// cached definitions unless a field, object or module changed since (any app node).
     public func entities(on connection: PostgresConnection, logger: Logger) async throws -> [String: EntityDefinition] {
-        try await MetadataStore.load(moduleEntities: moduleEntities, on: connection, logger: logger)
+        let versions = try await TenantVersions.read(on: connection, logger: logger)
+        return try await metadataCache.value(for: versions.tenantID, version: versions.metadata) {
+            try await MetadataStore.load(moduleEntities: moduleEntities, on: connection, logger: logger)
+        }
     }
 
     public func entity(_ key: String, on connection: PostgresConnection, logger: Logger) async throws -> (EntityDefinition, [String: EntityDefinition]) {
@@ -211,11 +218,7 @@ public struct RecordEngine: Sendable {
     }
 
     func currentTenant(on connection: PostgresConnection, logger: Logger) async throws -> UUID {
-        let rows = try await connection.query("SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid", logger: logger)
-        guard let id = try await rows.collect().first?.decode(UUID?.self) else {
-            throw AtriumError(status: .internalServerError, code: "no_tenant", message: "no tenant is set for this transaction")
-        }
-        return id
+        try await TenantScope.current(on: connection, logger: logger)
     }
 
     // MARK: Writing

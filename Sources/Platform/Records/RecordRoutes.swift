@@ -76,7 +76,7 @@ public struct RecordRoutes: Sendable {
         }
         let logger = context.logger
         return try await services.database.withTenant(tenant.id, logger: logger) { connection in
-            let access = try await AccessContext.load(for: user, on: connection, logger: logger)
+            let access = try await AccessContext.load(for: user, cache: services.accessCache, on: connection, logger: logger)
             let actor = RecordEngine.Actor(user: user, ip: context.clientIP, requestID: context.id, access: access)
             return try await body(actor, PostgresConnectionBox(connection: connection, logger: logger))
         }

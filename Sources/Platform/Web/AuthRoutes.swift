@@ -149,7 +149,7 @@ public struct AuthRoutes: Sendable {
         let (moduleIDs, tokens, access) = try await database.withTenant(tenant.id, logger: logger) { connection in
             (try await TenantModules.enabled(on: connection, logger: logger),
              try await APITokenStore.list(userID: identity.user.id, on: connection, logger: logger),
-             try await AccessContext.load(for: identity.user, on: connection, logger: logger))
+             try await AccessContext.load(for: identity.user, cache: services.accessCache, on: connection, logger: logger))
         }
         let csrf = identity.csrfToken ?? ""
         // The menu follows the roles: a module none of the user's roles reaches is not shown.

@@ -1,0 +1,157 @@
+import AtriumApp
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Platform
+import PostgresNIO
+import Testing
+
+/// The request path: caches keyed by the tenant's version stamps stay right across app nodes,
+/// and a read request writes nothing but a throttled "last used" stamp.
+@Suite struct RequestPathTests {
+    /// Two servers on one database, as behind a load balancer: what one node changes in the
+    /// metadata the other uses on its very next request, though it had the old metadata cached.
+    @Test func aFieldAddedOnOneNodeIsUsedByTheOtherOnItsNextRequest() async throws {
+        try await Self.withTwoNodes("nodes") { nodeA, nodeB, tenant in
+            let a = try await RecordAPIClient.admin(nodeA, tenant)
+            let b = RecordAPIClient(client: nodeB, slug: a.slug, token: a.token)
+            _ = try await a.createObject(RecordFixtures.simpleObject("x_ware"))
+            // Node B learns the object and caches the tenant's metadata without the field.
+            let before = try await b.call(.post, "/api/v1/x_ware", json: #"{"x_name": "first", "x_colour": "red"}"#)
+            #expect(before.status == .unprocessableContent && before.errorCode == "unknown_field" && before.errorField == "x_colour")
+
+            let added = try await a.call(.post, "/api/v1/admin/entities/x_ware/fields",
+                                         json: #"{"key": "x_colour", "labels": {"en": "Colour"}, "type": "text"}"#)
+            #expect(added.status == .created, "\(added.text)")
+            let created = try await b.call(.post, "/api/v1/x_ware", json: #"{"x_name": "second", "x_colour": "red"}"#)
+            #expect(created.status == .created, "node B still used its cached metadata: \(created.text)")
+            #expect(created.json["x_colour"]?.stringValue == "red")
+            let meta = try await b.call(.get, "/api/v1/meta/x_ware")
+            #expect(meta.text.contains("x_colour"))
+
+            // And back: deactivated on B, refused on A at once.
+            let off = try await b.call(.patch, "/api/v1/admin/entities/x_ware/fields/x_colour", json: #"{"active": false}"#)
+            #expect(off.status == .ok, "\(off.text)")
+            let refused = try await a.call(.post, "/api/v1/x_ware", json: #"{"x_name": "third", "x_colour": "blue"}"#)
+            #expect(refused.status == .unprocessableContent && refused.errorField == "x_colour", "\(refused.text)")
+        }
+    }
+
+    /// A member's access context is cached per node; a role granted by any writer (here SQL
+    /// as the application role, as another node or a script would) takes effect on the next
+    /// request, and a role taken away as well.
+    @Test func aRoleChangeReachesACachedAccessContextOnTheNextRequest() async throws {
+        try await Self.withTwoNodes("roles") { nodeA, nodeB, tenant in
+            let admin = try await RecordAPIClient.admin(nodeA, tenant)
+            _ = try await admin.createObject(RecordFixtures.simpleObject("x_note"))
+            for name in ["one", "two"] { _ = try await admin.createID("x_note", #"{"x_name": "\#(name)"}"#) }
+            let member = try await RecordFixtures.createMember(in: tenant, role: "salesperson")
+            let onA = try await RecordAPIClient.signIn(nodeA, slug: tenant.info.slug, email: member.email, password: member.password)
+            let onB = RecordAPIClient(client: nodeB, slug: onA.slug, token: onA.token)
+            // Own scope: the administrator's notes are not hers, on either node.
+            #expect(try await onA.list("x_note").total == 0)
+            #expect(try await onB.list("x_note").total == 0)
+
+            try await Self.setRole("sales_director", of: member.email, granted: true, tenant: tenant)
+            #expect(try await onA.list("x_note").total == 2)
+            #expect(try await onB.list("x_note").total == 2)
+
+            try await Self.setRole("sales_director", of: member.email, granted: false, tenant: tenant)
+            #expect(try await onB.list("x_note").total == 0)
+            #expect(try await onA.list("x_note").total == 0)
+        }
+    }
+
+    /// `last_used_at` of an API token is written when it is older than a minute, not on every
+    /// request (that commit cost ~5 ms of every GET).
+    @Test func aTokenRecordsItsLastUseAtMostOnceAMinute() async throws {
+        try await RecordFixtures.withTenant("touch") { client, tenant in
+            let api = try await RecordAPIClient.admin(client, tenant)
+            func lastUsed() async throws -> Date? {
+                try await Self.inTenant(tenant) { connection, logger in
+                    try await connection.query("SELECT max(last_used_at) FROM api_tokens WHERE name = 'record-tests'", logger: logger)
+                        .collect().first?.decode(Date?.self) ?? nil
+                }
+            }
+            #expect(try await api.call(.get, "/api/v1/me").status == .ok)
+            let first = try #require(try await lastUsed())
+            #expect(try await api.call(.get, "/api/v1/me").status == .ok)
+            #expect(try await lastUsed() == first, "rewritten within the minute")
+
+            try await Self.inTenant(tenant) { connection, logger in
+                try await connection.query("UPDATE api_tokens SET last_used_at = now() - interval '2 minutes'", logger: logger)
+            }
+            let stale = try #require(try await lastUsed())
+            #expect(try await api.call(.get, "/api/v1/me").status == .ok)
+            let refreshed = try #require(try await lastUsed())
+            #expect(refreshed > stale)
+        }
+    }
+
+    /// A failed write inside a request leaves nothing behind although the request shares one
+    /// transaction with the lookups before it, and the next request works normally: a taken
+    /// unique value is found after the record row was inserted and its auto-number drawn.
+    @Test func aRefusedWriteInTheRequestTransactionLeavesNothingBehind() async throws {
+        try await RecordFixtures.withProject("unit") { api, tenant in
+            let field = try await api.call(.post, "/api/v1/admin/entities/x_project/fields",
+                                           json: #"{"key": "x_ref", "labels": {"en": "Ref"}, "type": "text", "unique": true}"#)
+            #expect(field.status == .created, "\(field.text)")
+            let year = RecordFixtures.autoNumberYear
+            let first = try await api.call(.post, "/api/v1/x_project", json: #"{"x_name": "first", "x_ref": "R-1"}"#)
+            #expect(first.json["x_code"]?.stringValue == "PRJ-\(year)-0001")
+            let before = try await RecordFixtures.storedRecordCount(tenant)
+            let refused = try await api.call(.post, "/api/v1/x_project", json: #"{"x_name": "second", "x_ref": "r-1 "}"#)
+            #expect(refused.status == .unprocessableContent && refused.errorCode == "duplicate_value" && refused.errorField == "x_ref", "\(refused.text)")
+            #expect(try await RecordFixtures.storedRecordCount(tenant) == before)
+            let created = try await api.call(.post, "/api/v1/x_project", json: #"{"x_name": "third", "x_ref": "R-2"}"#)
+            #expect(created.status == .created)
+            #expect(created.json["x_code"]?.stringValue == "PRJ-\(year)-0002", "the refused request's number was kept")
+            #expect(try await RecordFixtures.storedRecordCount(tenant) == before + 1)
+        }
+    }
+
+    // MARK: Support
+
+    static func withTwoNodes(_ prefix: String,
+                             _ body: @escaping @Sendable (any TestClientProtocol, any TestClientProtocol, TestEnvironment.Tenant) async throws -> Void) async throws {
+        try await RecordTestGate.shared.run {
+            let tenant = try await TestEnvironment.provisionTenant(prefix)
+            var config = try await TestEnvironment.ready()
+            config.databasePoolSize = 2
+            let nodeA = try await AtriumHost.buildApplication(configuration: config, logger: TestEnvironment.logger)
+            let nodeB = try await AtriumHost.buildApplication(configuration: config, logger: TestEnvironment.logger)
+            try await nodeA.test(.live) { clientA in
+                try await nodeB.test(.live) { clientB in
+                    try await body(clientA, clientB, tenant)
+                }
+            }
+        }
+    }
+
+    @discardableResult
+    static func inTenant<T: Sendable>(_ tenant: TestEnvironment.Tenant,
+                                      _ body: @escaping @Sendable (PostgresConnection, Logger) async throws -> T) async throws -> T {
+        let logger = TestEnvironment.logger
+        let tenantID = tenant.info.id
+        return try await TestEnvironment.withAppRole { connection in
+            try await connection.inTenantTransaction(tenantID, logger: logger) { connection in try await body(connection, logger) }
+        }
+    }
+
+    static func setRole(_ role: String, of email: String, granted: Bool, tenant: TestEnvironment.Tenant) async throws {
+        try await inTenant(tenant) { connection, logger in
+            if granted {
+                try await connection.query("""
+                    INSERT INTO user_roles (tenant_id, user_id, role_id)
+                    SELECT u.tenant_id, u.id, r.id FROM users u, roles r WHERE u.email = \(email) AND r.key = \(role)
+                    """, logger: logger)
+            } else {
+                try await connection.query("""
+                    DELETE FROM user_roles WHERE user_id = (SELECT id FROM users WHERE email = \(email))
+                      AND role_id = (SELECT id FROM roles WHERE key = \(role))
+                    """, logger: logger)
+            }
+        }
+    }
+}
