@@ -52,7 +52,7 @@ struct ModuleStore: Sendable {
                                              as: actor, on: connection, logger: logger)
             records += page.records
             offset += page.records.count
-            if page.records.isEmpty || offset >= page.total { return records }
+            if page.records.count < RecordQuery.maxLimit { return records }
         }
     }
 

@@ -111,6 +111,40 @@ import Testing
         }
     }
 
+    /// Totals are exact up to the cap and say so beyond it; `count=exact` counts everything;
+    /// paging goes on past the cap, and the list page shows "2000+".
+    @Test func aListTotalIsExactUpToTheCapAndMarkedBeyondIt() async throws {
+        try await RecordFixtures.withTenant("cap") { client, tenant in
+            let api = try await RecordAPIClient.admin(client, tenant)
+            _ = try await api.createObject(RecordFixtures.simpleObject("x_bulk"))
+            let cap = RecordQuery.countCap
+            try await Self.inTenant(tenant) { connection, logger in
+                try await connection.query("""
+                    INSERT INTO records (tenant_id, entity, data, search)
+                    SELECT \(tenant.info.id), 'x_bulk', jsonb_build_object('x_name', 'n' || g), 'n' || g FROM generate_series(1, \(cap + 100)) g
+                    """, logger: logger)
+            }
+            let capped = try await api.list("x_bulk")
+            #expect(capped.status == .ok && capped.records.count == 50)
+            #expect(capped.total == cap && capped.json["total_exact"] == .bool(false), "\(capped.json["total"] ?? .null)")
+            let exact = try await api.call(.get, "/api/v1/x_bulk?count=exact&limit=1")
+            #expect(exact.total == cap + 100 && exact.json["total_exact"] == .bool(true))
+            let beyond = try await api.list("x_bulk", offset: cap + 50)
+            #expect(beyond.records.count == 50 && beyond.total == cap + 100 && beyond.json["total_exact"] == .bool(false))
+            let narrow = try await api.call(.get, "/api/v1/x_bulk?q=n1234")
+            #expect(narrow.total == 1 && narrow.json["total_exact"] == .bool(true))
+            let bad = try await api.call(.get, "/api/v1/x_bulk?count=most")
+            #expect(bad.status == .badRequest && bad.errorField == "count")
+
+            var browser = BrowserSession(client: client, tenant: tenant.info.slug)
+            _ = try await browser.login(email: tenant.adminEmail, password: tenant.password)
+            let page = String(buffer: try await browser.send(.get, "/app/x_bulk").body)
+            #expect(page.contains(">\(cap)+</span>"), "the list page does not mark the capped total")
+            let last = String(buffer: try await browser.send(.get, "/app/x_bulk?page=\(cap / 50 + 1)").body)
+            #expect(last.contains("page=\(cap / 50 + 2)"), "no next page past the cap")
+        }
+    }
+
     // MARK: Support
 
     static func withTwoNodes(_ prefix: String,

@@ -168,4 +168,6 @@ public enum SystemField: String, CaseIterable, Sendable {
 
     var column: String { "r.\(rawValue)" }
     var isTime: Bool { self == .created_at || self == .updated_at }
+    /// NOT NULL columns of `records`.
+    var isNeverNull: Bool { [.id, .created_at, .updated_at, .version].contains(self) }
 }

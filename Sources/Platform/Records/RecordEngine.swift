@@ -155,9 +155,11 @@ public struct RecordEngine: Sendable {
 
     public struct Page: Sendable {
         public let records: [Record]
+        /// Exact when `totalIsExact`; otherwise a lower bound (``RecordQuery/countCap``).
         public let total: Int
         public let limit: Int
         public let offset: Int
+        public var totalIsExact = true
     }
 
     /// Lists live records (or the recycle bin) with filter, search, sort and paging.
@@ -210,11 +212,26 @@ public struct RecordEngine: Sendable {
         }
         let order = recycleBin ? "r.deleted_at DESC, r.id" : try compiler.orderBy(query.sort)
         let whereClause = conditions.joined(separator: " AND ")
-        let countRows = try await connection.query(PostgresQuery(unsafeSQL: "SELECT count(*)::int FROM records r WHERE \(whereClause)", binds: compiler.binds), logger: logger)
-        let total = try await countRows.collect().first?.decode(Int.self) ?? 0
         let sql = "SELECT \(Self.columns) FROM records r WHERE \(whereClause) ORDER BY \(order) LIMIT \(limit) OFFSET \(offset)"
         let records = try await Self.decode(connection.query(PostgresQuery(unsafeSQL: sql, binds: compiler.binds), logger: logger))
-        return Page(records: records.map { actor.access.redact($0, entity: fullEntity) }, total: total, limit: limit, offset: offset)
+        let exact = try query.wantsExactCount()
+        var total = offset + records.count
+        var totalIsExact = true
+        // A short page that starts at 0 is its own total: no count statement.
+        if offset > 0 || records.count == limit {
+            let counted = exact ? "SELECT count(*)::int FROM records r WHERE \(whereClause)"
+                : "SELECT count(*)::int FROM (SELECT 1 FROM records r WHERE \(whereClause) LIMIT \(RecordQuery.countCap + 1)) capped"
+            let countRows = try await connection.query(PostgresQuery(unsafeSQL: counted, binds: compiler.binds), logger: logger)
+            let count = try await countRows.collect().first?.decode(Int.self) ?? 0
+            if !exact && count > RecordQuery.countCap {
+                total = max(RecordQuery.countCap, offset + records.count)
+                totalIsExact = false
+            } else {
+                total = count
+            }
+        }
+        return Page(records: records.map { actor.access.redact($0, entity: fullEntity) }, total: total, limit: limit, offset: offset,
+                    totalIsExact: totalIsExact)
     }
 
     func currentTenant(on connection: PostgresConnection, logger: Logger) async throws -> UUID {

@@ -178,9 +178,11 @@ extension RecordEngine {
         var page = query
         page.limit = RecordQuery.maxLimit
         page.offset = 0
+        page.count = "exact"
         var rows = 0
         while true {
             let result = try await list(entityKey, query: page, action: .export, as: actor, on: connection, logger: logger)
+            page.count = "capped"  // counted once, on the first page
             if result.total > RecordCSV.maxExportRows {
                 throw AtriumError(status: .unprocessableContent, code: "export_too_large",
                                   message: "\(result.total) records match; an export holds at most \(RecordCSV.maxExportRows) — narrow the filter", field: "filter")
@@ -191,7 +193,7 @@ extension RecordEngine {
                 text += RecordCSV.line(fields.map { RecordCSV.cell(record.values[$0.key], field: $0, locale: locale) } + system)
             }
             rows += result.records.count
-            if result.records.count < page.limit! || rows >= result.total { break }
+            if result.records.count < page.limit! { break }
             page.offset! += page.limit!
         }
         try await AuditLog.record(.init(action: "records.exported", actor: .user(actor.user), entity: entity.key,

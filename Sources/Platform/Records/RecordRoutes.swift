@@ -142,7 +142,7 @@ public struct RecordRoutes: Sendable {
     static func entityKey(_ context: AtriumContext) -> String { context.parameters.get("entity") ?? "" }
 
     static func page(_ page: RecordEngine.Page) -> JSONValue {
-        .object(["records": .array(page.records.map(\.json)), "total": .number(Decimal(page.total)),
+        .object(["records": .array(page.records.map(\.json)), "total": .number(Decimal(page.total)), "total_exact": .bool(page.totalIsExact),
                  "limit": .number(Decimal(page.limit)), "offset": .number(Decimal(page.offset))])
     }
 
@@ -181,7 +181,8 @@ public struct RecordRoutes: Sendable {
     /// filter, sort, q, limit and offset from the query string.
     static func listQuery(_ request: Request) throws -> RecordQuery {
         let parameters = request.uri.queryParameters
-        var query = RecordQuery(sort: parameters["sort"].map(String.init), q: parameters["q"].map(String.init))
+        var query = RecordQuery(sort: parameters["sort"].map(String.init), q: parameters["q"].map(String.init),
+                                count: parameters["count"].map(String.init))
         if let text = parameters["limit"] {
             guard let limit = Int(text) else { throw AtriumError(status: .badRequest, code: "invalid_query", message: "limit must be a number", field: "limit") }
             query.limit = limit

@@ -367,7 +367,10 @@ public struct WebApp: Sendable {
             }
             let total = result.total
             let first = total == 0 ? 0 : (pageNumber - 1) * Self.pageSize + 1
-            let last = min(total, pageNumber * Self.pageSize)
+            let last = min(total, (pageNumber - 1) * Self.pageSize + result.records.count)
+            // Beyond the count cap the page says "10000+" and paging goes on while pages are full.
+            let totalText = result.totalIsExact ? "\(total)" : "\(total)+"
+            let more = last < total || (!result.totalIsExact && result.records.count == Self.pageSize)
             var exportItems: [(String, String)] = []
             if let filter = query.filter { exportItems.append(("filter", filter.jsonText)) }
             if !q.isEmpty { exportItems.append(("q", q)) }
@@ -392,9 +395,9 @@ public struct WebApp: Sendable {
                 "title": label(entity, lang),
                 "entity": ["key": key, "label": label(entity, lang)],
                 "headers": headers, "rows": rows, "has_rows": !rows.isEmpty,
-                "total": total, "range": t("list.range", lang, ["first": "\(first)", "last": "\(last)", "total": "\(total)"]),
+                "total": totalText, "range": t("list.range", lang, ["first": "\(first)", "last": "\(last)", "total": totalText]),
                 "prev": pageNumber > 1 ? link(sort: nil, page: pageNumber - 1) : "",
-                "next": last < total ? link(sort: nil, page: pageNumber + 1) : "",
+                "next": more ? link(sort: nil, page: pageNumber + 1) : "",
                 "q": q, "filters": filterRowsOut, "filtered": !conditions.isEmpty || !q.isEmpty,
                 "problem": problem ?? "",
                 "export_href": "/api/v1/\(key)/export?" + exportItems.map { "\($0.0)=\(Self.escapeQuery($0.1))" }.joined(separator: "&"),
