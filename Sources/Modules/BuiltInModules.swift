@@ -8,11 +8,22 @@ import Platform
 public enum BuiltInModules {
     public static let all: [ModuleManifest] = [
         SalesModule.manifest,
-        ModuleManifest(id: "marketing", version: "0.1.0", names: ["en": "Marketing", "zh-CN": "市场"], depends: ["sales"]),
-        ModuleManifest(id: "service", version: "0.1.0", names: ["en": "Service", "zh-CN": "服务"]),
-        ModuleManifest(id: "knowledge", version: "0.1.0", names: ["en": "Knowledge base", "zh-CN": "知识库"]),
+        ModuleManifest(id: "marketing", version: "0.1.0", names: ["en": "Marketing", "zh-CN": "市场"], depends: ["sales"],
+                       defaultGrants: ["administrator": DefaultRoles.working(.all), "sales_director": DefaultRoles.working(.all),
+                                       "sales_manager": DefaultRoles.working(.departmentTree), "salesperson": DefaultRoles.rights([(.read, .all)]),
+                                       "read_only": DefaultRoles.rights([(.read, .all)])]),
+        ModuleManifest(id: "service", version: "0.1.0", names: ["en": "Service", "zh-CN": "服务"],
+                       defaultGrants: ["administrator": DefaultRoles.working(.all), "service_agent": DefaultRoles.working(.own),
+                                       "read_only": DefaultRoles.rights([(.read, .all)])]),
+        ModuleManifest(id: "knowledge", version: "0.1.0", names: ["en": "Knowledge base", "zh-CN": "知识库"],
+                       defaultGrants: ["administrator": DefaultRoles.working(.all), "sales_director": DefaultRoles.readAll,
+                                       "sales_manager": DefaultRoles.readAll, "salesperson": DefaultRoles.readAll,
+                                       "service_agent": DefaultRoles.working(.all), "purchaser": DefaultRoles.readAll,
+                                       "finance": DefaultRoles.readAll, "read_only": DefaultRoles.rights([(.read, .all)])]),
         ExpensesModule.manifest,
-        ModuleManifest(id: "purchasing", version: "0.1.0", names: ["en": "Purchasing", "zh-CN": "采购"]),
+        ModuleManifest(id: "purchasing", version: "0.1.0", names: ["en": "Purchasing", "zh-CN": "采购"],
+                       defaultGrants: ["administrator": DefaultRoles.working(.all), "purchaser": DefaultRoles.working(.own),
+                                       "finance": DefaultRoles.readAll, "read_only": DefaultRoles.rights([(.read, .all)])]),
     ]
 
     /// The modules' templates, locale files and static files (loaded next to the platform's).

@@ -122,7 +122,7 @@ public struct TenantProvisioner: Sendable {
                 let adminID = try await UserStore.create(.init(email: email, displayName: adminName, locale: request.locale, passwordHash: hash, isAdmin: true),
                                                          tenantID: tenant.id, on: connection, logger: logger)
                 try await TenantModules.enable(modules, on: connection, logger: logger)
-                try await DefaultRoles.create(on: connection, logger: logger)
+                try await DefaultRoles.create(modules: catalog.entries.compactMap { catalog.manifests[$0.id] }, on: connection, logger: logger)
                 try await AuditLog.record(.init(action: "tenant.created", actor: .system(actor), entity: "tenant", recordID: tenant.id.uuidString,
                                                 details: ["slug": tenant.slug, "plan": tenant.plan, "admin": email, "admin_id": adminID.uuidString]),
                                           tenantID: tenant.id, on: connection, logger: logger)

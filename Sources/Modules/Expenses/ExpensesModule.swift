@@ -13,7 +13,23 @@ public enum ExpensesModule {
                 ModulePage(path: "/app/expenses/analysis", labelKey: "expenses.nav.analysis", requires: "expense_line")],
         actions: [ModuleAction(entity: "expense_claim", labelKey: "expenses.actions.pay", path: "/app/expenses/claims/{id}/pay", right: .approve,
                                 onlyWhen: ("status", ["approved"]))],
-        approvals: [ExpenseRules.claimBinding, ExpenseRules.requestBinding])
+        approvals: [ExpenseRules.claimBinding, ExpenseRules.requestBinding],
+        defaultGrants: defaultGrants)
+
+    /// Everyone files their own expense requests and claims; managers see their department's
+    /// (approvers also reach what they approve through the approval engine's read shares);
+    /// finance reads and pays every claim and files its own.
+    static let defaultGrants: [String: [String: DataScope]] = [
+        "administrator": DefaultRoles.working(.all),
+        "sales_director": DefaultRoles.working(.all),
+        "sales_manager": DefaultRoles.working(.departmentTree).merging(DefaultRoles.rights([(.update, .own), (.delete, .own)])) { $1 },
+        "salesperson": DefaultRoles.working(.own),
+        "service_agent": DefaultRoles.working(.own),
+        "purchaser": DefaultRoles.working(.own),
+        "finance": DefaultRoles.readAll.merging(DefaultRoles.rights([(.approve, .all), (.update, .all), (.create, .all),
+                                                                     (.delete, .own), (.share, .own)])) { $1 },
+        "read_only": DefaultRoles.rights([(.read, .all)]),
+    ]
 }
 
 /// What a tenant gets when it enables the module: the six expense categories and a default

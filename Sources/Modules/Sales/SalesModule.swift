@@ -15,7 +15,20 @@ public enum SalesModule {
         actions: [ModuleAction(entity: "lead", labelKey: "sales.actions.convert_lead", path: "/app/sales/leads/{id}/convert"),
                   ModuleAction(entity: "quote", labelKey: "sales.actions.convert_quote", path: "/app/sales/quotes/{id}/convert", post: true),
                   ModuleAction(entity: "quote", labelKey: "sales.actions.print_quote", path: "/app/sales/quotes/{id}/print", right: .read),
-                  ModuleAction(entity: "account", labelKey: "sales.actions.merge", path: "/app/sales/accounts/{id}/merge")])
+                  ModuleAction(entity: "account", labelKey: "sales.actions.merge", path: "/app/sales/accounts/{id}/merge")],
+        defaultGrants: defaultGrants)
+
+    /// Salespeople work their own records, managers their department tree, the director all
+    /// (plus import and approval); service, finance and read-only roles read everything.
+    static let defaultGrants: [String: [String: DataScope]] = [
+        "administrator": DefaultRoles.working(.all),
+        "sales_director": DefaultRoles.working(.all).merging(DefaultRoles.rights([(.import, .all), (.approve, .all)])) { $1 },
+        "sales_manager": DefaultRoles.working(.departmentTree).merging(DefaultRoles.rights([(.approve, .departmentTree)])) { $1 },
+        "salesperson": DefaultRoles.working(.own),
+        "service_agent": DefaultRoles.rights([(.read, .all)]),
+        "finance": DefaultRoles.readAll,
+        "read_only": DefaultRoles.rights([(.read, .all)]),
+    ]
 }
 
 /// JSON API of the module's actions and reports:

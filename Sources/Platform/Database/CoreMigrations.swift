@@ -350,7 +350,7 @@ public enum CoreMigrations {
             """,
             "CREATE INDEX record_shares_by_grantee ON record_shares (tenant_id, grantee_kind, grantee_id)",
             // Before RLS is switched on, so the owner may write every tenant's rows.
-            DefaultRoles.insertStatement(tenantFilter: "true"),
+            FrozenRoleGrants.migration4,
             "GRANT SELECT, INSERT, UPDATE, DELETE ON departments, roles, user_roles, record_shares TO {{app_role}}",
         ]
             + ["departments", "roles", "user_roles", "record_shares"].flatMap(TenantTable.isolate)
@@ -537,7 +537,7 @@ public enum CoreMigrations {
             "CREATE INDEX approval_delegations_by_user ON approval_delegations (tenant_id, user_id)",
             "CREATE INDEX approval_delegations_by_delegate ON approval_delegations (tenant_id, delegate_id)",
             "GRANT SELECT, INSERT, UPDATE, DELETE ON approval_processes, approval_instances, approval_tasks, approval_delegations TO {{app_role}}",
-        ] + DefaultRoles.expenseGrantStatements
+        ] + FrozenRoleGrants.migration9
             + ["approval_processes", "approval_instances", "approval_tasks", "approval_delegations"].flatMap(TenantTable.isolate)
     )
 }

@@ -26,10 +26,15 @@ public struct ModuleManifest: Sendable, Equatable {
     public let actions: [ModuleAction]
     /// How the module's entities take part in approvals (status field, inbox summary, checks).
     public let approvals: [ApprovalBinding]
+    /// What each default role (by key: `salesperson`, `finance`, …) may do in this module, as
+    /// action → scope; a tenant's roles start with it (Odoo's `ir.model.access.csv`). Roles
+    /// not named get no right in the module.
+    public let defaultGrants: [String: [String: DataScope]]
 
     public init(id: String, version: String, names: [String: String], depends: [String] = [], entities: [EntityDefinition] = [],
                 hooks: [(String, any RecordHooks)] = [], routes: (any ModuleRoutes)? = nil, setUp: ModuleSetUp? = nil,
-                pages: [ModulePage] = [], actions: [ModuleAction] = [], approvals: [ApprovalBinding] = []) {
+                pages: [ModulePage] = [], actions: [ModuleAction] = [], approvals: [ApprovalBinding] = [],
+                defaultGrants: [String: [String: DataScope]] = [:]) {
         self.id = id
         self.version = version
         self.names = names
@@ -41,6 +46,7 @@ public struct ModuleManifest: Sendable, Equatable {
         self.pages = pages
         self.actions = actions
         self.approvals = approvals
+        self.defaultGrants = defaultGrants
     }
 
     public static func == (a: ModuleManifest, b: ModuleManifest) -> Bool {

@@ -9,74 +9,39 @@ public enum DefaultRoles {
         public let grants: RoleGrants
     }
 
-    static func rights(_ pairs: [(RecordAction, DataScope)]) -> [String: DataScope] {
+    public static func rights(_ pairs: [(RecordAction, DataScope)]) -> [String: DataScope] {
         Dictionary(uniqueKeysWithValues: pairs.map { ($0.0.rawValue, $0.1) })
     }
 
     /// Read, create, update, delete, export and share at one scope.
-    static func working(_ scope: DataScope) -> [String: DataScope] {
+    public static func working(_ scope: DataScope) -> [String: DataScope] {
         rights([(.read, scope), (.create, .all), (.update, scope), (.delete, scope), (.export, scope), (.share, scope)])
     }
 
-    static let readAll = rights([(.read, .all), (.export, .all)])
+    public static let readAll = rights([(.read, .all), (.export, .all)])
 
-    /// The roles as migration 4 created them (frozen: migrations are checksummed).
-    static let original: [Role] = [
-        Role(key: "administrator", labels: ["en": "Administrator", "zh-CN": "系统管理员"],
-             grants: ["module:sales": working(.all), "module:marketing": working(.all), "module:service": working(.all),
-                      "module:knowledge": working(.all), "module:expenses": working(.all), "module:purchasing": working(.all),
-                      "custom": working(.all)]),
-        Role(key: "sales_director", labels: ["en": "Sales Director", "zh-CN": "销售总监"],
-             grants: ["module:sales": working(.all).merging(rights([(.import, .all), (.approve, .all)])) { $1 },
-                      "module:marketing": working(.all), "module:knowledge": readAll, "custom": working(.all)]),
-        Role(key: "sales_manager", labels: ["en": "Sales Manager", "zh-CN": "销售经理"],
-             grants: ["module:sales": working(.departmentTree).merging(rights([(.approve, .departmentTree)])) { $1 },
-                      "module:marketing": working(.departmentTree), "module:knowledge": readAll, "custom": working(.departmentTree)]),
-        Role(key: "salesperson", labels: ["en": "Salesperson", "zh-CN": "销售员"],
-             grants: ["module:sales": working(.own), "module:marketing": rights([(.read, .all)]), "module:knowledge": readAll,
-                      "custom": working(.own)]),
-        Role(key: "service_agent", labels: ["en": "Service Agent", "zh-CN": "客服"],
-             grants: ["module:service": working(.own), "module:sales": rights([(.read, .all)]), "module:knowledge": working(.all),
-                      "custom": working(.own)]),
-        Role(key: "purchaser", labels: ["en": "Purchaser", "zh-CN": "采购员"],
-             grants: ["module:purchasing": working(.own), "module:knowledge": readAll, "custom": working(.own)]),
-        Role(key: "finance", labels: ["en": "Finance", "zh-CN": "财务"],
-             grants: ["module:expenses": readAll.merging(rights([(.approve, .all), (.update, .all)])) { $1 },
-                      "module:sales": readAll, "module:purchasing": readAll, "module:knowledge": readAll, "custom": readAll]),
-        Role(key: "read_only", labels: ["en": "Read-only", "zh-CN": "只读"],
-             grants: ["module:sales": rights([(.read, .all)]), "module:marketing": rights([(.read, .all)]),
-                      "module:service": rights([(.read, .all)]), "module:knowledge": rights([(.read, .all)]),
-                      "module:expenses": rights([(.read, .all)]), "module:purchasing": rights([(.read, .all)]),
-                      "custom": rights([(.read, .all)])]),
+    /// The platform's roles with their rights on tenants' custom objects. What each role may do
+    /// in a module is the module's to say (``ModuleManifest/defaultGrants``): the platform names
+    /// no module.
+    static let platformRoles: [Role] = [
+        Role(key: "administrator", labels: ["en": "Administrator", "zh-CN": "系统管理员"], grants: ["custom": working(.all)]),
+        Role(key: "sales_director", labels: ["en": "Sales Director", "zh-CN": "销售总监"], grants: ["custom": working(.all)]),
+        Role(key: "sales_manager", labels: ["en": "Sales Manager", "zh-CN": "销售经理"], grants: ["custom": working(.departmentTree)]),
+        Role(key: "salesperson", labels: ["en": "Salesperson", "zh-CN": "销售员"], grants: ["custom": working(.own)]),
+        Role(key: "service_agent", labels: ["en": "Service Agent", "zh-CN": "客服"], grants: ["custom": working(.own)]),
+        Role(key: "purchaser", labels: ["en": "Purchaser", "zh-CN": "采购员"], grants: ["custom": working(.own)]),
+        Role(key: "finance", labels: ["en": "Finance", "zh-CN": "财务"], grants: ["custom": readAll]),
+        Role(key: "read_only", labels: ["en": "Read-only", "zh-CN": "只读"], grants: ["custom": rights([(.read, .all)])]),
     ]
 
-    /// Everyone files their own expense requests and claims; managers see their department's
-    /// (approvers also reach what they approve through the approval engine's read shares).
-    static let expenseGrants: [String: [String: DataScope]] = [
-        "sales_director": working(.all),
-        "sales_manager": working(.departmentTree).merging(rights([(.update, .own), (.delete, .own)])) { $1 },
-        "salesperson": working(.own),
-        "service_agent": working(.own),
-        "purchaser": working(.own),
-        // Finance reads and pays every claim and files its own.
-        "finance": readAll.merging(rights([(.approve, .all), (.update, .all), (.create, .all), (.delete, .own), (.share, .own)])) { $1 },
-    ]
-
-    /// Migration 9: the default roles of existing tenants get their expense rights; an action
-    /// an administrator already set for the module keeps its setting.
-    static var expenseGrantStatements: [String] {
-        expenseGrants.sorted { $0.key < $1.key }.map { key, grants in
-            "UPDATE roles SET grants = grants || jsonb_build_object('module:expenses', \(literal(MetadataStore.encode(grants)))::jsonb "
-                + "|| coalesce(grants->'module:expenses', '{}'::jsonb)) WHERE is_system AND key = \(literal(key))"
-        }
-    }
-
-    /// The roles a new tenant starts with: the original ones plus their expense rights.
-    public static var all: [Role] {
-        original.map { role in
-            guard let expenses = expenseGrants[role.key] else { return role }
+    /// The roles a new tenant starts with: the platform's roles, each with the rights every
+    /// compiled-in module declares for it under `module:<id>`.
+    public static func roles(modules: [ModuleManifest]) -> [Role] {
+        platformRoles.map { role in
             var grants = role.grants
-            grants["module:expenses"] = expenses
+            for module in modules {
+                if let rights = module.defaultGrants[role.key] { grants["module:\(module.id)"] = rights }
+            }
             return Role(key: role.key, labels: role.labels, grants: grants)
         }
     }
@@ -89,9 +54,8 @@ public enum DefaultRoles {
     /// SQL literal (single quotes doubled) for use in migration statements.
     static func literal(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "''") + "'" }
 
-    /// One statement adding the default roles to every existing tenant (migration) or, with a
-    /// tenant filter, to one new tenant.
-    static func insertStatement(tenantFilter: String, roles: [Role] = original) -> String {
+    /// One statement adding `roles` to the tenant(s) `tenantFilter` selects.
+    static func insertStatement(tenantFilter: String, roles: [Role]) -> String {
         let values = roles.map { "(\(literal($0.key)), \(literal(labelsJSON($0)))::jsonb, \(literal(grantsJSON($0)))::jsonb)" }
             .joined(separator: ",\n    ")
         return """
@@ -109,8 +73,20 @@ import PostgresNIO
 
 extension DefaultRoles {
     /// Adds the default roles to the tenant of the current transaction (provisioning).
-    public static func create(on connection: PostgresConnection, logger: Logger) async throws {
-        let sql = insertStatement(tenantFilter: "t.id = NULLIF(current_setting('app.tenant_id', true), '')::uuid", roles: all)
+    public static func create(modules: [ModuleManifest], on connection: PostgresConnection, logger: Logger) async throws {
+        let sql = insertStatement(tenantFilter: "t.id = NULLIF(current_setting('app.tenant_id', true), '')::uuid", roles: roles(modules: modules))
         try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger)
+    }
+
+    /// Gives the tenant's default roles a module's declared rights where they have none for it
+    /// yet (a module added to the instance after the tenant was created); an administrator's
+    /// settings for the module are kept. Run with the module's set-up.
+    public static func grantDefaults(of module: ModuleManifest, on connection: PostgresConnection, logger: Logger) async throws {
+        for (roleKey, rights) in module.defaultGrants.sorted(by: { $0.key < $1.key }) {
+            try await connection.query("""
+                UPDATE roles SET grants = grants || jsonb_build_object(\("module:\(module.id)"), \(MetadataStore.encode(rights))::jsonb)
+                WHERE is_system AND key = \(roleKey) AND NOT grants ? \("module:\(module.id)")
+                """, logger: logger)
+        }
     }
 }

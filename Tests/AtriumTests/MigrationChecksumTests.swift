@@ -1,0 +1,30 @@
+import AtriumApp
+import Platform
+import Testing
+
+/// An applied migration must never change (the migrator refuses a database whose applied
+/// migration's checksum differs): these are the checksums as released. A migration built from
+/// live Swift values (default roles, plan defaults) would drift silently — this test catches it.
+@Suite struct MigrationChecksumTests {
+    static let released: [Int: String] = [
+        1: "1b916e88f7710a1c42df92739cf0fbbec10df0e5241f9f3249c1edc32d90cc55",
+        2: "1b713896b50f097591b878add144adf34c73be9501d05eff7a8aaa790ae83e37",
+        3: "535943421529269078650d810029c87837972b9406452f09e7ce443299286889",
+        4: "95324d36dc375526968c50fcfeae8d895aefe370267b27703b098ed681754f8b",
+        5: "df660174380dfcc27bd6c422a9dba689e250eaef06835ca3608e5a7eda97e70f",
+        6: "7041677efcb3c83420b3002b958a7647ba62126b7177d20c7616f23592c5225c",
+        7: "7bdd1bc9662247e86cced9bb0afe4171a5d397d6ae29a53f6d8129559d447dd7",
+        8: "8f26fe2557e1b91f0a13bc98bba0ddd889f7a520f2a7b05b613132b7cfbb52e7",
+        9: "ece7304989edbc602548eb4950eae379a4e445d30f8fceec4d3c912ac27290eb",
+        10: "b80b28f928dd7524e42caa38d63c79e4b710e81dcea4bcb6e2cb78a92c065463",
+        11: "1ce0152bb89c60b7d279d175be2fcf2aa5240fdd37295383090da8c7d7e6caae",
+        12: "a1b54d449e7191636014b8baaa9f9934991fb085662c11d50f15973008cef5d4",
+    ]
+
+    @Test func releasedMigrationsKeepTheirChecksums() {
+        let current = Dictionary(uniqueKeysWithValues: AtriumHost.migrations.map { ($0.version, $0.checksum) })
+        for (version, checksum) in Self.released.sorted(by: { $0.key < $1.key }) {
+            #expect(current[version] == checksum, "migration \(version) changed after release; add a new migration instead")
+        }
+    }
+}
