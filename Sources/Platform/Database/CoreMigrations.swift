@@ -1,6 +1,6 @@
 /// The platform's schema, in order. Modules append their own migrations after these.
 public enum CoreMigrations {
-    public static let all: [Migration] = [tenancyAndAuth, recordEngine, fieldIndexTables, organisation, sharingRulesAndDimension, savedViews, planLimits, moduleSetUp, approvals, tenantVersions, listIndexes]
+    public static let all: [Migration] = [tenancyAndAuth, recordEngine, fieldIndexTables, organisation, sharingRulesAndDimension, savedViews, planLimits, moduleSetUp, approvals, tenantVersions, listIndexes, searchTokens]
 
     static let tenancyAndAuth = Migration(
         version: 1,

@@ -194,6 +194,7 @@ public struct RecordEngine: Sendable {
             guard text.count <= 100 else { throw AtriumError(status: .badRequest, code: "invalid_query", message: "q must be at most 100 characters", field: "q") }
             let escaped = text.lowercased().replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
             let pattern = compiler.bind("%\(escaped)%")
+            conditions += SearchTokens(query: text).conditions(tenant: tenantParam, entity: entityParam, alias: "r") { compiler.bind($0) }
             let hiddenSearchable = fullEntity.searchableFields.count != entity.searchableFields.count
             if hiddenSearchable {
                 // The stored search text includes fields this caller may not see; match the
