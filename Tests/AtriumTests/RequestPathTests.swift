@@ -145,6 +145,64 @@ import Testing
         }
     }
 
+    /// Search through the token table: Chinese matches anywhere, letters and digits by word
+    /// prefix, a one-character query still scans; tokens follow edits; hidden fields stay
+    /// unsearchable (PermissionTests) because the exact match still decides.
+    @Test func searchFindsChineseAnywhereAndWordsByTheirStart() async throws {
+        try await RecordFixtures.withProject("search") { api, tenant in
+            let huatong = try await api.createID("x_project", #"{"x_name": "北京华通科技有限公司 Huatong-2026 Ltd"}"#)
+            let tencent = try await api.createID("x_project", #"{"x_name": "深圳腾讯 Tencent"}"#)
+            func found(_ q: String) async throws -> Set<String> { Set(try await api.list("x_project", q: q).records.strings("id")) }
+            #expect(try await found("华通科技") == [huatong])
+            #expect(try await found("科技有限") == [huatong])
+            #expect(try await found("通") == [huatong], "one Chinese character scans")
+            #expect(try await found("huat") == [huatong])
+            #expect(try await found("HUATONG-20") == [huatong])
+            #expect(try await found("2026") == [huatong])
+            #expect(try await found("atong").isEmpty, "letters match from the start of a word")
+            #expect(try await found("腾讯 tenc") == [tencent])
+            #expect(try await found("华通 tencent").isEmpty)
+
+            let record = try await api.call(.get, "/api/v1/x_project/\(huatong)")
+            let renamed = try await api.call(.patch, "/api/v1/x_project/\(huatong)", json: #"{"version": \#(record.version ?? 0), "x_name": "上海浦东发展 Pudong"}"#)
+            #expect(renamed.status == .ok, "\(renamed.text)")
+            #expect(try await found("华通").isEmpty)
+            #expect(try await found("浦东") == [huatong])
+            let tokens = try await Self.inTenant(tenant) { connection, logger in
+                try await connection.query("SELECT array_agg(token ORDER BY token) FROM record_search_tokens WHERE record_id = \(UUID(uuidString: huatong)!)",
+                                           logger: logger).collect().first?.decode([String].self) ?? []
+            }
+            #expect(tokens == ["pudong", "上海", "发展", "东发", "浦东", "海浦"].sorted(), "\(tokens)")
+        }
+    }
+
+    /// What the fast paths rely on, checked as the application role under forced RLS (seq
+    /// scans off, so the answer is whether PostgreSQL *may* use the index at all): the token
+    /// lookup and the creation-time order use indexes; `LIKE` on the search text cannot.
+    @Test func theFastPathsCanUseTheirIndexesUnderRowLevelSecurity() async throws {
+        let tenant = try await TestEnvironment.provisionTenant("plans")
+        let tenantID = tenant.info.id
+        let plans = try await Self.inTenant(tenant) { connection, logger in
+            try await connection.query("SELECT set_config('enable_seqscan', 'off', true)", logger: logger)
+            func plan(_ sql: String) async throws -> String {
+                var lines: [String] = []
+                for try await line in try await connection.query(PostgresQuery(unsafeSQL: "EXPLAIN " + sql), logger: logger).decode(String.self) {
+                    lines.append(line)
+                }
+                return lines.joined(separator: "\n")
+            }
+            let t = tenantID.uuidString.lowercased()
+            return [
+                try await plan("SELECT record_id FROM record_search_tokens st WHERE st.tenant_id = '\(t)' AND st.entity = 'account' AND st.token = '华通'"),
+                try await plan("SELECT id FROM records r WHERE r.tenant_id = '\(t)' AND r.entity = 'account' AND r.deleted_at IS NULL ORDER BY r.created_at DESC, r.id LIMIT 50"),
+                try await plan("SELECT id FROM records r WHERE r.tenant_id = '\(t)' AND r.entity = 'account' AND r.search LIKE '%华通%'"),
+            ]
+        }
+        #expect(plans[0].contains("record_search_tokens_pkey"), "\(plans[0])")
+        #expect(plans[1].contains("records_live") && !plans[1].contains("Seq Scan"), "\(plans[1])")
+        #expect(!plans[2].contains("records_search"), "LIKE became leakproof? then the token table can go: \(plans[2])")
+    }
+
     // MARK: Support
 
     static func withTwoNodes(_ prefix: String,
