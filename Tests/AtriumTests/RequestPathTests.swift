@@ -203,6 +203,47 @@ import Testing
         #expect(!plans[2].contains("records_search"), "LIKE became leakproof? then the token table can go: \(plans[2])")
     }
 
+    /// A list sorted by a filterable field is read in key order: text case-insensitively,
+    /// numbers by value, records without a value last in both directions, and paging across
+    /// the end of the keyed records neither skips nor repeats one.
+    @Test func sortingByAFilterableFieldPagesInValueOrderWithEmptyValuesLast() async throws {
+        try await RecordFixtures.withTenant("keysort") { client, tenant in
+            let api = try await RecordAPIClient.admin(client, tenant)
+            _ = try await api.createObject(#"""
+                {"key": "x_fruit", "labels": {"en": "Fruit"}, "fields": [
+                  {"key": "x_name", "labels": {"en": "Name"}, "type": "text", "required": true},
+                  {"key": "x_code", "labels": {"en": "Code"}, "type": "text", "filterable": true},
+                  {"key": "x_weight", "labels": {"en": "Weight"}, "type": "number", "filterable": true}]}
+                """#)
+            let rows: [(String, String?, String?)] = [("a", "banana", "10"), ("b", "Apple", "-2.5"), ("c", "cherry", "9.75"),
+                                                      ("d", nil, "100"), ("e", nil, nil), ("f", "apricot", nil)]
+            for (name, code, weight) in rows {
+                var body = #""x_name": "\#(name)""#
+                if let code { body += #", "x_code": "\#(code)""# }
+                if let weight { body += #", "x_weight": \#(weight)"# }
+                _ = try await api.createID("x_fruit", "{\(body)}")
+            }
+            func names(_ sort: String, limit: Int = 50, offset: Int = 0) async throws -> [String] {
+                try await api.list("x_fruit", sort: sort, limit: limit, offset: offset).records.strings("x_name")
+            }
+            // Records without a value tie, and ties go by id: compare them as a set.
+            func expectOrder(_ sort: String, _ valued: [String], thenAnyOf empty: Set<String>) async throws {
+                let got = try await names(sort)
+                #expect(Array(got.prefix(valued.count)) == valued && Set(got.dropFirst(valued.count)) == empty, "\(sort): \(got)")
+            }
+            try await expectOrder("x_code", ["b", "f", "a", "c"], thenAnyOf: ["d", "e"])
+            try await expectOrder("-x_code", ["c", "a", "f", "b"], thenAnyOf: ["d", "e"])
+            try await expectOrder("x_weight", ["b", "c", "a", "d"], thenAnyOf: ["e", "f"])
+            try await expectOrder("-x_weight", ["d", "a", "c", "b"], thenAnyOf: ["e", "f"])
+            let whole = try await names("x_code")
+            var paged: [String] = []
+            for offset in stride(from: 0, to: 8, by: 2) { paged += try await names("x_code", limit: 2, offset: offset) }
+            #expect(paged == whole)
+            #expect(try await names("x_code", limit: 1, offset: 5) == [whole[5]])
+            #expect(try await api.list("x_fruit", sort: "x_code", limit: 2, offset: 4).total == 6)
+        }
+    }
+
     // MARK: Support
 
     static func withTwoNodes(_ prefix: String,

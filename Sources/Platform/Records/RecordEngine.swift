@@ -213,8 +213,15 @@ public struct RecordEngine: Sendable {
         }
         let order = recycleBin ? "r.deleted_at DESC, r.id" : try compiler.orderBy(query.sort)
         let whereClause = conditions.joined(separator: " AND ")
-        let sql = "SELECT \(Self.columns) FROM records r WHERE \(whereClause) ORDER BY \(order) LIMIT \(limit) OFFSET \(offset)"
-        let records = try await Self.decode(connection.query(PostgresQuery(unsafeSQL: sql, binds: compiler.binds), logger: logger))
+        let records: [Record]
+        if !recycleBin, let (field, descending) = compiler.keyOrder(query.sort) {
+            records = try await keyOrderedPage(field: field, descending: descending, whereClause: whereClause, order: order,
+                                               tenant: tenantParam, entity: entityParam, limit: limit, offset: offset,
+                                               binds: compiler.binds, on: connection, logger: logger)
+        } else {
+            let sql = "SELECT \(Self.columns) FROM records r WHERE \(whereClause) ORDER BY \(order) LIMIT \(limit) OFFSET \(offset)"
+            records = try await Self.decode(connection.query(PostgresQuery(unsafeSQL: sql, binds: compiler.binds), logger: logger))
+        }
         let exact = try query.wantsExactCount()
         var total = offset + records.count
         var totalIsExact = true
@@ -233,6 +240,36 @@ public struct RecordEngine: Sendable {
         }
         return Page(records: records.map { actor.access.redact($0, entity: fullEntity) }, total: total, limit: limit, offset: offset,
                     totalIsExact: totalIsExact)
+    }
+
+    /// A page sorted by a filterable field, read in the order of its `record_index` keys (the
+    /// index `record_index_lookup` walks them sorted, so the page stops after `offset + limit`
+    /// matches instead of sorting every match); records without a value follow, as `NULLS
+    /// LAST` puts them, read only when the keyed ones run out before the page is full.
+    func keyOrderedPage(field: FieldDefinition, descending: Bool, whereClause: String, order: String, tenant: String, entity: String,
+                        limit: Int, offset: Int, binds: PostgresBindings, on connection: PostgresConnection, logger: Logger) async throws -> [Record] {
+        // Field keys are validated identifiers ([a-z][a-z0-9_]*), as in QueryCompiler.
+        let keyed = """
+            FROM record_index sk JOIN records r ON r.tenant_id = sk.tenant_id AND r.id = sk.record_id
+            WHERE sk.tenant_id = \(tenant) AND sk.entity = \(entity) AND sk.field = '\(field.key)' AND \(whereClause)
+            """
+        var records = try await Self.decode(connection.query(PostgresQuery(
+            unsafeSQL: "SELECT \(Self.columns) \(keyed) ORDER BY sk.key \(descending ? "DESC" : "ASC"), \(order) LIMIT \(limit) OFFSET \(offset)",
+            binds: binds), logger: logger))
+        guard records.count < limit else { return records }
+        // The keyed matches ended on this page (or before it): continue with the keyless ones.
+        var keyedCount = offset + records.count
+        if records.isEmpty && offset > 0 {
+            keyedCount = try await connection.query(PostgresQuery(unsafeSQL: "SELECT count(*)::int \(keyed)", binds: binds), logger: logger)
+                .collect().first?.decode(Int.self) ?? 0
+        }
+        let keyless = """
+            SELECT \(Self.columns) FROM records r WHERE \(whereClause) AND NOT EXISTS (SELECT 1 FROM record_index nk
+                WHERE nk.tenant_id = r.tenant_id AND nk.record_id = r.id AND nk.field = '\(field.key)')
+            ORDER BY \(order) LIMIT \(limit - records.count) OFFSET \(max(0, offset - keyedCount))
+            """
+        records += try await Self.decode(connection.query(PostgresQuery(unsafeSQL: keyless, binds: binds), logger: logger))
+        return records
     }
 
     func currentTenant(on connection: PostgresConnection, logger: Logger) async throws -> UUID {

@@ -291,6 +291,19 @@ struct QueryCompiler {
     }
 
     /// ORDER BY from `field,-other`; unknown fields are a 400.
+    /// The field whose `record_index` keys can drive the list in sort order: the first sort
+    /// key when it is a filterable field with keys (their order is the value's order — numbers
+    /// and dates by value, text case-insensitively), else nil.
+    func keyOrder(_ sort: String?) -> (field: FieldDefinition, descending: Bool)? {
+        let spec = (sort?.isEmpty == false ? sort! : entity.defaultSort)
+        guard let first = spec.split(separator: ",").first?.trimmingCharacters(in: .whitespaces), !first.isEmpty else { return nil }
+        let descending = first.hasPrefix("-")
+        let key = descending ? String(first.dropFirst()) : first
+        guard SystemField(rawValue: key) == nil, let field = entity.field(key), field.active, field.filterable,
+              FieldIndex.indexable(field.type) else { return nil }
+        return (field, descending)
+    }
+
     func orderBy(_ sort: String?) throws -> String {
         let spec = (sort?.isEmpty == false ? sort! : entity.defaultSort)
         var parts: [String] = []
