@@ -45,6 +45,7 @@ public enum OpenAPIDocument {
     }
 
     public static func build(tenant: TenantInfo, entities: [EntityDefinition]) -> JSONValue {
+        let countSchema: JSONValue = .object(["type": s("string"), "enum": .array([s("capped"), s("exact")])])
         var schemas: [String: JSONValue] = [
             "Error": .object(["type": s("object"), "required": .array([s("error")]), "properties": .object([
                 "error": .object(["type": s("object"), "required": .array([s("code"), s("message")]), "properties": .object([
@@ -60,6 +61,7 @@ public enum OpenAPIDocument {
                 "filter": ref("Filter"), "sort": .object(["type": s("string")]), "q": .object(["type": s("string")]),
                 "limit": .object(["type": s("integer"), "minimum": .number(1), "maximum": .number(Decimal(RecordQuery.maxLimit))]),
                 "offset": .object(["type": s("integer"), "minimum": .number(0)]),
+                "count": countSchema,
             ])]),
         ]
         let errorResponse: JSONValue = .object(["description": s("error"), "content": .object(["application/json": .object(["schema": ref("Error")])])])
@@ -85,6 +87,7 @@ public enum OpenAPIDocument {
             schemas["\(name)Input"] = .object(input)
             schemas["\(name)Page"] = .object(["type": s("object"), "properties": .object([
                 "records": .object(["type": s("array"), "items": ref(name)]), "total": .object(["type": s("integer")]),
+                "total_exact": .object(["type": s("boolean"), "description": s("false when more than \(RecordQuery.countCap) match and count=exact was not asked")]),
                 "limit": .object(["type": s("integer")]), "offset": .object(["type": s("integer")]),
             ])])
             func ok(_ schema: String, _ status: String = "200") -> JSONValue {
@@ -96,7 +99,7 @@ public enum OpenAPIDocument {
             paths["/api/v1/\(entity.key)"] = .object([
                 "get": .object(["operationId": s("list_\(entity.key)"), "tags": tag, "parameters": .array(["filter", "sort", "q", "limit", "offset"].map {
                     .object(["name": s($0), "in": s("query"), "required": .bool(false), "schema": .object(["type": s($0 == "limit" || $0 == "offset" ? "integer" : "string")])])
-                }), "responses": ok("\(name)Page")]),
+                } + [.object(["name": s("count"), "in": s("query"), "required": .bool(false), "schema": countSchema])]), "responses": ok("\(name)Page")]),
                 "post": .object(["operationId": s("create_\(entity.key)"), "tags": tag, "requestBody": body, "responses": ok(name, "201")]),
             ])
             paths["/api/v1/\(entity.key)/query"] = .object([
