@@ -103,7 +103,7 @@ struct Demo: AsyncParsableCommand {
         var department = try await conn.query("SELECT id FROM departments WHERE name = '销售部'", logger: logger).collect().first?.decode(UUID.self)
         if department == nil {
             department = try await conn.query("INSERT INTO departments (tenant_id, name) VALUES (\(tenantID), '销售部') RETURNING id", logger: logger)
-                .collect().first!.decode(UUID.self)
+                .one(UUID.self)
         }
         try await conn.query("""
             UPDATE users SET department_id = COALESCE(department_id, \(department)), manager_id = COALESCE(manager_id, \(admin.id)) WHERE id = \(wang.id)

@@ -94,7 +94,7 @@ public enum AtriumHost {
                        (SELECT count(*)::int FROM pg_class c WHERE c.relowner = r.oid AND c.relkind IN ('r', 'p')
                           AND c.relnamespace = 'public'::regnamespace)
                 FROM pg_roles r WHERE r.rolname = current_user
-                """, logger: logger).collect().first!.decode((String, Bool, Bool, Int).self)
+                """, logger: logger).one((String, Bool, Bool, Int).self)
         }
         guard !superuser, !bypass, owned == 0 else {
             throw ConfigurationError(variable: "DATABASE_URL",

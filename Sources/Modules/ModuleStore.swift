@@ -38,9 +38,11 @@ struct ModuleStore: Sendable {
         try await engine.get(entity, id: id, as: actor, on: connection, logger: logger)
     }
 
+    /// The record, or nil when the id is empty, not an id, or names no record the actor may
+    /// read; other errors (the database's) are thrown, never taken for "absent".
     func get(_ entity: String, _ id: String?) async throws -> Record? {
         guard let id, let uuid = UUID(uuidString: id) else { return nil }
-        return try await get(entity, uuid)
+        return try await absentIfNotFound { try await get(entity, uuid) }
     }
 
     /// Every live record matching `filter` (in pages of 200).

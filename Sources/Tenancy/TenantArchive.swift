@@ -113,7 +113,7 @@ public enum TenantArchive {
                 INSERT INTO tenants (slug, name, plan, max_users, max_records, reseller_id)
                 VALUES (\(slug), \(name ?? header.name), \(header.plan), \(limits.maxUsers), \(limits.maxRecords), \(resellerID))
                 RETURNING id
-                """, logger: logger).collect().first!.decode(UUID.self)
+                """, logger: logger).one(UUID.self)
             try await TenantScope.enter(tenantID, on: connection, logger: logger)
             let tables = Set(try await TenantDirectory.tenantTables(on: connection, logger: logger))
             var counts: [String: Int] = [:]

@@ -196,7 +196,7 @@ public struct TenantUsage: Sendable, Codable {
                 SELECT (SELECT count(*)::int FROM users), (SELECT count(*)::int FROM sessions WHERE expires_at > now()),
                        (SELECT max(last_login_at) FROM users)
                 """, logger: logger)
-            let (users, sessions, lastLogin) = try await rows.collect().first!.decode((Int, Int, Date?).self)
+            let (users, sessions, lastLogin) = try await rows.one((Int, Int, Date?).self)
             let modules = try await TenantModules.enabled(on: connection, logger: logger)
             var usage = TenantUsage(users: users, activeSessions: sessions, modules: modules, lastLoginAt: lastLogin)
             for try await (entity, count) in try await connection.query(

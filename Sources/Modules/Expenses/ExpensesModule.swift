@@ -194,7 +194,7 @@ enum ExpenseAnalysis {
                 case "person": label = people[key] ?? key
                 case "department": label = key.isEmpty ? "—" : departments[key] ?? key
                 case "category": label = categories[key] ?? key
-                case "customer": label = key.isEmpty ? "—" : (try? await store.get("account", key))?.flatMap { $0.string("name") } ?? key
+                case "customer": label = key.isEmpty ? "—" : (try await store.get("account", key))?.string("name") ?? key
                 default: label = key
                 }
                 labelled.append(Row(key: key, label: label, count: row.count, amount: row.sums[0]))

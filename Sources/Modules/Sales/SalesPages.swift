@@ -61,7 +61,7 @@ struct SalesPages: ModuleHandlers {
                                                       as: page.actor, on: db.connection, logger: db.logger)
                 var accounts: [String: String] = [:]
                 for id in Set(found.records.compactMap { $0.string("account") }) {
-                    if let account = try? await store.get("account", id) { accounts[id] = account.string("name") }
+                    if let account = try await store.get("account", id) { accounts[id] = account.string("name") }
                 }
                 let total = found.records.reduce(Decimal(0)) { $0 + $1.money("amount") }
                 columns.append([
@@ -254,7 +254,7 @@ struct SalesPages: ModuleHandlers {
         return try await web.page(request, context, current: "quote") { page, db in
             let store = store(page, db)
             let quote = try await store.get("quote", id)
-            let account = try? await store.get("account", quote.string("account"))
+            let account = try await store.get("account", quote.string("account"))
             let lines = try await store.all("quote_line", filter: ModuleStore.eq("quote", quote.idText), sort: "position,created_at")
             let tenant = page.shell["tenant"] as? [String: Any]
             var header: [String: Any] = [

@@ -54,7 +54,7 @@ struct OpportunityRules: RecordHooks {
         let stageChanged = write.isCreate || (write.values["stage"] != nil && write.values["stage"] != write.existing?.values["stage"])
         var probability = write.existing?.decimal("probability") ?? 0
         if stageChanged, let stageID = write.value("stage")?.stringValue {
-            guard let stage = try? await store.get("sales_stage", stageID) else {
+            guard let stage = try await store.get("sales_stage", stageID) else {
                 throw SalesErrors.invalid("stage", "no pipeline stage \(stageID)", key: "no_stage")
             }
             probability = stage.decimal("probability") ?? 0
@@ -116,7 +116,7 @@ struct LineRules: RecordHooks {
 
     func beforeValidate(_ write: inout RecordWrite) async throws {
         let store = ModuleStore(derived: write.context)
-        guard let parentID = write.value(parent)?.stringValue, let header = try? await store.get(parent, parentID) else {
+        guard let parentID = write.value(parent)?.stringValue, let header = try await store.get(parent, parentID) else {
             return  // the engine reports the missing or unknown parent, naming the field
         }
         if write.values[parent] != nil, let old = write.existing?.string(parent), old != parentID {
@@ -130,7 +130,7 @@ struct LineRules: RecordHooks {
             write.values["position"] = .string(Money.text(last + 1, scale: 0))
         }
         if let productID = write.value("product")?.stringValue, write.values["product"] != nil,
-           let product = try? await store.get("product", productID) {
+           let product = try await store.get("product", productID) {
             if write.value("unit_price") == nil {
                 write.values["unit_price"] = try await price(of: product, for: header, store: store)
             }
@@ -162,7 +162,7 @@ struct LineRules: RecordHooks {
     /// The customer's price: a price-list entry for the account's value class and region,
     /// then one for its class, then the product's list price.
     func price(of product: Record, for header: Record, store: ModuleStore) async throws -> JSONValue? {
-        let account = try? await store.get("account", header.string("account"))
+        let account = try await store.get("account", header.string("account"))
         let entries = try await store.all("price_list_item", filter: ModuleStore.eq("product", product.idText))
         let level = account?.string("level"), region = account?.string("region")
         let best = entries.first { $0.string("level") == level && level != nil && $0.string("region") == region && region != nil }
@@ -192,7 +192,7 @@ struct LineRules: RecordHooks {
     }
 
     func checkHeader(of line: Record, _ context: HookContext) async throws {
-        if let header = try? await ModuleStore(derived: context).get(parent, line.string(parent)) { try Self.checkEditable(header) }
+        if let header = try await ModuleStore(derived: context).get(parent, line.string(parent)) { try Self.checkEditable(header) }
     }
 
     func recompute(_ line: Record, _ context: HookContext) async throws {
@@ -303,7 +303,7 @@ struct OrderRules: RecordHooks {
 struct ReceiptRules: RecordHooks {
     func beforeValidate(_ write: inout RecordWrite) async throws {
         let store = ModuleStore(derived: write.context)
-        guard let orderID = write.value("sales_order")?.stringValue, let order = try? await store.get("sales_order", orderID) else { return }
+        guard let orderID = write.value("sales_order")?.stringValue, let order = try await store.get("sales_order", orderID) else { return }
         if write.values["sales_order"] != nil, let old = write.existing?.string("sales_order"), old != orderID {
             throw SalesErrors.invalid("sales_order", "a receipt cannot move to another order; delete it and record a new one", key: "receipt_moved")
         }
@@ -333,7 +333,7 @@ struct ReceiptRules: RecordHooks {
 struct InstallmentRules: RecordHooks {
     func beforeValidate(_ write: inout RecordWrite) async throws {
         let store = ModuleStore(derived: write.context)
-        guard let orderID = write.value("sales_order")?.stringValue, let order = try? await store.get("sales_order", orderID),
+        guard let orderID = write.value("sales_order")?.stringValue, let order = try await store.get("sales_order", orderID),
               let amount = Money.amount(write.value("amount")) else { return }
         let others = try await store.all("payment_installment", filter: ModuleStore.eq("sales_order", orderID))
             .filter { $0.id != write.existing?.id }.reduce(Decimal(0)) { $0 + $1.money("amount") }

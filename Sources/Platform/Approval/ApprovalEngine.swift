@@ -250,7 +250,7 @@ public struct ApprovalEngine: Sendable {
                 VALUES (\(tenantID), \(entityKey), \(id), \(processID), \(process.name), \(state.rawValue), \(first), \(pathJSON)::jsonb, \(ccUsers), \(comment), \(submitter),
                         CASE WHEN \(state.rawValue) = 'approved' THEN now() END)
                 RETURNING id
-                """, logger: logger).collect().first!.decode(UUID.self)
+                """, logger: logger).one(UUID.self)
         } catch let error where DatabaseErrors.sqlState(error) == "23505" {
             throw AtriumError(status: .conflict, code: "approval_pending", message: "this record is already waiting for approval")
         }

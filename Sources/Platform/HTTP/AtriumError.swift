@@ -47,3 +47,17 @@ public struct AtriumError: Error, Sendable, CustomStringConvertible {
     public static let unauthenticated = AtriumError(status: .unauthorized, code: "unauthenticated", message: "sign in or send a valid API token")
     public static let csrfRejected = AtriumError(status: .forbidden, code: "csrf_rejected", message: "the form's security token is missing or out of date; reload the page and try again")
 }
+
+/// `body`'s result, or nil when it found nothing (a 404 such as `record_not_found`); every other
+/// error — a database error above all — is rethrown, so it can never pass for "absent" the way
+/// `try?` let it.
+/// ```swift
+/// let account = try await absentIfNotFound { try await engine.get("account", id: id, as: actor, on: connection, logger: logger) }
+/// ```
+public func absentIfNotFound<T>(_ body: () async throws -> T) async throws -> T? {
+    do {
+        return try await body()
+    } catch let error as AtriumError where error.status == .notFound {
+        return nil
+    }
+}

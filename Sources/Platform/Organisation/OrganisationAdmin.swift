@@ -59,7 +59,7 @@ public struct OrganisationAdmin: Sendable {
         let tenantID = try await Self.currentTenant(connection, logger)
         let id = try await connection.query("""
             INSERT INTO departments (tenant_id, parent_id, name) VALUES (\(tenantID), \(parentID), \(name)) RETURNING id
-            """, logger: logger).collect().first!.decode(UUID.self)
+            """, logger: logger).one(UUID.self)
         try await Self.audit("department.created", entity: "department", id: id, details: ["name": name, "parent_id": parentID?.uuidString.lowercased() ?? ""],
                              actor: actor, on: connection, logger: logger)
         return Department(id: id, parentID: parentID, name: name, headID: nil)
@@ -105,7 +105,7 @@ public struct OrganisationAdmin: Sendable {
         let rows = try await connection.query("""
             SELECT (SELECT count(*)::int FROM departments WHERE id = \(id)), (SELECT count(*)::int FROM departments WHERE parent_id = \(id)),
                    (SELECT count(*)::int FROM users WHERE department_id = \(id))
-            """, logger: logger).collect().first!.decode((Int, Int, Int).self)
+            """, logger: logger).one((Int, Int, Int).self)
         guard rows.0 == 1 else { throw AtriumError(status: .notFound, code: "department_not_found", message: "no department \(id.uuidString.lowercased())") }
         if rows.1 > 0 || rows.2 > 0 {
             throw AtriumError(status: .conflict, code: "department_in_use",

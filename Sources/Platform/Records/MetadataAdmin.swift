@@ -258,7 +258,7 @@ public struct MetadataAdmin: Sendable {
                    coalesce(max(version), 0) + 1, \(stored.jsonText)::jsonb, \(actor.user.id)
             FROM layouts WHERE entity = \(entity.key) AND kind = \(kind)
             RETURNING version
-            """, logger: logger).collect().first!.decode(Int.self)
+            """, logger: logger).one(Int.self)
         try await auditMeta("meta.layout_saved", entity: entity.key, key: kind, details: .object(["version": .number(Decimal(version))]),
                             actor: actor, on: connection, logger: logger)
         object["version"] = .number(Decimal(version))

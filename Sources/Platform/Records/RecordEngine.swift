@@ -310,7 +310,7 @@ public struct RecordEngine: Sendable {
             INSERT INTO records AS r (tenant_id, entity, owner_id, department_id, created_by, updated_by, data, search)
             VALUES ($1, $2, $3, (SELECT department_id FROM users WHERE id = $3), $4, $4, $5::jsonb, $6) RETURNING \(Self.columns)
             """
-        let record = try await Self.decode(connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)).first!
+        let record = try await Self.decode(connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)).firstRow()
         try await FieldIndex.sync(record, entity: entity, tenantID: tenantID, isNew: true, on: connection, logger: logger)
         let changes = data.mapValues { JSONValue.object(["before": .null, "after": $0]) }
         try await audit("record.created", record: record, changes: changes, actor: actor, on: connection, logger: logger)
@@ -370,7 +370,7 @@ public struct RecordEngine: Sendable {
                 department_id = CASE WHEN r.owner_id IS DISTINCT FROM $5 THEN (SELECT department_id FROM users WHERE id = $5) ELSE r.department_id END
             WHERE r.id = $1 RETURNING \(Self.columns)
             """
-        let record = try await Self.decode(connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)).first!
+        let record = try await Self.decode(connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)).firstRow()
         try await FieldIndex.sync(record, entity: entity, tenantID: tenantID, isNew: false, on: connection, logger: logger)
         try await audit("record.updated", record: record, changes: diff, actor: actor, on: connection, logger: logger)
         for hook in hooks.callAll(for: entity.key) { try await hook.afterUpdate(record, previous: existing, context: context) }
@@ -408,7 +408,7 @@ public struct RecordEngine: Sendable {
         let record = try await Self.decode(connection.query(PostgresQuery(unsafeSQL: """
             UPDATE records r SET deleted_at = NULL, deleted_by = NULL, updated_by = $2, updated_at = now(), version = version + 1
             WHERE r.id = $1 RETURNING \(Self.columns)
-            """, binds: binds), logger: logger)).first!
+            """, binds: binds), logger: logger)).firstRow()
         // A value another record took while this one was in the bin → 422 duplicate_value.
         try await FieldIndex.claimUnique(record, entity: entity, tenantID: tenantID, fields: entity.fields.filter(\.unique), on: connection, logger: logger)
         try await audit("record.restored", record: record, changes: [:], actor: actor, on: connection, logger: logger)
@@ -507,7 +507,8 @@ public struct RecordEngine: Sendable {
             let target = field.target ?? ""
             var found = 0
             if let targetEntity = try await entities(on: connection, logger: logger)[target] {
-                if (try? await fetch(target, id: id, deleted: false, scope: (actor?.access ?? .system, targetEntity, .read), on: connection, logger: logger)) != nil {
+                if try await absentIfNotFound({ try await fetch(target, id: id, deleted: false, scope: (actor?.access ?? .system, targetEntity, .read),
+                                                                on: connection, logger: logger) }) != nil {
                     found = 1
                 }
             }
@@ -551,7 +552,7 @@ public struct RecordEngine: Sendable {
             VALUES ((SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid), \(entity), \(field.key), \(period), 1)
             ON CONFLICT (tenant_id, entity, field, period) DO UPDATE SET value = record_counters.value + 1
             RETURNING value
-            """, logger: logger).collect().first!.decode(Int64.self)
+            """, logger: logger).one(Int64.self)
         var text = format.replacingOccurrences(of: "{YYYY}", with: year).replacingOccurrences(of: "{MM}", with: month)
         if let range = text.range(of: #"\{seq(:\d+)?\}"#, options: .regularExpression) {
             let spec = text[range]

@@ -472,7 +472,7 @@ public struct WebApp: Sendable {
             let id = try await db.connection.query("""
                 INSERT INTO saved_views (tenant_id, entity, owner_id, shared, name, query)
                 VALUES (\(tenantID), \(key), \(page.actor.user.id), \(shared), \(name), \(query)) RETURNING id
-                """, logger: db.logger).collect().first!.decode(UUID.self)
+                """, logger: db.logger).one(UUID.self)
             try await OrganisationAdmin.audit("view.saved", entity: key, id: id, details: ["name": name, "shared": "\(shared)", "query": query],
                                               actor: page.actor, on: db.connection, logger: db.logger)
             return Self.redirect("/app/\(key)?" + (query.isEmpty ? "" : query + "&") + "view=\(id.uuidString.lowercased())&notice=view_saved")

@@ -35,7 +35,7 @@ public enum AdminAudit {
             VALUES (\(caller.tokenID), \(caller.name), \(caller.kind.rawValue), \(caller.resellerSlug), \(action), \(tenantSlug),
                     \(json)::jsonb, \(ip), \(requestID))
             RETURNING id
-            """, logger: logger).collect().first!.decode(Int.self)
+            """, logger: logger).one(Int.self)
     }
 
     public static func finish(id: Int, status: Int, errorCode: String?, tenantID: UUID?, tenantSlug: String? = nil, details: [String: String] = [:],

@@ -71,7 +71,7 @@ public enum AdminTokenStore {
         let id = try await connection.query("""
             INSERT INTO admin_tokens (kind, reseller_id, name, token_hash, token_prefix)
             VALUES (\(kind.rawValue), \(resellerID), \(trimmed), \(SecureToken.hash(secret)), \(prefix)) RETURNING id
-            """, logger: logger).collect().first!.decode(UUID.self)
+            """, logger: logger).one(UUID.self)
         guard let token = try await list(includeRevoked: true, on: connection, logger: logger).first(where: { $0.id == id }) else {
             throw AtriumError(status: .internalServerError, code: "token_not_created", message: "the token was not created")
         }

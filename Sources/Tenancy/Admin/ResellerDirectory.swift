@@ -117,7 +117,7 @@ public enum ResellerDirectory {
         }
         let (tenants, used) = try await connection.query("""
             SELECT count(*)::int, coalesce(sum(max_users), 0)::int FROM tenants WHERE reseller_id = \(resellerID)
-            """, logger: logger).collect().first!.decode((Int, Int).self)
+            """, logger: logger).one((Int, Int).self)
         if let maxTenants, tenants + 1 > maxTenants {
             throw AtriumError(status: .unprocessableContent, code: "reseller_quota_tenants",
                               message: "reseller '\(slug)' may have \(maxTenants) tenants (max_tenants) and has \(tenants); delete one or ask the operator to raise the quota",
