@@ -244,6 +244,48 @@ import Testing
         }
     }
 
+    /// Keyset paging: `next_cursor` → `after=` walks a list sorted by creation or update time
+    /// in either direction, ties on the same microsecond included, without skipping or repeating;
+    /// an export of more rows than a page uses it too.
+    @Test func cursorPagingWalksEveryRecordOnceInOrder() async throws {
+        try await RecordFixtures.withTenant("cursor") { client, tenant in
+            let api = try await RecordAPIClient.admin(client, tenant)
+            _ = try await api.createObject(RecordFixtures.simpleObject("x_item"))
+            // 450 records, created in three statements: 150 share each creation time.
+            try await Self.inTenant(tenant) { connection, logger in
+                for batch in 0..<3 {
+                    try await connection.query("""
+                        INSERT INTO records (tenant_id, entity, data, search, created_at, updated_at)
+                        SELECT \(tenant.info.id), 'x_item', jsonb_build_object('x_name', 'i' || (\(batch * 150) + g)), 'i', now() - \(batch) * interval '1 minute', now()
+                        FROM generate_series(1, 150) g
+                        """, logger: logger)
+                }
+            }
+            for sort in ["-created_at", "created_at", "-updated_at"] {
+                let whole = try await api.call(.get, "/api/v1/x_item?sort=\(sort)&limit=200&count=exact")
+                #expect(whole.total == 450)
+                var seen: [String] = []
+                var cursor: String? = nil
+                var pages = 0
+                repeat {
+                    let page = try await api.call(.get, "/api/v1/x_item?sort=\(sort)&limit=40" + (cursor.map { "&after=\($0)" } ?? ""))
+                    #expect(page.status == .ok, "\(page.text)")
+                    seen += page.records.strings("id")
+                    cursor = page.json["next_cursor"]?.stringValue
+                    pages += 1
+                } while cursor != nil && pages < 20
+                #expect(seen.count == 450 && Set(seen).count == 450, "\(sort): \(seen.count) ids, \(Set(seen).count) distinct")
+                let byOffset = try await (0..<3).asyncFlatMap { try await api.list("x_item", sort: sort, limit: 200, offset: $0 * 200).records.strings("id") }
+                #expect(seen == byOffset, "\(sort): cursor order differs from offset order")
+            }
+            let refused = try await api.call(.get, "/api/v1/x_item?sort=x_name&after=\(UUID().uuidString)")
+            #expect(refused.status == .badRequest && refused.errorField == "after")
+            let export = try await api.export("x_item")
+            #expect(export.csvRows.count == 451, "header + 450 rows, got \(export.csvRows.count)")
+            #expect(Set(export.csvColumn("id")).count == 450)
+        }
+    }
+
     // MARK: Support
 
     static func withTwoNodes(_ prefix: String,
@@ -286,5 +328,13 @@ import Testing
                     """, logger: logger)
             }
         }
+    }
+}
+
+extension Sequence where Element: Sendable {
+    func asyncFlatMap<T>(_ transform: (Element) async throws -> [T]) async throws -> [T] {
+        var result: [T] = []
+        for element in self { result += try await transform(element) }
+        return result
     }
 }

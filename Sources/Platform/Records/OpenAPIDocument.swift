@@ -62,6 +62,7 @@ public enum OpenAPIDocument {
                 "limit": .object(["type": s("integer"), "minimum": .number(1), "maximum": .number(Decimal(RecordQuery.maxLimit))]),
                 "offset": .object(["type": s("integer"), "minimum": .number(0)]),
                 "count": countSchema,
+                "after": .object(["type": s("string"), "format": s("uuid")]),
             ])]),
         ]
         let errorResponse: JSONValue = .object(["description": s("error"), "content": .object(["application/json": .object(["schema": ref("Error")])])])
@@ -88,6 +89,7 @@ public enum OpenAPIDocument {
             schemas["\(name)Page"] = .object(["type": s("object"), "properties": .object([
                 "records": .object(["type": s("array"), "items": ref(name)]), "total": .object(["type": s("integer")]),
                 "total_exact": .object(["type": s("boolean"), "description": s("false when more than \(RecordQuery.countCap) match and count=exact was not asked")]),
+                "next_cursor": .object(["type": .array([s("string"), s("null")]), "description": s("pass as after= for the next page (lists sorted by created_at or updated_at)")]),
                 "limit": .object(["type": s("integer")]), "offset": .object(["type": s("integer")]),
             ])])
             func ok(_ schema: String, _ status: String = "200") -> JSONValue {
@@ -99,7 +101,9 @@ public enum OpenAPIDocument {
             paths["/api/v1/\(entity.key)"] = .object([
                 "get": .object(["operationId": s("list_\(entity.key)"), "tags": tag, "parameters": .array(["filter", "sort", "q", "limit", "offset"].map {
                     .object(["name": s($0), "in": s("query"), "required": .bool(false), "schema": .object(["type": s($0 == "limit" || $0 == "offset" ? "integer" : "string")])])
-                } + [.object(["name": s("count"), "in": s("query"), "required": .bool(false), "schema": countSchema])]), "responses": ok("\(name)Page")]),
+                } + [.object(["name": s("count"), "in": s("query"), "required": .bool(false), "schema": countSchema]),
+                     .object(["name": s("after"), "in": s("query"), "required": .bool(false), "schema": .object(["type": s("string"), "format": s("uuid")])])]),
+                "responses": ok("\(name)Page")]),
                 "post": .object(["operationId": s("create_\(entity.key)"), "tags": tag, "requestBody": body, "responses": ok(name, "201")]),
             ])
             paths["/api/v1/\(entity.key)/query"] = .object([

@@ -160,6 +160,8 @@ public struct RecordEngine: Sendable {
         public let limit: Int
         public let offset: Int
         public var totalIsExact = true
+        /// For `after=` (keyset paging) when the page is full and sorted by a time column.
+        public var nextCursor: String?
     }
 
     /// Lists live records (or the recycle bin) with filter, search, sort and paging.
@@ -211,6 +213,27 @@ public struct RecordEngine: Sendable {
                 conditions.append("r.search LIKE \(pattern)")
             }
         }
+        var keyset: (column: SystemField, descending: Bool)?
+        if let cursor = query.after, !cursor.isEmpty {
+            guard !recycleBin, let column = compiler.keysetColumn(query.sort) else {
+                throw AtriumError(status: .badRequest, code: "invalid_query", message: "after= pages a list sorted by created_at or updated_at (either direction)", field: "after")
+            }
+            guard let id = UUID(uuidString: cursor) else {
+                throw AtriumError(status: .badRequest, code: "invalid_query", message: "after must be the next_cursor of the previous page", field: "after")
+            }
+            guard offset == 0 else {
+                throw AtriumError(status: .badRequest, code: "invalid_query", message: "offset and after cannot be combined", field: "offset")
+            }
+            // The cursor record's own time, read in the statement (exact to the microsecond);
+            // `<=`/`>=` lets the time index bound the scan, the OR breaks ties by id.
+            let cursorParam = compiler.bind(id)
+            let time = "(SELECT c.\(column.column.rawValue) FROM records c WHERE c.tenant_id = \(tenantParam) AND c.id = \(cursorParam))"
+            let (past, tie) = column.descending ? ("<", "<=") : (">", ">=")
+            conditions.append("(\(column.column.column) \(tie) \(time) AND (\(column.column.column) \(past) \(time) OR r.id > \(cursorParam)))")
+            keyset = column
+        } else if !recycleBin {
+            keyset = compiler.keysetColumn(query.sort)
+        }
         let order = recycleBin ? "r.deleted_at DESC, r.id" : try compiler.orderBy(query.sort)
         let whereClause = conditions.joined(separator: " AND ")
         let records: [Record]
@@ -238,8 +261,10 @@ public struct RecordEngine: Sendable {
                 total = count
             }
         }
-        return Page(records: records.map { actor.access.redact($0, entity: fullEntity) }, total: total, limit: limit, offset: offset,
-                    totalIsExact: totalIsExact)
+        var page = Page(records: records.map { actor.access.redact($0, entity: fullEntity) }, total: total, limit: limit, offset: offset,
+                        totalIsExact: totalIsExact)
+        if keyset != nil, records.count == limit, let last = records.last { page.nextCursor = last.id.uuidString.lowercased() }
+        return page
     }
 
     /// A page sorted by a filterable field, read in the order of its `record_index` keys (the

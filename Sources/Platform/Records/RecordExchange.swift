@@ -194,7 +194,8 @@ extension RecordEngine {
             }
             rows += result.records.count
             if result.records.count < page.limit! { break }
-            page.offset! += page.limit!
+            // Keyset paging when the sort allows it (deep pages cost as little as the first).
+            if let cursor = result.nextCursor { page.after = cursor } else { page.offset! += page.limit! }
         }
         try await AuditLog.record(.init(action: "records.exported", actor: .user(actor.user), entity: entity.key,
                                         details: ["rows": "\(rows)"], ip: actor.ip, requestID: actor.requestID),

@@ -143,6 +143,7 @@ public struct RecordRoutes: Sendable {
 
     static func page(_ page: RecordEngine.Page) -> JSONValue {
         .object(["records": .array(page.records.map(\.json)), "total": .number(Decimal(page.total)), "total_exact": .bool(page.totalIsExact),
+                 "next_cursor": page.nextCursor.map(JSONValue.string) ?? .null,
                  "limit": .number(Decimal(page.limit)), "offset": .number(Decimal(page.offset))])
     }
 
@@ -182,7 +183,7 @@ public struct RecordRoutes: Sendable {
     static func listQuery(_ request: Request) throws -> RecordQuery {
         let parameters = request.uri.queryParameters
         var query = RecordQuery(sort: parameters["sort"].map(String.init), q: parameters["q"].map(String.init),
-                                count: parameters["count"].map(String.init))
+                                count: parameters["count"].map(String.init), after: parameters["after"].map(String.init))
         if let text = parameters["limit"] {
             guard let limit = Int(text) else { throw AtriumError(status: .badRequest, code: "invalid_query", message: "limit must be a number", field: "limit") }
             query.limit = limit
