@@ -56,6 +56,8 @@ struct QueryCompiler {
     var binds = PostgresBindings()
     /// The bound parameter holding the tenant id, so index-table conditions name it directly.
     var tenantParam: String?
+    /// Compiling the children of an `or` (indexed equality becomes an id array, see `indexCondition`).
+    var inDisjunction = false
     /// The caller's access: a filter through a lookup only sees target records (and fields)
     /// the caller may read, so filtering cannot reveal what the scope hides.
     var access: AccessContext = .system
@@ -89,6 +91,9 @@ struct QueryCompiler {
             }
             let joiner = object["and"] != nil ? " AND " : " OR "
             var parts: [String] = []
+            let outer = inDisjunction
+            inDisjunction = object["or"] != nil
+            defer { inDisjunction = outer }
             for child in children { parts.append(try condition(child, alias: alias, depth: depth + 1)) }
             return "(" + parts.joined(separator: joiner) + ")"
         }
@@ -227,6 +232,15 @@ struct QueryCompiler {
             return nil
         }
         let tenant = tenantParam ?? "\(alias).tenant_id"
+        if inDisjunction, let tenantParam, op == "eq" || op == "in" {
+            // Inside an OR (a duplicate check: same name OR phone OR tax id) a correlated
+            // EXISTS makes PostgreSQL test every row of the entity; the matching ids as an
+            // array, computed once, let it combine primary-key lookups (a BitmapOr) instead.
+            return """
+                \(alias).id = ANY(ARRAY(SELECT ix.record_id FROM record_index ix WHERE ix.tenant_id = \(tenantParam) \
+                AND ix.entity = '\(entity.key)' AND ix.field = '\(field.key)' AND \(test)))
+                """
+        }
         return """
             EXISTS (SELECT 1 FROM record_index ix WHERE ix.tenant_id = \(tenant) AND ix.entity = '\(entity.key)' \
             AND ix.field = '\(field.key)' AND \(test) AND ix.record_id = \(alias).id)
