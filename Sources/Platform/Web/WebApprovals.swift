@@ -175,15 +175,18 @@ struct WebApprovals: Sendable {
 
     // MARK: Processes (administrators)
 
-    static let example = """
-        {"entity": "expense_claim", "name": "报销审批（华东）", "priority": 10,
-         "condition": {"field": "total", "op": "gt", "value": 0},
+    /// A starting point for a new process, for the first entity a module lets take part in
+    /// approvals (the platform names no module's entity itself).
+    static func example(entity: String) -> String {
+        """
+        {"entity": "\(entity)", "name": "审批（华东）", "priority": 10,
          "steps": [
            {"name": "直属上级", "approvers": [{"kind": "manager"}], "skip_if_no_approver": true},
-           {"name": "财务总监", "approvers": [{"kind": "role", "key": "finance"}], "condition": {"field": "total", "op": "gt", "value": 5000}},
+           {"name": "部门负责人", "approvers": [{"kind": "department_head"}], "skip_if_no_approver": true},
            {"name": "财务", "approvers": [{"kind": "role", "key": "finance"}], "mode": "any"}],
          "cc": []}
         """
+    }
 
     static func pretty(_ process: ApprovalProcess) -> String {
         let encoder = JSONEncoder()
@@ -198,6 +201,7 @@ struct WebApprovals: Sendable {
                      status: HTTPResponse.Status = .ok) async throws -> Response {
         let lang = page.locale
         let processes = try await ApprovalProcesses(engine: app.engine).list(on: db.connection, logger: db.logger)
+        let example = Self.example(entity: app.engine.approvals.keys.sorted().first ?? "x_project")
         let rows: [[String: Any]] = processes.map { process in
             let id = process.id?.uuidString.lowercased() ?? ""
             return [
@@ -210,7 +214,7 @@ struct WebApprovals: Sendable {
         }
         return app.render("admin_approvals", page, status: status, [
             "title": app.t("approvals.processes", lang), "rows": rows, "has_rows": !rows.isEmpty,
-            "new_json": editing == nil ? (text ?? Self.example) : Self.example, "new_error": editing == nil ? (error ?? "") : "",
+            "new_json": editing == nil ? (text ?? example) : example, "new_error": editing == nil ? (error ?? "") : "",
         ])
     }
 
