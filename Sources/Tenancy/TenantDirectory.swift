@@ -13,6 +13,22 @@ public enum TenantDirectory {
         try await decode(connection.query("SELECT id, slug, name, status, plan FROM tenants WHERE slug = \(slug)", logger: logger)).first
     }
 
+    /// The tenant of a request: found by slug and, when active, entered in the same statement
+    /// (`app.tenant_id` and JIT off, as ``TenantScope/enter``), so the request's transaction
+    /// needs no separate `set_config` round trip.
+    public static func resolve(slug: String, on connection: PostgresConnection, logger: Logger) async throws -> TenantInfo? {
+        let rows = try await connection.query("""
+            SELECT id, slug, name, status, plan,
+                   set_config('app.tenant_id', CASE WHEN status = 'active' THEN id::text ELSE '' END, true), set_config('jit', 'off', true)
+            FROM tenants WHERE slug = \(slug)
+            """, logger: logger)
+        for try await (id, slug, name, status, plan, _, _) in rows.decode((UUID, String, String, String, String, String, String).self) {
+            if status == TenantStatus.active.rawValue { RequestTransaction.adoptTenant(id, on: connection) }
+            return TenantInfo(id: id, slug: slug, name: name, status: status, plan: plan)
+        }
+        return nil
+    }
+
     public static func list(on connection: PostgresConnection, logger: Logger) async throws -> [TenantInfo] {
         try await decode(connection.query("SELECT id, slug, name, status, plan FROM tenants ORDER BY slug", logger: logger))
     }

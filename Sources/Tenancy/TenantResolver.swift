@@ -47,7 +47,7 @@ public struct TenantResolver: RouterMiddleware {
         }
         let logger = context.logger
         let tenant = try await database.withTransaction(logger: logger, disposable: true) { connection in
-            try await TenantDirectory.find(slug: slug, on: connection, logger: logger)
+            try await TenantDirectory.resolve(slug: slug, on: connection, logger: logger)
         }
         guard let tenant else {
             throw AtriumError(status: .notFound, code: "tenant_not_found", message: "no tenant '\(slug)' exists")

@@ -40,11 +40,16 @@ public enum APITokenStore {
         let hash = SecureToken.hash(token)
         let rows = try await connection.query("""
             SELECT t.id, u.id, u.email, u.display_name, u.locale, u.is_admin,
-                   coalesce(t.last_used_at < now() - \(SessionStore.touchInterval)::interval, true)
+                   coalesce(t.last_used_at < now() - \(SessionStore.touchInterval)::interval, true),
+                   t.tenant_id, coalesce(v.metadata_version, 0), coalesce(v.org_version, 0)
             FROM api_tokens t JOIN users u ON u.tenant_id = t.tenant_id AND u.id = t.user_id AND u.is_active
+                 LEFT JOIN tenant_versions v ON v.tenant_id = t.tenant_id
             WHERE t.token_hash = \(hash) AND t.revoked_at IS NULL
             """, logger: logger)
-        for try await (tokenID, id, email, name, locale, isAdmin, stale) in rows.decode((UUID, UUID, String, String, String, Bool, Bool).self) {
+        for try await (tokenID, id, email, name, locale, isAdmin, stale, tenant, metadata, organisation) in rows.decode(
+            (UUID, UUID, String, String, String, Bool, Bool, UUID, Int64, Int64).self
+        ) {
+            RequestTransaction.offerStamps(TenantVersions(tenantID: tenant, metadata: metadata, organisation: organisation), on: connection)
             if stale {
                 try await connection.query("UPDATE api_tokens SET last_used_at = now() WHERE id = \(tokenID)", logger: logger)
             }

@@ -39,11 +39,16 @@ public enum SessionStore {
         let hash = SecureToken.hash(token)
         let rows = try await connection.query("""
             SELECT s.csrf_token, u.id, u.email, u.display_name, u.locale, u.is_admin,
-                   s.last_seen_at < now() - \(touchInterval)::interval
+                   s.last_seen_at < now() - \(touchInterval)::interval,
+                   s.tenant_id, coalesce(v.metadata_version, 0), coalesce(v.org_version, 0)
             FROM sessions s JOIN users u ON u.tenant_id = s.tenant_id AND u.id = s.user_id AND u.is_active
+                 LEFT JOIN tenant_versions v ON v.tenant_id = s.tenant_id
             WHERE s.token_hash = \(hash) AND s.expires_at > now()
             """, logger: logger)
-        for try await (csrf, id, email, name, locale, isAdmin, stale) in rows.decode((String, UUID, String, String, String, Bool, Bool).self) {
+        for try await (csrf, id, email, name, locale, isAdmin, stale, tenant, metadata, organisation) in rows.decode(
+            (String, UUID, String, String, String, Bool, Bool, UUID, Int64, Int64).self
+        ) {
+            RequestTransaction.offerStamps(TenantVersions(tenantID: tenant, metadata: metadata, organisation: organisation), on: connection)
             if stale {
                 try await connection.query("UPDATE sessions SET last_seen_at = now() WHERE token_hash = \(hash)", logger: logger)
             }

@@ -40,6 +40,10 @@ public final class RequestTransaction: Sendable {
         /// Units running now (nested units get savepoints).
         var depth = 0
         var savepoints = 0
+        /// Cache stamps read with the identity, usable once each by the first real unit.
+        var stamps: TenantVersions?
+        var metadataStampUsed = false
+        var organisationStampUsed = false
     }
 
     init(pool: ObjectIdentifier, connection: PostgresConnection, logger: Logger) {
@@ -62,6 +66,46 @@ public final class RequestTransaction: Sendable {
     static func tenant(of connection: PostgresConnection) -> UUID? {
         guard let current, current.connection === connection else { return nil }
         return current.state.withLockedValue { $0.open ? $0.tenantID : nil }
+    }
+
+    /// Notes that `connection`'s transaction has just set `app.tenant_id` to `tenantID` itself
+    /// (the tenant lookup does it in its own statement), so units for it skip the
+    /// `set_config` round trip.
+    public static func adoptTenant(_ tenantID: UUID, on connection: PostgresConnection) {
+        guard let current, current.connection === connection else { return }
+        current.state.withLockedValue { state in
+            if state.open && state.tenantID == nil { state.tenantID = tenantID }
+        }
+    }
+
+    /// Keeps the cache stamps the identity check read in passing (one statement fewer for
+    /// each of metadata and access later in the request).
+    public static func offerStamps(_ stamps: TenantVersions, on connection: PostgresConnection) {
+        guard let current, current.connection === connection else { return }
+        current.state.withLockedValue { state in
+            if state.open && state.tenantID == stamps.tenantID && !state.holdsWork { state.stamps = stamps }
+        }
+    }
+
+    enum StampPurpose { case metadata, organisation }
+
+    /// The stamps offered by the identity check, once per purpose and only before any real
+    /// unit finished: after a write (this request's own field or role change) they must be
+    /// read again.
+    static func takeStamps(_ purpose: StampPurpose, on connection: PostgresConnection) -> TenantVersions? {
+        guard let current, current.connection === connection else { return nil }
+        return current.state.withLockedValue { state -> TenantVersions? in
+            guard state.open, !state.holdsWork, let stamps = state.stamps else { return nil }
+            switch purpose {
+            case .metadata:
+                if state.metadataStampUsed { return nil }
+                state.metadataStampUsed = true
+            case .organisation:
+                if state.organisationStampUsed { return nil }
+                state.organisationStampUsed = true
+            }
+            return stamps
+        }
     }
 
     /// Runs `body` as a unit of this transaction (see the type's description). `disposable`

@@ -49,6 +49,24 @@ public struct TenantVersions: Sendable, Equatable {
     public let metadata: Int64
     public let organisation: Int64
 
+    public init(tenantID: UUID, metadata: Int64, organisation: Int64) {
+        self.tenantID = tenantID
+        self.metadata = metadata
+        self.organisation = organisation
+    }
+
+    /// The stamps for the metadata cache (the identity check's, when this request has them).
+    static func forMetadata(on connection: PostgresConnection, logger: Logger) async throws -> TenantVersions {
+        if let offered = RequestTransaction.takeStamps(.metadata, on: connection) { return offered }
+        return try await read(on: connection, logger: logger)
+    }
+
+    /// The stamps for the access cache (the identity check's, when this request has them).
+    static func forOrganisation(on connection: PostgresConnection, logger: Logger) async throws -> TenantVersions {
+        if let offered = RequestTransaction.takeStamps(.organisation, on: connection) { return offered }
+        return try await read(on: connection, logger: logger)
+    }
+
     public static func read(on connection: PostgresConnection, logger: Logger) async throws -> TenantVersions {
         let rows = try await connection.query("""
             SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid, coalesce(v.metadata_version, 0), coalesce(v.org_version, 0)

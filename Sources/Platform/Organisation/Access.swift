@@ -97,7 +97,7 @@ public struct AccessContext: Sendable {
         guard let cache else { return try await compute(for: user, on: connection, logger: logger) }
         // Reused until the tenant's organisation stamp changes (users, departments, roles,
         // sharing rules, the dimension), on whichever node the change was made.
-        let versions = try await TenantVersions.read(on: connection, logger: logger)
+        let versions = try await TenantVersions.forOrganisation(on: connection, logger: logger)
         return try await cache.value(for: AccessCacheKey(tenantID: versions.tenantID, userID: user.id), version: versions.organisation) {
             try await compute(for: user, on: connection, logger: logger)
         }

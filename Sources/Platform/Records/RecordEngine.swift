@@ -69,7 +69,7 @@ public struct RecordEngine: Sendable {
     /// The tenant's entities: one small statement for the tenant's metadata stamp, then the
     /// cached definitions unless a field, object or module changed since (any app node).
     public func entities(on connection: PostgresConnection, logger: Logger) async throws -> [String: EntityDefinition] {
-        let versions = try await TenantVersions.read(on: connection, logger: logger)
+        let versions = try await TenantVersions.forMetadata(on: connection, logger: logger)
         return try await metadataCache.value(for: versions.tenantID, version: versions.metadata) {
             try await MetadataStore.load(moduleEntities: moduleEntities, on: connection, logger: logger)
         }
