@@ -19,6 +19,7 @@ import Testing
         10: "b80b28f928dd7524e42caa38d63c79e4b710e81dcea4bcb6e2cb78a92c065463",
         11: "1ce0152bb89c60b7d279d175be2fcf2aa5240fdd37295383090da8c7d7e6caae",
         12: "a1b54d449e7191636014b8baaa9f9934991fb085662c11d50f15973008cef5d4",
+        13: "e192d1677ec8626d509d525e466d1d6a8d6fa618c91efcf7dc19ce6d158438ce",
     ]
 
     @Test func releasedMigrationsKeepTheirChecksums() {
