@@ -29,16 +29,11 @@ public struct Database: Sendable {
         disposable: Bool = false,
         _ body: @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
-        if let request = RequestTransaction.current, request.accepts(pool: ObjectIdentifier(client), tenantID: tenantID) {
-            do {
-                return try await request.unit(tenantID: tenantID, disposable: disposable, logger: logger ?? self.logger, body)
-            } catch {
-                throw DatabaseErrors.unwrap(error)
+        try await unit(tenantID: tenantID, logger: logger, disposable: disposable, body) {
+            try await ownTransaction(logger: logger) { connection in
+                try await TenantScope.enter(tenantID, on: connection, logger: logger ?? self.logger)
+                return try await body(connection)
             }
-        }
-        return try await ownTransaction(logger: logger) { connection in
-            try await TenantScope.enter(tenantID, on: connection, logger: logger ?? self.logger)
-            return try await body(connection)
         }
     }
 
@@ -50,14 +45,25 @@ public struct Database: Sendable {
         disposable: Bool = false,
         _ body: @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
-        if let request = RequestTransaction.current, request.accepts(pool: ObjectIdentifier(client), tenantID: nil) {
-            do {
-                return try await request.unit(tenantID: nil, disposable: disposable, logger: logger ?? self.logger, body)
-            } catch {
-                throw DatabaseErrors.unwrap(error)
-            }
+        try await unit(tenantID: nil, logger: logger, disposable: disposable, body) {
+            try await ownTransaction(logger: logger, body)
         }
-        return try await ownTransaction(logger: logger, body)
+    }
+
+    /// `body` as a unit of the request's transaction when it can join it, else `alone()`.
+    private func unit<Result: Sendable>(
+        tenantID: UUID?, logger: Logger?, disposable: Bool,
+        _ body: @Sendable (PostgresConnection) async throws -> Result,
+        otherwise alone: () async throws -> Result
+    ) async throws -> Result {
+        guard let request = RequestTransaction.current, request.accepts(pool: ObjectIdentifier(client), tenantID: tenantID) else {
+            return try await alone()
+        }
+        do {
+            return try await request.unit(tenantID: tenantID, disposable: disposable, logger: logger ?? self.logger, body)
+        } catch {
+            throw DatabaseErrors.unwrap(error)
+        }
     }
 
     private func ownTransaction<Result: Sendable>(
