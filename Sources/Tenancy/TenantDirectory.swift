@@ -17,12 +17,14 @@ public enum TenantDirectory {
     /// (`app.tenant_id` and JIT off, as ``TenantScope/enter``), so the request's transaction
     /// needs no separate `set_config` round trip.
     public static func resolve(slug: String, on connection: PostgresConnection, logger: Logger) async throws -> TenantInfo? {
-        let rows = try await connection.query("""
+        var binds = PostgresBindings()
+        binds.append(slug)
+        let rows = try await connection.query(PostgresQuery(unsafeSQL: """
             SELECT id, slug, name, status, plan,
-                   set_config('app.tenant_id', CASE WHEN status = 'active' THEN id::text ELSE '' END, true), set_config('jit', 'off', true)
-            FROM tenants WHERE slug = \(slug)
-            """, logger: logger)
-        for try await (id, slug, name, status, plan, _, _) in rows.decode((UUID, String, String, String, String, String, String).self) {
+                   set_config('app.tenant_id', CASE WHEN status = 'active' THEN id::text ELSE '' END, true), \(TenantScope.sessionSettings)
+            FROM tenants WHERE slug = $1
+            """, binds: binds), logger: logger)
+        for try await (id, slug, name, status, plan, _, _, _) in rows.decode((UUID, String, String, String, String, String, String, String).self) {
             if status == TenantStatus.active.rawValue { RequestTransaction.adoptTenant(id, on: connection) }
             return TenantInfo(id: id, slug: slug, name: name, status: status, plan: plan)
         }

@@ -83,6 +83,13 @@ public struct Database: Sendable {
 /// Sets the tenant that RLS policies read, for the current transaction only (`is_local = true`),
 /// which keeps it safe behind pgbouncer in transaction mode.
 public enum TenantScope {
+    /// Set with the tenant, in the same round trip, for the transaction only:
+    /// - JIT off: a restricted user's scope predicate lifts report queries' estimated cost over
+    ///   jit_above_cost, and compiling then took 560 ms of a 780 ms funnel (bench/sales_bench.py);
+    /// - no parallel workers: starting them cost ~30 ms of a 2 ms list page (bench/request_path_bench.py)
+    ///   — a request is one small query among many, not an analytical scan.
+    public static let sessionSettings = "set_config('jit', 'off', true), set_config('max_parallel_workers_per_gather', '0', true)"
+
     /// The tenant of the connection's transaction: known without a round trip inside a request
     /// (``RequestTransaction``), read from `app.tenant_id` otherwise (command-line tools).
     public static func current(on connection: PostgresConnection, logger: Logger) async throws -> UUID {
@@ -95,13 +102,9 @@ public enum TenantScope {
     }
 
     public static func enter(_ tenantID: UUID, on connection: PostgresConnection, logger: Logger) async throws {
-        // JIT off for the transaction, in the same round trip: a restricted user's scope
-        // predicate (owner OR share EXISTS …) lifts report queries' estimated cost over
-        // jit_above_cost, and compiling then took 560 ms of a 780 ms funnel (bench/sales_bench.py).
-        try await connection.query(
-            "SELECT set_config('app.tenant_id', \(tenantID.uuidString), true), set_config('jit', 'off', true)",
-            logger: logger
-        )
+        try await connection.query(PostgresQuery(unsafeSQL: "SELECT set_config('app.tenant_id', $1, true), \(sessionSettings)",
+                                                  binds: { var binds = PostgresBindings(); binds.append(tenantID.uuidString); return binds }()),
+                                   logger: logger)
     }
 }
 

@@ -29,6 +29,21 @@ enum FieldIndex {
         type != .multiPicklist && type != .longText
     }
 
+    /// Whether equal keys mean equal values for this field: numbers (canonical keys), dates,
+    /// times, booleans, and picklists whose option values stay distinct when lower-cased. Text
+    /// keys are lower-cased and cut, so text needs the exact comparison too.
+    static func keyIsExact(_ field: FieldDefinition) -> Bool {
+        switch field.type {
+        case .number, .percent, .money, .date, .datetime, .boolean:
+            return true
+        case .picklist:
+            let values = (field.options ?? []).map(\.value)
+            return values.allSatisfy { $0.count <= textKeyLength } && Set(values.map { textKey($0) }).count == values.count
+        default:
+            return false
+        }
+    }
+
     static func isNumeric(_ type: FieldType) -> Bool {
         type == .number || type == .percent || type == .money
     }
