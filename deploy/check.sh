@@ -161,8 +161,10 @@ grep -qE '^max_prepared_statements' "$ini" && cons+=("pgbouncer.ini: max_prepare
 grep -qxF 'atrium = host=127.0.0.1 port=5432 dbname=atrium' "$ini" ||
     cons+=("pgbouncer.ini: the [databases] line install.sh rewrites changed; update install.sh too")
 grep -q 'pgbouncer for Atrium' "$ini" || cons+=("pgbouncer.ini: lost the marker line install.sh looks for")
-grep -qF "set_config('app.tenant_id', \\(tenantID.uuidString), true)" "$SOURCES/Platform/Database/Database.swift" ||
+grep -qF "set_config('app.tenant_id', \$1, true)" "$SOURCES/Platform/Database/Database.swift" ||
     cons+=("Database.swift no longer sets the tenant with set_config(..., true): re-check pgbouncer transaction mode")
+grep -qF "set_config('app.tenant_id', CASE WHEN status = 'active' THEN id::text ELSE '' END, true)" "$SOURCES/Tenancy/TenantDirectory.swift" ||
+    cons+=("TenantDirectory.resolve no longer sets the tenant with set_config(..., true): re-check pgbouncer transaction mode")
 grep -q '^ExecStart=/opt/atrium/bin/atrium$' "$DEPLOY_DIR/atrium.service" || cons+=("atrium.service: ExecStart is not /opt/atrium/bin/atrium")
 grep -q '^EnvironmentFile=/etc/atrium/atrium.env$' "$DEPLOY_DIR/atrium.service" || cons+=("atrium.service: EnvironmentFile is not /etc/atrium/atrium.env")
 grep -q '^ATRIUM_RESOURCES=/opt/atrium/bin/atrium_Platform.resources/Resources$' "$TEMPLATE" ||
