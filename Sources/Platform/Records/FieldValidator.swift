@@ -160,7 +160,9 @@ public enum FieldValidator {
         return formatter.date(from: text)
     }
 
+    /// `2026-11-23T08:30:00Z`. The format style needs no ICU formatter: creating an
+    /// `ISO8601DateFormatter` per value was ~9 % of a GET's CPU time (perf, release build).
     static func formatDateTime(_ date: Date) -> String {
-        ISO8601DateFormatter().string(from: date)
+        date.formatted(.iso8601)
     }
 }

@@ -96,16 +96,15 @@ public struct Record: Sendable, Equatable {
 
     public var json: JSONValue {
         var object = values
-        let iso = ISO8601DateFormatter()
         object["id"] = .string(id.uuidString.lowercased())
         object["entity"] = .string(entity)
         object["version"] = .number(Decimal(version))
         object["owner_id"] = ownerID.map { .string($0.uuidString.lowercased()) } ?? .null
         object["created_by"] = createdBy.map { .string($0.uuidString.lowercased()) } ?? .null
-        object["created_at"] = .string(iso.string(from: createdAt))
+        object["created_at"] = .string(FieldValidator.formatDateTime(createdAt))
         object["updated_by"] = updatedBy.map { .string($0.uuidString.lowercased()) } ?? .null
-        object["updated_at"] = .string(iso.string(from: updatedAt))
-        if let deletedAt { object["deleted_at"] = .string(iso.string(from: deletedAt)) }
+        object["updated_at"] = .string(FieldValidator.formatDateTime(updatedAt))
+        if let deletedAt { object["deleted_at"] = .string(FieldValidator.formatDateTime(deletedAt)) }
         return .object(object)
     }
 }
