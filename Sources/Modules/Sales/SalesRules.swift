@@ -14,7 +14,7 @@ enum SalesRules {
 
     static func isDerived(_ context: HookContext) -> Bool { context.actor.access.writesComputed }
 
-    static func now() -> String { ISO8601DateFormatter().string(from: Date()) }
+    static func now() -> String { Date().formatted(.iso8601) }
 
     static func today() -> String { ChinaCalendar.today() }
 }
