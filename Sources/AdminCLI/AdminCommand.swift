@@ -131,13 +131,13 @@ struct Migrate: AsyncParsableCommand {
         try await AdminCommand.run {
             try connection.requireLocal("migrate")
             let role = try appRole ?? ProcessInfo.processInfo.environment["DATABASE_URL"].map { try DatabaseURL(parsing: $0, variable: "DATABASE_URL").username } ?? "atrium_app"
-            let applied = try await AtriumHost.migrate(ownerURL: connection.ownerURL(), appRole: role, logger: connection.logger)
+            let catalog = try connection.catalog()
+            let applied = try await AtriumHost.migrate(ownerURL: connection.ownerURL(), appRole: role, catalog: catalog, logger: connection.logger)
             if applied.isEmpty {
                 print("schema is up to date (version \(AtriumHost.migrations.map(\.version).max() ?? 0))")
             } else {
-                for migration in applied { print("applied \(migration.version) \(migration.name)") }
+                for migration in applied { print("applied \(migration)") }
             }
-            let catalog = try connection.catalog()
             let report = try await connection.withConnection { conn, logger in
                 try await TenantModuleSwitch.setUpAll(catalog: catalog, on: conn, logger: logger)
             }

@@ -22,20 +22,15 @@ struct Demo: AsyncParsableCommand {
             } else {
                 password = SecureToken.readablePassword()
                 try FileManager.default.createDirectory(atPath: (credentialsFile as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-                FileManager.default.createFile(atPath: credentialsFile, contents: Data(password.utf8), attributes: [.posixPermissions: 0o600])
+                _ = FileManager.default.createFile(atPath: credentialsFile, contents: Data(password.utf8), attributes: [.posixPermissions: 0o600])
             }
             let provisioner = TenantProvisioner(catalog: try connection.catalog(), hasher: try connection.hasher())
             let hash = try await connection.hasher().hashOffLoop(password)
             let catalog = try connection.catalog()
             try await connection.withConnection { conn, logger in
                 if let tenant = try await TenantDirectory.find(slug: "demo", on: conn, logger: logger) {
-                    // Keep the printed password true even if someone changed it.
                     try await conn.inTenantTransaction(tenant.id, logger: logger) { conn in
-                        for email in ["admin@demo.atrium.test", "wang.fang@demo.atrium.test"] {
-                            _ = try await UserStore.setPasswordHash(hash, email: email, on: conn, logger: logger)
-                        }
-                        try await Self.seedSales(catalog: catalog, on: conn, logger: logger)
-                        try await Self.seedExpenses(catalog: catalog, hash: hash, tenantID: tenant.id, on: conn, logger: logger)
+                        try await Self.seed(catalog: catalog, hash: hash, tenantID: tenant.id, on: conn, logger: logger)
                     }
                     return
                 }
@@ -44,14 +39,7 @@ struct Demo: AsyncParsableCommand {
                           adminName: "Demo Admin", adminPassword: password, locale: "en"),
                     actor: "atrium-admin demo", on: conn, logger: logger)
                 try await conn.inTenantTransaction(result.tenant.id, logger: logger) { conn in
-                    let wang = try await UserStore.create(.init(email: "wang.fang@demo.atrium.test", displayName: "王芳", locale: "zh-CN", passwordHash: hash, isAdmin: false),
-                                                          tenantID: result.tenant.id, on: conn, logger: logger)
-                    // A salesperson: sees her own records of every object the administrator designs.
-                    try await conn.query("""
-                        INSERT INTO user_roles (tenant_id, user_id, role_id) SELECT tenant_id, \(wang), id FROM roles WHERE key = 'salesperson'
-                        """, logger: logger)
-                    try await Self.seedSales(catalog: catalog, on: conn, logger: logger)
-                    try await Self.seedExpenses(catalog: catalog, hash: hash, tenantID: result.tenant.id, on: conn, logger: logger)
+                    try await Self.seed(catalog: catalog, hash: hash, tenantID: result.tenant.id, on: conn, logger: logger)
                 }
             }
             print("""
@@ -63,29 +51,30 @@ struct Demo: AsyncParsableCommand {
         }
     }
 
-    /// Sales sample data (once: skipped when the tenant has accounts), if sales is enabled.
-    static func seedSales(catalog: ModuleCatalog, on conn: PostgresConnection, logger: Logger) async throws {
-        guard try await TenantModules.enabled(on: conn, logger: logger).contains("sales") else { return }
-        let rows = try await conn.query("""
-            SELECT u.id, u.email, u.display_name, u.locale, u.is_admin FROM users u
-            WHERE u.email IN ('admin@demo.atrium.test', 'wang.fang@demo.atrium.test')
-            """, logger: logger).collect()
-        var admin: AuthenticatedUser?
-        var wang: UUID?
-        for row in rows {
-            let (id, email, name, locale, isAdmin) = try row.decode((UUID, String, String, String, Bool).self)
-            if isAdmin { admin = AuthenticatedUser(id: id, email: email, displayName: name, locale: locale, isAdmin: true) }
-            if email.hasPrefix("wang.fang") { wang = id }
+    /// The demo's people, then each enabled module's demo data in dependency order (each module
+    /// seeds once: it skips when it finds its records). Passwords are set again so the printed
+    /// one stays true even if someone changed it.
+    static func seed(catalog: ModuleCatalog, hash: String, tenantID: UUID, on conn: PostgresConnection, logger: Logger) async throws {
+        let people = try await DemoPeople.ensure(hash: hash, tenantID: tenantID, on: conn, logger: logger)
+        let enabled = Set(try await TenantModules.enabled(on: conn, logger: logger))
+        let engine = RecordEngine(catalog: catalog)
+        for module in catalog.modules where enabled.contains(module.id) {
+            guard let seed = module.demoData else { continue }
+            try await TenantModules.setUp([module.id], catalog: catalog, user: people.admin, on: conn, logger: logger)
+            try await seed(ModuleDemoContext(engine: engine, admin: people.admin, people: people.byRole, connection: conn, logger: logger))
         }
-        guard let admin, let wang else { return }
-        try await TenantModules.setUp(["sales"], catalog: catalog, user: admin, on: conn, logger: logger)
-        try await SalesDemoData.seed(engine: RecordEngine(catalog: catalog), admin: admin, salesperson: wang, on: conn, logger: logger)
+        try await people.placeInDepartment(on: conn, logger: logger)
     }
+}
 
-    /// Expenses sample data, if the module is enabled: 王芳 joins 销售部 and reports to the
-    /// administrator, 李强 (finance) is added; then claims in every state (once).
-    static func seedExpenses(catalog: ModuleCatalog, hash: String, tenantID: UUID, on conn: PostgresConnection, logger: Logger) async throws {
-        guard try await TenantModules.enabled(on: conn, logger: logger).contains("expenses") else { return }
+/// The demo tenant's users: the administrator, 王芳 (salesperson in 销售部, reporting to the
+/// administrator) and 李强 (finance), created when missing.
+struct DemoPeople {
+    let admin: AuthenticatedUser
+    let byRole: [String: AuthenticatedUser]
+    let department: UUID
+
+    static func ensure(hash: String, tenantID: UUID, on conn: PostgresConnection, logger: Logger) async throws -> DemoPeople {
         func user(_ email: String) async throws -> AuthenticatedUser? {
             guard let row = try await conn.query("""
                 SELECT id, email, display_name, locale, is_admin FROM users WHERE email = \(email)
@@ -93,23 +82,48 @@ struct Demo: AsyncParsableCommand {
             let (id, address, name, locale, isAdmin) = try row.decode((UUID, String, String, String, Bool).self)
             return AuthenticatedUser(id: id, email: address, displayName: name, locale: locale, isAdmin: isAdmin)
         }
-        guard let admin = try await user("admin@demo.atrium.test"), let wang = try await user("wang.fang@demo.atrium.test") else { return }
-        if try await user("li.qiang@demo.atrium.test") == nil {
-            let id = try await UserStore.create(.init(email: "li.qiang@demo.atrium.test", displayName: "李强", locale: "zh-CN", passwordHash: hash, isAdmin: false),
+        func ensure(_ email: String, name: String, role: String) async throws -> AuthenticatedUser {
+            if let existing = try await user(email) {
+                _ = try await UserStore.setPasswordHash(hash, email: email, on: conn, logger: logger)
+                return existing
+            }
+            let id = try await UserStore.create(.init(email: email, displayName: name, locale: "zh-CN", passwordHash: hash, isAdmin: false),
                                                 tenantID: tenantID, on: conn, logger: logger)
-            try await conn.query("INSERT INTO user_roles (tenant_id, user_id, role_id) SELECT tenant_id, \(id), id FROM roles WHERE key = 'finance'", logger: logger)
+            try await conn.query("INSERT INTO user_roles (tenant_id, user_id, role_id) SELECT tenant_id, \(id), id FROM roles WHERE key = \(role)",
+                                 logger: logger)
+            return AuthenticatedUser(id: id, email: email, displayName: name, locale: "zh-CN", isAdmin: false)
         }
-        guard let li = try await user("li.qiang@demo.atrium.test") else { return }
+        guard let admin = try await user("admin@demo.atrium.test") else {
+            throw DemoFailure("the demo tenant has no admin@demo.atrium.test; delete the tenant and run the command again")
+        }
+        _ = try await UserStore.setPasswordHash(hash, email: admin.email, on: conn, logger: logger)
+        // A salesperson: sees her own records of every object the administrator designs.
+        let wang = try await ensure("wang.fang@demo.atrium.test", name: "王芳", role: "salesperson")
+        let li = try await ensure("li.qiang@demo.atrium.test", name: "李强", role: "finance")
         var department = try await conn.query("SELECT id FROM departments WHERE name = '销售部'", logger: logger).collect().first?.decode(UUID.self)
         if department == nil {
             department = try await conn.query("INSERT INTO departments (tenant_id, name) VALUES (\(tenantID), '销售部') RETURNING id", logger: logger)
                 .one(UUID.self)
         }
+        guard let department else { throw DemoFailure("the demo department could not be created") }
         try await conn.query("""
             UPDATE users SET department_id = COALESCE(department_id, \(department)), manager_id = COALESCE(manager_id, \(admin.id)) WHERE id = \(wang.id)
             """, logger: logger)
+        return DemoPeople(admin: admin, byRole: ["salesperson": wang, "finance": li], department: department)
+    }
+
+    /// The salesperson's records seeded before she joined the department get it too.
+    func placeInDepartment(on conn: PostgresConnection, logger: Logger) async throws {
+        guard let wang = byRole["salesperson"] else { return }
         try await conn.query("UPDATE records SET department_id = \(department) WHERE owner_id = \(wang.id) AND department_id IS NULL", logger: logger)
-        try await TenantModules.setUp(["expenses"], catalog: catalog, user: admin, on: conn, logger: logger)
-        try await ExpensesDemoData.seed(engine: RecordEngine(catalog: catalog), admin: admin, salesperson: wang, finance: li, on: conn, logger: logger)
+    }
+}
+
+/// Why the demo tenant could not be seeded (printed as the command's one error line).
+struct DemoFailure: Error, CustomStringConvertible {
+    let description: String
+
+    init(_ description: String) {
+        self.description = description
     }
 }

@@ -20,11 +20,13 @@ public enum AtriumHost {
         try ModuleCatalog.load(path: configuration.pluginsFile, compiledIn: BuiltInModules.all)
     }
 
-    /// Applies pending migrations as the schema owner, granting to the role of `appURL`.
-    public static func migrate(ownerURL: DatabaseURL, appRole: String, logger: Logger) async throws -> [Migration] {
+    /// Applies pending migrations as the schema owner, granting to `appRole`: the platform's,
+    /// then those of the modules `catalog` lists (each module's own group, dependencies first).
+    public static func migrate(ownerURL: DatabaseURL, appRole: String, catalog: ModuleCatalog, logger: Logger) async throws -> [Migrator.Applied] {
         let connection = try await ownerURL.connect(logger: logger)
         do {
-            let applied = try await Migrator(migrations: migrations, appRole: appRole).migrate(on: connection, logger: logger)
+            let applied = try await Migrator(migrations: migrations, modules: catalog.modules.map { ($0.id, $0.migrations) }, appRole: appRole)
+                .migrate(on: connection, logger: logger)
             try await connection.close()
             return applied
         } catch {
@@ -36,7 +38,7 @@ public enum AtriumHost {
     public static func buildApplication(configuration: AtriumConfiguration, logger: Logger) async throws -> some ApplicationProtocol {
         let catalog = try catalog(configuration)
         if configuration.migrateOnStart, let ownerURL = configuration.ownerDatabaseURL {
-            let applied = try await migrate(ownerURL: ownerURL, appRole: configuration.databaseURL.username, logger: logger)
+            let applied = try await migrate(ownerURL: ownerURL, appRole: configuration.databaseURL.username, catalog: catalog, logger: logger)
             logger.info("migrations applied", metadata: ["count": "\(applied.count)"])
         }
         let database = Database(url: configuration.databaseURL, poolSize: configuration.databasePoolSize, logger: logger)
@@ -46,29 +48,7 @@ public enum AtriumHost {
         // every table); it is served only when the server is given the owner's URL.
         let ownerDatabase = configuration.ownerDatabaseURL.map { Database(url: $0, poolSize: 4, logger: logger) }
 
-        let router = Router(context: AtriumContext.self)
-        router.add(middleware: RequestLogMiddleware(baseDomain: configuration.baseDomain, defaultTenant: configuration.defaultTenant,
-                                                   trustedProxies: configuration.trustedProxies))
-        router.add(middleware: ErrorMiddleware(renderer: renderer))
-        let metrics = Metrics()
-        router.add(middleware: MetricsMiddleware(metrics: metrics))
-        OperationsRoutes(services: services, expectedSchemaVersion: migrations.map(\.version).max() ?? 0).register(on: router)
-        MetricsRoutes(metrics: metrics, database: database).register(on: router)
-        AdminRoutes(owner: ownerDatabase, catalog: catalog, hasher: services.hasher).register(on: router)
-        let tenantRoutes = router.group()
-            .add(middleware: RequestTransactionMiddleware(database: database))
-            .add(middleware: TenantResolver(database: database, baseDomain: configuration.baseDomain, defaultTenant: configuration.defaultTenant))
-            .add(middleware: IdentityMiddleware(database: database))
-        let records = RecordRoutes(services: services, engine: recordEngine(catalog: catalog))
-        let web = WebApp(records: records)
-        AuthRoutes(services: services, app: web).register(on: tenantRoutes)
-        // Module routes first: their constant paths (api/v1/sales/…) sit beside the records' patterns.
-        for entry in catalog.entries {
-            catalog.manifests[entry.id]?.routes?.register(on: tenantRoutes, web: web)
-        }
-        records.register(on: tenantRoutes)
-        web.register(on: tenantRoutes)
-
+        let router = buildRouter(configuration: configuration, services: services, database: database, ownerDatabase: ownerDatabase, catalog: catalog)
         var app = Application(
             router: router,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "atrium"),
@@ -79,6 +59,28 @@ public enum AtriumHost {
             try await checkApplicationRole(database: database, logger: logger)
         }
         return app
+    }
+
+    /// The application's routes: outside any tenant the health, metrics and admin API; for
+    /// tenants one transaction per request, the tenant, the signed-in user, then the table of
+    /// ``TenantRoutes``.
+    public static func buildRouter(configuration: AtriumConfiguration, services: PlatformServices, database: Database,
+                                   ownerDatabase: Database?, catalog: ModuleCatalog) -> Router<AtriumContext> {
+        let router = Router(context: AtriumContext.self)
+        router.add(middleware: RequestLogMiddleware(baseDomain: configuration.baseDomain, defaultTenant: configuration.defaultTenant,
+                                                   trustedProxies: configuration.trustedProxies))
+        router.add(middleware: ErrorMiddleware(renderer: services.renderer))
+        let metrics = Metrics()
+        router.add(middleware: MetricsMiddleware(metrics: metrics))
+        OperationsRoutes(services: services, expectedSchemaVersion: migrations.map(\.version).max() ?? 0).register(on: router)
+        MetricsRoutes(metrics: metrics, database: database).register(on: router)
+        AdminRoutes(owner: ownerDatabase, catalog: catalog, hasher: services.hasher).register(on: router)
+        let tenantRoutes = router.group()
+            .add(middleware: RequestTransactionMiddleware(database: database))
+            .add(middleware: TenantResolver(database: database, baseDomain: configuration.baseDomain, defaultTenant: configuration.defaultTenant))
+            .add(middleware: IdentityMiddleware(database: database))
+        TenantRoutes.register(on: tenantRoutes, services: services, engine: recordEngine(catalog: catalog), modules: catalog.modules)
+        return router
     }
 
     /// The record engine with the entities and hooks of the modules in the catalog.

@@ -14,7 +14,8 @@ public enum BuiltInModules {
                                        "read_only": DefaultRoles.rights([(.read, .all)])]),
         ModuleManifest(id: "service", version: "0.1.0", names: ["en": "Service", "zh-CN": "服务"],
                        defaultGrants: ["administrator": DefaultRoles.working(.all), "service_agent": DefaultRoles.working(.own),
-                                       "read_only": DefaultRoles.rights([(.read, .all)])]),
+                                       "read_only": DefaultRoles.rights([(.read, .all)])],
+                       roles: [ModuleRole(key: "service_agent", labels: ["en": "Service Agent", "zh-CN": "客服"], customGrants: DefaultRoles.working(.own))]),
         ModuleManifest(id: "knowledge", version: "0.1.0", names: ["en": "Knowledge base", "zh-CN": "知识库"],
                        defaultGrants: ["administrator": DefaultRoles.working(.all), "sales_director": DefaultRoles.readAll,
                                        "sales_manager": DefaultRoles.readAll, "salesperson": DefaultRoles.readAll,
@@ -23,7 +24,8 @@ public enum BuiltInModules {
         ExpensesModule.manifest,
         ModuleManifest(id: "purchasing", version: "0.1.0", names: ["en": "Purchasing", "zh-CN": "采购"],
                        defaultGrants: ["administrator": DefaultRoles.working(.all), "purchaser": DefaultRoles.working(.own),
-                                       "finance": DefaultRoles.readAll, "read_only": DefaultRoles.rights([(.read, .all)])]),
+                                       "finance": DefaultRoles.readAll, "read_only": DefaultRoles.rights([(.read, .all)])],
+                       roles: [ModuleRole(key: "purchaser", labels: ["en": "Purchaser", "zh-CN": "采购员"], customGrants: DefaultRoles.working(.own))]),
     ]
 
     /// The modules' templates, locale files and static files (loaded next to the platform's).

@@ -9,6 +9,12 @@ import PostgresNIO
 /// approval engines, so totals, flags, statuses and the audit trail are real.
 public enum ExpensesDemoData {
     /// Seeds once: does nothing when the tenant already has claims.
+    /// The module's ``ModuleManifest/demoData``: claims by the demo's salesperson, paid by its finance user.
+    @Sendable static func seed(_ demo: ModuleDemoContext) async throws {
+        guard let salesperson = demo.people["salesperson"], let finance = demo.people["finance"] else { return }
+        try await seed(engine: demo.engine, admin: demo.admin, salesperson: salesperson, finance: finance, on: demo.connection, logger: demo.logger)
+    }
+
     public static func seed(engine: RecordEngine, admin: AuthenticatedUser, salesperson: AuthenticatedUser, finance: AuthenticatedUser,
                             on connection: PostgresConnection, logger: Logger) async throws {
         let boss = RecordEngine.Actor(user: admin, access: .system)

@@ -10,6 +10,12 @@ import PostgresNIO
 /// probabilities and history exactly as for a user.
 public enum SalesDemoData {
     /// Seeds once: does nothing when the tenant already has accounts.
+    /// The module's ``ModuleManifest/demoData``: seeds with the demo's salesperson.
+    @Sendable static func seed(_ demo: ModuleDemoContext) async throws {
+        guard let salesperson = demo.people["salesperson"] else { return }
+        try await seed(engine: demo.engine, admin: demo.admin, salesperson: salesperson.id, on: demo.connection, logger: demo.logger)
+    }
+
     public static func seed(engine: RecordEngine, admin: AuthenticatedUser, salesperson: UUID, on connection: PostgresConnection, logger: Logger) async throws {
         let store = ModuleStore(engine: engine, actor: RecordEngine.Actor(user: admin, access: .system), connection: connection, logger: logger)
         guard try await engine.list("account", query: RecordQuery(limit: 1), as: store.actor, on: connection, logger: logger).total == 0 else { return }

@@ -16,7 +16,15 @@ public enum SalesModule {
                   ModuleAction(entity: "quote", labelKey: "sales.actions.convert_quote", path: "/app/sales/quotes/{id}/convert", post: true),
                   ModuleAction(entity: "quote", labelKey: "sales.actions.print_quote", path: "/app/sales/quotes/{id}/print", right: .read),
                   ModuleAction(entity: "account", labelKey: "sales.actions.merge", path: "/app/sales/accounts/{id}/merge")],
-        defaultGrants: defaultGrants)
+        defaultGrants: defaultGrants, roles: roles, demoData: SalesDemoData.seed, layouts: SalesLayouts.all)
+
+    /// The sales team: the director works everything, a manager the department tree, a
+    /// salesperson their own records (custom objects included).
+    static let roles: [ModuleRole] = [
+        ModuleRole(key: "sales_director", labels: ["en": "Sales Director", "zh-CN": "销售总监"], customGrants: DefaultRoles.working(.all)),
+        ModuleRole(key: "sales_manager", labels: ["en": "Sales Manager", "zh-CN": "销售经理"], customGrants: DefaultRoles.working(.departmentTree)),
+        ModuleRole(key: "salesperson", labels: ["en": "Salesperson", "zh-CN": "销售员"], customGrants: DefaultRoles.working(.own)),
+    ]
 
     /// Salespeople work their own records, managers their department tree, the director all
     /// (plus import and approval); service, finance and read-only roles read everything.

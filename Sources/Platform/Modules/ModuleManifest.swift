@@ -30,16 +30,34 @@ public struct ModuleManifest: Sendable, Equatable {
     /// action → scope; a tenant's roles start with it (Odoo's `ir.model.access.csv`). Roles
     /// not named get no right in the module.
     public let defaultGrants: [String: [String: DataScope]]
+    /// Roles the module brings (sales brings the salesperson, its manager and director): every
+    /// tenant of an instance that lists the module gets them. Several modules may declare the
+    /// same role; the first in the catalog's order names it. The platform's own roles are
+    /// `administrator`, `finance` and `read_only`.
+    public let roles: [ModuleRole]
+    /// The module's own schema changes, applied in version order with the platform's by
+    /// `atrium-admin migrate` (and at start with `MIGRATE_ON_START`), recorded per module.
+    public let migrations: [Migration]
+    /// Demo records for a tenant that asks for them (`atrium-admin demo`), run after the
+    /// modules it depends on have seeded theirs.
+    public let demoData: ModuleDemoData?
+    /// Default layouts of the module's entities (tenants override them in the designer).
+    public let layouts: [ModuleLayout]
 
     public init(id: String, version: String, names: [String: String], depends: [String] = [], entities: [EntityDefinition] = [],
                 hooks: [(String, any RecordHooks)] = [], routes: (any ModuleRoutes)? = nil, setUp: ModuleSetUp? = nil,
                 pages: [ModulePage] = [], actions: [ModuleAction] = [], approvals: [ApprovalBinding] = [],
-                defaultGrants: [String: [String: DataScope]] = [:]) {
+                defaultGrants: [String: [String: DataScope]] = [:], roles: [ModuleRole] = [], migrations: [Migration] = [],
+                demoData: ModuleDemoData? = nil, layouts: [ModuleLayout] = []) {
         self.id = id
         self.version = version
         self.names = names
         self.depends = depends
-        self.entities = entities
+        self.entities = entities.map { entity in
+            var entity = entity
+            if let layout = layouts.first(where: { $0.entity == entity.key }) { entity.defaultSections = layout.sections }
+            return entity
+        }
         self.hooks = hooks
         self.routes = routes
         self.setUp = setUp
@@ -47,6 +65,10 @@ public struct ModuleManifest: Sendable, Equatable {
         self.actions = actions
         self.approvals = approvals
         self.defaultGrants = defaultGrants
+        self.roles = roles
+        self.migrations = migrations
+        self.demoData = demoData
+        self.layouts = layouts
     }
 
     public static func == (a: ModuleManifest, b: ModuleManifest) -> Bool {
@@ -134,6 +156,11 @@ public struct ModuleCatalog: Sendable {
         return ModuleCatalog(entries: order, manifests: compiled.filter { listed[$0.key] != nil })
     }
 
+    /// The listed modules' manifests in dependency order.
+    public var modules: [ModuleManifest] {
+        entries.compactMap { manifests[$0.id] }
+    }
+
     /// Modules a new tenant on `plan` starts with.
     public func defaultModules(plan: String) -> [String] {
         entries.filter { $0.plans.contains(plan) }.map(\.id)
@@ -152,6 +179,57 @@ public protocol ModuleRoutes: Sendable {
 
 /// A module's tenant set-up: runs inside the tenant transaction that enables the module.
 public typealias ModuleSetUp = @Sendable (_ engine: RecordEngine, _ actor: RecordEngine.Actor, _ connection: PostgresConnection, _ logger: Logger) async throws -> Void
+
+/// A role a module brings, with its rights on the tenant's custom objects (its rights in
+/// modules come from each module's ``ModuleManifest/defaultGrants``).
+public struct ModuleRole: Sendable, Equatable {
+    public let key: String
+    /// By locale (`zh-CN`, `en`).
+    public let labels: [String: String]
+    /// Action → scope on tenant-defined objects.
+    public let customGrants: [String: DataScope]
+
+    public init(key: String, labels: [String: String], customGrants: [String: DataScope]) {
+        self.key = key
+        self.labels = labels
+        self.customGrants = customGrants
+    }
+}
+
+/// A module's default detail layout for one of its entities: sections of field keys in order.
+/// Used until the tenant saves its own in the designer; fields it does not place (a tenant's
+/// custom fields) follow in a last section.
+public struct ModuleLayout: Sendable, Equatable {
+    public let entity: String
+    public let sections: [LayoutSection]
+
+    public init(entity: String, sections: [LayoutSection]) {
+        self.entity = entity
+        self.sections = sections
+    }
+}
+
+/// Seeds a module's demo records into the tenant of the transaction, as the tenant's
+/// administrator; `people` names the demo users by role key (`salesperson`, `finance`, …).
+public typealias ModuleDemoData = @Sendable (_ context: ModuleDemoContext) async throws -> Void
+
+/// What a module's demo seeding gets: the engine, the demo users and the tenant transaction.
+public struct ModuleDemoContext: Sendable {
+    public let engine: RecordEngine
+    public let admin: AuthenticatedUser
+    /// Demo users by role key; a module seeds records as them (e.g. an expense claim by the salesperson).
+    public let people: [String: AuthenticatedUser]
+    public let connection: PostgresConnection
+    public let logger: Logger
+
+    public init(engine: RecordEngine, admin: AuthenticatedUser, people: [String: AuthenticatedUser], connection: PostgresConnection, logger: Logger) {
+        self.engine = engine
+        self.admin = admin
+        self.people = people
+        self.connection = connection
+        self.logger = logger
+    }
+}
 
 /// A page a module adds to the navigation, e.g. the pipeline board or a report.
 public struct ModulePage: Sendable, Equatable {

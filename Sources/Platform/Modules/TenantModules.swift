@@ -39,7 +39,7 @@ public enum TenantModules {
         let actor = RecordEngine.Actor(user: user, access: .derived)
         for id in ids {
             guard let manifest = catalog.manifests[id] else { continue }
-            try await DefaultRoles.grantDefaults(of: manifest, on: connection, logger: logger)
+            try await DefaultRoles.grantDefaults(of: manifest, modules: catalog.modules, on: connection, logger: logger)
             try await manifest.setUp?(engine, actor, connection, logger)
             try await connection.query("UPDATE tenant_modules SET set_up_version = \(manifest.version) WHERE module_id = \(id)", logger: logger)
         }

@@ -20,24 +20,27 @@ public enum DefaultRoles {
 
     public static let readAll = rights([(.read, .all), (.export, .all)])
 
-    /// The platform's roles with their rights on tenants' custom objects. What each role may do
-    /// in a module is the module's to say (``ModuleManifest/defaultGrants``): the platform names
-    /// no module.
+    /// The platform's own roles with their rights on tenants' custom objects. Modules bring
+    /// their roles (``ModuleManifest/roles``), and what each role may do in a module is the
+    /// module's to say (``ModuleManifest/defaultGrants``): the platform names no module.
     static let platformRoles: [Role] = [
         Role(key: "administrator", labels: ["en": "Administrator", "zh-CN": "系统管理员"], grants: ["custom": working(.all)]),
-        Role(key: "sales_director", labels: ["en": "Sales Director", "zh-CN": "销售总监"], grants: ["custom": working(.all)]),
-        Role(key: "sales_manager", labels: ["en": "Sales Manager", "zh-CN": "销售经理"], grants: ["custom": working(.departmentTree)]),
-        Role(key: "salesperson", labels: ["en": "Salesperson", "zh-CN": "销售员"], grants: ["custom": working(.own)]),
-        Role(key: "service_agent", labels: ["en": "Service Agent", "zh-CN": "客服"], grants: ["custom": working(.own)]),
-        Role(key: "purchaser", labels: ["en": "Purchaser", "zh-CN": "采购员"], grants: ["custom": working(.own)]),
         Role(key: "finance", labels: ["en": "Finance", "zh-CN": "财务"], grants: ["custom": readAll]),
         Role(key: "read_only", labels: ["en": "Read-only", "zh-CN": "只读"], grants: ["custom": rights([(.read, .all)])]),
     ]
 
-    /// The roles a new tenant starts with: the platform's roles, each with the rights every
-    /// compiled-in module declares for it under `module:<id>`.
+    /// The roles a new tenant starts with: the platform's and those the modules bring (the
+    /// first declaration of a key wins), each with the rights every module in `modules`
+    /// declares for it under `module:<id>`.
     public static func roles(modules: [ModuleManifest]) -> [Role] {
-        platformRoles.map { role in
+        var declared = platformRoles
+        var keys = Set(declared.map(\.key))
+        for module in modules {
+            for role in module.roles where keys.insert(role.key).inserted {
+                declared.append(Role(key: role.key, labels: role.labels, grants: ["custom": role.customGrants]))
+            }
+        }
+        return declared.map { role in
             var grants = role.grants
             for module in modules {
                 if let rights = module.defaultGrants[role.key] { grants["module:\(module.id)"] = rights }
@@ -78,10 +81,17 @@ extension DefaultRoles {
         try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger)
     }
 
-    /// Gives the tenant's default roles a module's declared rights where they have none for it
-    /// yet (a module added to the instance after the tenant was created); an administrator's
-    /// settings for the module are kept. Run with the module's set-up.
-    public static func grantDefaults(of module: ModuleManifest, on connection: PostgresConnection, logger: Logger) async throws {
+    /// Adds the roles `module` brings that the tenant lacks (a module added to the instance after
+    /// the tenant was created), with their rights in every module of `modules`, and gives the
+    /// tenant's default roles the module's declared rights where they have none for it yet; an
+    /// administrator's settings for the module are kept. Run with the module's set-up.
+    public static func grantDefaults(of module: ModuleManifest, modules: [ModuleManifest], on connection: PostgresConnection, logger: Logger) async throws {
+        let brought = Set(module.roles.map(\.key))
+        let missing = roles(modules: modules).filter { brought.contains($0.key) }
+        if !missing.isEmpty {
+            let sql = insertStatement(tenantFilter: "t.id = NULLIF(current_setting('app.tenant_id', true), '')::uuid", roles: missing)
+            try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger)
+        }
         for (roleKey, rights) in module.defaultGrants.sorted(by: { $0.key < $1.key }) {
             try await connection.query("""
                 UPDATE roles SET grants = grants || jsonb_build_object(\("module:\(module.id)"), \(MetadataStore.encode(rights))::jsonb)

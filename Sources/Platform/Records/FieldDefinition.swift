@@ -130,6 +130,9 @@ public struct EntityDefinition: Sendable, Codable, Equatable {
     /// A title field per language where the record has one (e.g. a stage's `name_en` for
     /// `en`); `titleField` otherwise. Module-only, like `publicRead`.
     public var localizedTitles: [String: String] = [:]
+    /// The module's default detail layout (``ModuleManifest/layouts``); empty: one section with
+    /// every field. Module-only, like `publicRead`.
+    public var defaultSections: [LayoutSection] = []
 
     /// The record's title in `locale`: its localized title field when filled, else `titleField`.
     public func title(of record: Record, locale: String) -> String? {
@@ -159,6 +162,19 @@ public struct EntityDefinition: Sendable, Codable, Equatable {
 
     public var activeFields: [FieldDefinition] { fields.filter(\.active) }
     public var searchableFields: [FieldDefinition] { fields.filter { $0.active && ($0.searchable || $0.key == titleField) } }
+}
+
+/// A section of a detail layout: a title per locale, 1–3 columns, field keys in order.
+public struct LayoutSection: Sendable, Equatable {
+    public let titles: [String: String]
+    public let columns: Int
+    public let fields: [String]
+
+    public init(titles: [String: String], columns: Int = 2, fields: [String]) {
+        self.titles = titles
+        self.columns = columns
+        self.fields = fields
+    }
 }
 
 /// Columns every record has, usable in filters and sorts next to the entity's fields

@@ -196,11 +196,25 @@ public struct MetadataAdmin: Sendable {
         if kind == "list" {
             return .object(["version": .number(0), "columns": .array(entity.listColumns.map(JSONValue.string)), "sort": .string(entity.defaultSort)])
         }
-        return .object(["version": .number(0), "sections": .array([.object([
-            "title": .object(entity.labels.mapValues(JSONValue.string)),
-            "columns": .number(2),
-            "fields": .array(entity.activeFields.map { .object(["field": .string($0.key), "readOnly": .bool($0.type == .autoNumber || $0.computed)]) }),
-        ])])])
+        func item(_ field: FieldDefinition) -> JSONValue {
+            .object(["field": .string(field.key), "readOnly": .bool(field.type == .autoNumber || field.computed)])
+        }
+        func section(_ titles: [String: String], columns: Int, fields: [FieldDefinition]) -> JSONValue {
+            .object(["title": .object(titles.mapValues(JSONValue.string)), "columns": .number(Decimal(columns)), "fields": .array(fields.map(item))])
+        }
+        guard !entity.defaultSections.isEmpty else {
+            return .object(["version": .number(0), "sections": .array([section(entity.labels, columns: 2, fields: entity.activeFields)])])
+        }
+        // The module's sections with the fields still active, then whatever they do not place.
+        var placed = Set<String>()
+        var sections: [JSONValue] = []
+        for declared in entity.defaultSections {
+            let fields = declared.fields.compactMap { key in entity.field(key).flatMap { $0.active && placed.insert(key).inserted ? $0 : nil } }
+            if !fields.isEmpty { sections.append(section(declared.titles, columns: declared.columns, fields: fields)) }
+        }
+        let rest = entity.activeFields.filter { !placed.contains($0.key) }
+        if !rest.isEmpty { sections.append(section(["en": "More", "zh-CN": "其他信息"], columns: 2, fields: rest)) }
+        return .object(["version": .number(0), "sections": .array(sections)])
     }
 
     /// Checks a layout against the entity's fields and stores it as the next version.

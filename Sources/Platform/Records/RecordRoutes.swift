@@ -59,8 +59,6 @@ public struct RecordRoutes: Sendable {
         router.post("api/v1/:entity/:id/restore", use: restore)
         router.delete("api/v1/:entity/:id/purge", use: purge)
         router.get("api/v1/:entity/:id/history", use: history)
-        registerOrganisation(on: router)
-        registerApprovals(on: router)
     }
 
     // MARK: Plumbing

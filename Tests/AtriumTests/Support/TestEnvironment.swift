@@ -40,7 +40,7 @@ enum TestEnvironment {
     /// Migrates once per test process, whichever test gets here first.
     static let migrated: Task<Void, any Error> = Task {
         let config = try configuration()
-        _ = try await AtriumHost.migrate(ownerURL: config.ownerDatabaseURL!, appRole: config.databaseURL.username, logger: logger)
+        _ = try await AtriumHost.migrate(ownerURL: config.ownerDatabaseURL!, appRole: config.databaseURL.username, catalog: try catalog(), logger: logger)
     }
 
     static func ready() async throws -> AtriumConfiguration {

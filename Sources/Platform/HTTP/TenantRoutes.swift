@@ -1,0 +1,25 @@
+import Hummingbird
+
+/// Every route a tenant's people and API clients reach, in one table: the server adds it behind
+/// the request transaction, tenant resolution and sign-in (`AtriumHost.buildRouter`). No route
+/// group registers another; a module's routes come from its manifest.
+public enum TenantRoutes {
+    public static func register(on router: RouterGroup<AtriumContext>, services: PlatformServices, engine: RecordEngine, modules: [ModuleManifest]) {
+        let records = RecordRoutes(services: services, engine: engine)
+        let web = WebApp(records: records)
+        // Sign-in and out, password change, API tokens, the home page.
+        AuthRoutes(services: services, app: web).register(on: router)
+        // Modules' actions, reports and pages first: their constant paths (api/v1/sales/…,
+        // app/sales/…) sit beside the records' `:entity` patterns.
+        for module in modules { module.routes?.register(on: router, web: web) }
+        // JSON API: metadata and designer, records, organisation and sharing, approvals.
+        records.register(on: router)
+        records.registerOrganisation(on: router)
+        records.registerApprovals(on: router)
+        // Web UI: designer, administration, the approvals inbox, then search and the pages of every entity.
+        WebDesigner(app: web).register(on: router)
+        WebAdmin(app: web).register(on: router)
+        WebApprovals(app: web).register(on: router)
+        web.register(on: router)
+    }
+}
