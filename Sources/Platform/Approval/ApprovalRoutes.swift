@@ -104,7 +104,7 @@ extension RecordRoutes {
     @Sendable func approvalDecide(_ request: Request, context: AtriumContext) async throws -> Response {
         let id = try Self.uuid(context, "id", what: "approval task")
         guard let decision = context.parameters.get("decision").flatMap(ApprovalEngine.Decision.init(rawValue:)) else {
-            throw AtriumError(status: .notFound, code: "not_found", message: "decide with approve, reject or return")
+            throw ApprovalError.unknownDecision
         }
         let comment = try Self.comment(try await RecordRoutes.object(request, emptyAllowed: true))
         let approvals = self.approvals
@@ -131,11 +131,8 @@ extension RecordRoutes {
 
     @Sendable func addDelegation(_ request: Request, context: AtriumContext) async throws -> Response {
         let body = try await RecordRoutes.object(request)
-        func id(_ field: String, required: Bool) throws -> UUID? {
-            guard let value = body[field], !value.isNull else {
-                if required { throw AtriumError.validation(field: field, "is required") }
-                return nil
-            }
+        func id(_ field: String) throws -> UUID? {
+            guard let value = body[field], !value.isNull else { return nil }
             guard let text = value.stringValue, let id = UUID(uuidString: text) else { throw AtriumError.validation(field: field, "must be a user id") }
             return id
         }
@@ -143,8 +140,8 @@ extension RecordRoutes {
             guard let text = body[field]?.stringValue else { throw AtriumError.validation(field: field, "is required (YYYY-MM-DD)") }
             return text
         }
-        let user = try id("user_id", required: false)
-        let delegate = try id("delegate_id", required: true)!
+        let user = try id("user_id")
+        guard let delegate = try id("delegate_id") else { throw AtriumError.validation(field: "delegate_id", "is required") }
         let (starts, ends) = (try date("starts_on"), try date("ends_on"))
         let approvals = self.approvals
         return Self.json(try await run(request, context, write: true) { actor, db in
