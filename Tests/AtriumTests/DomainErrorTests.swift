@@ -31,10 +31,12 @@ import Testing
         for (name, examples) in Self.domains {
             for error in examples {
                 #expect(error.localeKey == "errors.\(error.code)")
-                #expect(en.contains(error.localeKey), "\(name).\(Self.caseName(error)): no \(error.localeKey) in en.json")
-                #expect(zh.contains(error.localeKey), "\(name).\(Self.caseName(error)): no \(error.localeKey) in zh-CN.json")
-                if let key = error.atriumError.messageKey {
-                    #expect(en.contains("validation.\(key)") && zh.contains("validation.\(key)"), "\(name).\(Self.caseName(error)): validation.\(key)")
+                let (inEnglish, inChinese) = (en.contains(error.localeKey), zh.contains(error.localeKey))
+                #expect(inEnglish, "\(name).\(Self.caseName(error)): no \(error.localeKey) in en.json")
+                #expect(inChinese, "\(name).\(Self.caseName(error)): no \(error.localeKey) in zh-CN.json")
+                if let key = error.atriumError.messageKey.map({ "validation.\($0)" }) {
+                    let both = en.contains(key) && zh.contains(key)
+                    #expect(both, "\(name).\(Self.caseName(error)): no \(key) in both locale files")
                 }
             }
         }

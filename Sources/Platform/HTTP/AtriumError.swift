@@ -18,7 +18,7 @@ import Hummingbird
 /// ```
 /// Catch "any client error" as `any DomainError` (``AtriumError`` is one too), not as
 /// `AtriumError`, or a domain error slips past.
-public protocol DomainError: Error, Sendable, CustomStringConvertible {
+public protocol DomainError: Error, Sendable {
     /// What the client sees: status, code, English message, field.
     var atriumError: AtriumError { get }
 }
@@ -30,7 +30,6 @@ extension DomainError {
     public var field: String? { atriumError.field }
     /// The key of the localised text for browsers (both locale files have one per code).
     public var localeKey: String { "errors.\(code)" }
-    public var description: String { atriumError.description }
 }
 
 /// The wire form of every client error (and the type of field validation errors,
@@ -39,7 +38,7 @@ extension DomainError {
 /// JSON clients get `{"error": {"code", "message", "field"}}`; browsers get an error page in
 /// their language (the page looks up `errors.<code>` in the locale file, falling back to
 /// `message`).
-public struct AtriumError: DomainError {
+public struct AtriumError: DomainError, CustomStringConvertible {
     public let status: HTTPResponse.Status
     public let code: String
     public let message: String
