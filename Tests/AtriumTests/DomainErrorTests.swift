@@ -69,7 +69,7 @@ import Testing
     }
 
     @Test func domainErrorsAreAbsentOnlyWhenNotFound() async throws {
-        let absent: Int? = try await absentIfNotFound { throw ApprovalError.taskNotFound(UUID()) }
+        let absent: Int? = try await absentIfNotFound { throw ApprovalError.taskNotFound("x") }
         #expect(absent == nil)
         await #expect(throws: ApprovalError.notYourTask) {
             let _: Int? = try await absentIfNotFound { throw ApprovalError.notYourTask }
@@ -86,6 +86,9 @@ import Testing
             #expect(missing.status == .notFound)
             #expect(missing.json == .object(["error": .object(["code": .string("task_not_found"), "message": .string("no approval task \(task)")])]),
                     "\(missing.text)")
+            let malformed = try await api.call(.post, "/api/v1/approvals/tasks/not-an-id/approve", json: "{}")
+            #expect(malformed.status == .notFound && malformed.errorCode == "task_not_found" && malformed.errorMessage == "no approval task 'not-an-id'",
+                    "\(malformed.text)")
             let decision = try await api.call(.post, "/api/v1/approvals/tasks/\(task)/sign", json: "{}")
             #expect(decision.status == .notFound && decision.errorCode == "not_found", "\(decision.text)")
 

@@ -11,11 +11,11 @@ extension ApprovalEngine {
         let comment = try Self.comment(comment, required: decision != .approve)
         guard let instanceID = try await connection.query("SELECT instance_id FROM approval_tasks WHERE id = \(taskID)", logger: logger)
             .collect().first?.decode(UUID.self) else {
-            throw ApprovalError.taskNotFound(taskID)
+            throw ApprovalError.taskNotFound(taskID.uuidString.lowercased())
         }
         let instance = try await instance(instanceID, lock: true, on: connection, logger: logger)
         guard let task = instance.tasks.first(where: { $0.id == taskID }) else {
-            throw ApprovalError.taskNotFound(taskID)
+            throw ApprovalError.taskNotFound(taskID.uuidString.lowercased())
         }
         let me = actor.user.id
         var onBehalfOf: UUID?

@@ -87,7 +87,7 @@ extension ApprovalEngine {
         let removed = try await connection.query("""
             DELETE FROM approval_delegations WHERE id = \(id) AND (\(actor.user.isAdmin) OR user_id = \(actor.user.id)) RETURNING id
             """, logger: logger).collect().count
-        guard removed == 1 else { throw ApprovalError.delegationNotFound }
+        guard removed == 1 else { throw ApprovalError.delegationNotFound(nil) }
         try await AuditLog.record(.init(action: "approval.delegation_removed", actor: .user(actor.user), entity: "approval_delegation",
                                         recordID: id.uuidString.lowercased(), ip: actor.ip, requestID: actor.requestID),
                                   tenantID: try await records.currentTenant(on: connection, logger: logger), on: connection, logger: logger)

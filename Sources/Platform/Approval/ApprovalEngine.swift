@@ -159,7 +159,7 @@ public struct ApprovalEngine: Sendable {
         guard var instance = try await Self.decodeInstances(connection.query(
             "SELECT \(unescaped: Self.instanceColumns) FROM approval_instances i WHERE i.id = \(id)\(unescaped: lock ? " FOR UPDATE" : "")",
             logger: logger)).first else {
-            throw ApprovalError.approvalNotFound(id)
+            throw ApprovalError.approvalNotFound(id.uuidString.lowercased())
         }
         instance.tasks = try await Self.decodeTasks(connection.query(
             "SELECT \(unescaped: Self.taskColumns) FROM approval_tasks t WHERE t.instance_id = \(id) ORDER BY t.step, t.approver_id", logger: logger))

@@ -9,11 +9,13 @@ import HTTPTypes
 /// guard task.status == "pending" else { throw ApprovalError.alreadyDecided(.step(task.status)) }   // 409
 /// ```
 public enum ApprovalError: DomainError, Equatable {
-    case approvalNotFound(UUID)
-    case taskNotFound(UUID)
-    case processNotFound(UUID)
-    /// No delegation with this id that the caller may remove.
-    case delegationNotFound
+    /// The argument names what was looked up as the message shows it: an id, or `'text'`
+    /// from the URL.
+    case approvalNotFound(String)
+    case taskNotFound(String)
+    case processNotFound(String)
+    /// nil: no delegation with this id that the caller may remove; otherwise what the URL named.
+    case delegationNotFound(String?)
     /// `POST …/tasks/{id}/{decision}` with something other than approve, reject or return.
     case unknownDecision
     /// The record already has a pending submission.
@@ -48,14 +50,14 @@ public enum ApprovalError: DomainError, Equatable {
 
     public var atriumError: AtriumError {
         switch self {
-        case .approvalNotFound(let id):
-            AtriumError(status: .notFound, code: "approval_not_found", message: "no approval \(id.uuidString.lowercased())")
-        case .taskNotFound(let id):
-            AtriumError(status: .notFound, code: "task_not_found", message: "no approval task \(id.uuidString.lowercased())")
-        case .processNotFound(let id):
-            AtriumError(status: .notFound, code: "process_not_found", message: "no approval process \(id.uuidString.lowercased())")
-        case .delegationNotFound:
-            AtriumError(status: .notFound, code: "delegation_not_found", message: "no such delegation of yours")
+        case .approvalNotFound(let reference):
+            AtriumError(status: .notFound, code: "approval_not_found", message: "no approval \(reference)")
+        case .taskNotFound(let reference):
+            AtriumError(status: .notFound, code: "task_not_found", message: "no approval task \(reference)")
+        case .processNotFound(let reference):
+            AtriumError(status: .notFound, code: "process_not_found", message: "no approval process \(reference)")
+        case .delegationNotFound(let reference):
+            AtriumError(status: .notFound, code: "delegation_not_found", message: reference.map { "no delegation \($0)" } ?? "no such delegation of yours")
         case .unknownDecision:
             AtriumError(status: .notFound, code: "not_found", message: "decide with approve, reject or return")
         case .alreadyPending:
@@ -103,7 +105,7 @@ public enum ApprovalError: DomainError, Equatable {
     /// One value of every case (add one with each new case): the tests check each code's
     /// status, uniqueness and locale entries.
     public static let examples: [ApprovalError] = [
-        .approvalNotFound(UUID()), .taskNotFound(UUID()), .processNotFound(UUID()), .delegationNotFound, .unknownDecision,
+        .approvalNotFound("'x'"), .taskNotFound("'x'"), .processNotFound("'x'"), .delegationNotFound(nil), .delegationNotFound("'x'"), .unknownDecision,
         .alreadyPending, .alreadyFinished(approved: true), .alreadyFinished(approved: false), .noProcess(entity: "expense_claim"),
         .noApprover(step: "1 (Manager)", reason: "the submitter has no manager"), .notYourTask, .notSubmitter, .delegationForOthers,
         .stepNotReached(step: 2), .alreadyDecided(.step("approved")), .alreadyDecided(.approval(.withdrawn)),

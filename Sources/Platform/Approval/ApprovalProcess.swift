@@ -152,7 +152,7 @@ public struct ApprovalProcesses: Sendable {
     public func get(_ id: UUID, on connection: PostgresConnection, logger: Logger) async throws -> ApprovalProcess {
         guard let process = try await Self.decode(connection.query(
             "SELECT \(unescaped: Self.columns) FROM approval_processes WHERE id = \(id)", logger: logger)).first else {
-            throw ApprovalError.processNotFound(id)
+            throw ApprovalError.processNotFound(id.uuidString.lowercased())
         }
         return process
     }
@@ -189,7 +189,7 @@ public struct ApprovalProcesses: Sendable {
         }
         // An update finds no row when the process was deleted since it was read.
         guard let first = saved.first else {
-            if let id = process.id { throw ApprovalError.processNotFound(id) }
+            if let id = process.id { throw ApprovalError.processNotFound(id.uuidString.lowercased()) }
             throw MissingRow(file: #fileID, line: #line)
         }
         process = first

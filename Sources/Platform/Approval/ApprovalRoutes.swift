@@ -102,7 +102,7 @@ extension RecordRoutes {
     }
 
     @Sendable func approvalDecide(_ request: Request, context: AtriumContext) async throws -> Response {
-        let id = try Self.uuid(context, "id", what: "approval task")
+        let id = try Self.uuid(context, "id", notFound: ApprovalError.taskNotFound)
         guard let decision = context.parameters.get("decision").flatMap(ApprovalEngine.Decision.init(rawValue:)) else {
             throw ApprovalError.unknownDecision
         }
@@ -114,7 +114,7 @@ extension RecordRoutes {
     }
 
     @Sendable func approvalWithdraw(_ request: Request, context: AtriumContext) async throws -> Response {
-        let id = try Self.uuid(context, "id", what: "approval")
+        let id = try Self.uuid(context, "id", notFound: ApprovalError.approvalNotFound)
         let comment = try Self.comment(try await RecordRoutes.object(request, emptyAllowed: true))
         let approvals = self.approvals
         return Self.json(try await run(request, context, write: true) { actor, db in
@@ -150,7 +150,7 @@ extension RecordRoutes {
     }
 
     @Sendable func removeDelegation(_ request: Request, context: AtriumContext) async throws -> Response {
-        let id = try Self.uuid(context, "id", what: "delegation")
+        let id = try Self.uuid(context, "id", notFound: ApprovalError.delegationNotFound)
         let approvals = self.approvals
         try await run(request, context, write: true) { actor, db in
             try await approvals.removeDelegation(id, as: actor, on: db.connection, logger: db.logger)
@@ -167,7 +167,7 @@ extension RecordRoutes {
     }
 
     @Sendable func getProcess(_ request: Request, context: AtriumContext) async throws -> Response {
-        let id = try Self.uuid(context, "id", what: "approval process")
+        let id = try Self.uuid(context, "id", notFound: ApprovalError.processNotFound)
         let processes = ApprovalProcesses(engine: engine)
         return Self.json(try await run(request, context, adminOnly: true) { _, db in
             try Self.processJSON(try await processes.get(id, on: db.connection, logger: db.logger))
@@ -185,7 +185,7 @@ extension RecordRoutes {
     }
 
     @Sendable func replaceProcess(_ request: Request, context: AtriumContext) async throws -> Response {
-        let id = try Self.uuid(context, "id", what: "approval process")
+        let id = try Self.uuid(context, "id", notFound: ApprovalError.processNotFound)
         var process = try ApprovalProcess.decode(.object(try await RecordRoutes.object(request)))
         process.id = id
         let input = process
@@ -196,7 +196,7 @@ extension RecordRoutes {
     }
 
     @Sendable func deleteProcess(_ request: Request, context: AtriumContext) async throws -> Response {
-        let id = try Self.uuid(context, "id", what: "approval process")
+        let id = try Self.uuid(context, "id", notFound: ApprovalError.processNotFound)
         let processes = ApprovalProcesses(engine: engine)
         try await run(request, context, write: true, adminOnly: true) { actor, db in
             try await processes.delete(id, as: actor, on: db.connection, logger: db.logger)

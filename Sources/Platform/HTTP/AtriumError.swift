@@ -7,14 +7,14 @@ import Hummingbird
 /// once, and browsers get the text under its ``localeKey`` (`errors.<code>`).
 /// ```swift
 /// public enum ApprovalError: DomainError {
-///     case taskNotFound(UUID)
+///     case taskNotFound(String)
 ///     public var atriumError: AtriumError {
 ///         switch self {
 ///         case .taskNotFound(let id): AtriumError(status: .notFound, code: "task_not_found", message: "no approval task \(id)")
 ///         }
 ///     }
 /// }
-/// throw ApprovalError.taskNotFound(id)   // 404 {"error": {"code": "task_not_found", …}}
+/// throw ApprovalError.taskNotFound("6f1c…")   // 404 {"error": {"code": "task_not_found", …}}
 /// ```
 /// Catch "any client error" as `any DomainError` (``AtriumError`` is one too), not as
 /// `AtriumError`, or a domain error slips past.
