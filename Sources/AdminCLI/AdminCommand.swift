@@ -45,7 +45,7 @@ struct AdminCommand: AsyncParsableCommand {
 
     static func describe(_ error: any Error) -> String {
         switch DatabaseErrors.unwrap(error) {
-        case let error as AtriumError: return error.message
+        case let error as any DomainError: return error.message
         case let error as ConfigurationError: return error.description
         case let error as DatabaseUnavailable: return error.description
         case let error as Migrator.Failure: return error.description

@@ -90,7 +90,7 @@ struct TenantCommand: AsyncParsableCommand {
                 let details = try await connection.either(remote: { try await $0.send("GET", "tenants/\(slug)", as: AdminWire.TenantDetails.self) },
                                                           local: { conn, logger in
                         guard let (tenant, resellerID) = try await TenantDirectory.findWithReseller(slug: slug, on: conn, logger: logger) else {
-                            throw AtriumError(status: .notFound, code: "tenant_not_found", message: "no tenant '\(slug)'")
+                            throw TenancyError.tenantNotFound(slug)
                         }
                         var reseller: String?
                         if let resellerID { reseller = try await ResellerDirectory.find(id: resellerID, on: conn, logger: logger)?.slug }
@@ -144,7 +144,7 @@ struct TenantCommand: AsyncParsableCommand {
         func run() async throws {
             try await AdminCommand.run {
                 guard confirm == slug else {
-                    throw AtriumError(status: .badRequest, code: "confirm", message: "deleting '\(slug)' needs --confirm \(slug)", field: "confirm")
+                    throw TenancyError.deletionUnconfirmed(slug: slug, how: "--confirm \(slug)")
                 }
                 let removed = try await connection.either(remote: {
                     try await $0.send("DELETE", "tenants/\(slug)", query: ["confirm": slug], as: AdminWire.Deleted.self).tables
@@ -338,7 +338,7 @@ struct TenantCommand: AsyncParsableCommand {
                     try await TenantDirectory.setStatus(status, slug: slug, actor: "atrium-admin", on: conn, logger: logger)
                 }
             }
-            guard let tenant else { throw AtriumError(status: .notFound, code: "tenant_not_found", message: "no tenant '\(slug)'") }
+            guard let tenant else { throw TenancyError.tenantNotFound(slug) }
             print("tenant \(tenant.slug) is now \(tenant.status)")
         }
     }

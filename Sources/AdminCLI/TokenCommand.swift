@@ -76,7 +76,7 @@ struct TokenCommand: AsyncParsableCommand {
                 let revoked = try await connection.withConnection { conn, logger in
                     try await AdminTokenStore.revoke(id: uuid, on: conn, logger: logger)
                 }
-                guard revoked else { throw AtriumError(status: .notFound, code: "token_not_found", message: "no active admin token \(id)") }
+                guard revoked else { throw TenancyError.adminTokenNotFound(id) }
                 print("revoked admin token \(id.lowercased())")
             }
         }

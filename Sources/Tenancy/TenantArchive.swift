@@ -51,7 +51,7 @@ public enum TenantArchive {
     public static func export(slug: String, includePasswordHashes: Bool, on connection: PostgresConnection, logger: Logger,
                               write: @Sendable (String) throws -> Void) async throws -> [String: Int] {
         guard let tenant = try await TenantDirectory.find(slug: slug, on: connection, logger: logger) else {
-            throw AtriumError(status: .notFound, code: "tenant_not_found", message: "no tenant '\(slug)'")
+            throw TenancyError.tenantNotFound(slug)
         }
         let header = Header(format: format, version: 1, schema: try await schemaVersion(on: connection, logger: logger), slug: tenant.slug,
                             name: tenant.name, plan: tenant.plan, passwordHashes: includePasswordHashes, exportedAt: Date())
@@ -102,7 +102,7 @@ public enum TenantArchive {
             throw AtriumError.validation(field: "file", "was written by schema version \(header.schema); this database is at \(schema) — migrate the older side first")
         }
         if try await TenantDirectory.find(slug: slug, on: connection, logger: logger) != nil {
-            throw AtriumError(status: .conflict, code: "slug_taken", message: "tenant slug '\(slug)' is already taken", field: "slug")
+            throw TenancyError.slugTaken(slug)
         }
         return try await connection.inTransaction(logger: logger) { connection in
             let limits = PlanLimits.defaults(plan: header.plan)
@@ -134,8 +134,13 @@ public enum TenantArchive {
                     if table == "users" && row["password_hash"] == nil { row["password_hash"] = .string(noPassword) }
                     rows[index] = .object(row)
                 }
-                if columnsOf[table] == nil { columnsOf[table] = try await insertableColumns(table, on: connection, logger: logger).joined(separator: ", ") }
-                let columns = columnsOf[table]!
+                let columns: String
+                if let known = columnsOf[table] {
+                    columns = known
+                } else {
+                    columns = try await insertableColumns(table, on: connection, logger: logger).joined(separator: ", ")
+                    columnsOf[table] = columns
+                }
                 var binds = PostgresBindings()
                 binds.append(JSONValue.array(rows).jsonText)
                 // One statement per batch: self-references (a department's parent) are checked at its end.

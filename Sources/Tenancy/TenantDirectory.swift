@@ -125,10 +125,10 @@ extension TenantDirectory {
     /// two steps make a deletion deliberate).
     public static func delete(slug: String, on connection: PostgresConnection, logger: Logger) async throws -> [String: Int] {
         guard let tenant = try await find(slug: slug, on: connection, logger: logger) else {
-            throw AtriumError(status: .notFound, code: "tenant_not_found", message: "no tenant '\(slug)'")
+            throw TenancyError.tenantNotFound(slug)
         }
         guard tenant.status == TenantStatus.suspended.rawValue else {
-            throw AtriumError(status: .conflict, code: "tenant_active", message: "tenant '\(slug)' is \(tenant.status): suspend it first, then delete it")
+            throw TenancyError.tenantActive(slug: slug, status: tenant.status)
         }
         return try await connection.inTenantTransaction(tenant.id, logger: logger) { connection in
             var removed: [String: Int] = [:]
@@ -157,7 +157,7 @@ extension TenantDirectory {
         guard let (users, records, trial) = try await connection.query(
             "SELECT max_users, max_records, trial_ends_at FROM tenants WHERE slug = \(slug)", logger: logger
         ).collect().first?.decode((Int?, Int?, Date?).self) else {
-            throw AtriumError(status: .notFound, code: "tenant_not_found", message: "no tenant '\(slug)'")
+            throw TenancyError.tenantNotFound(slug)
         }
         return Limits(maxUsers: users, maxRecords: records, trialEndsAt: trial)
     }
@@ -165,7 +165,7 @@ extension TenantDirectory {
     /// Sets a tenant's limits (nil = unlimited / no trial end), audited in the tenant.
     public static func setLimits(_ limits: Limits, slug: String, actor: String, on connection: PostgresConnection, logger: Logger) async throws {
         guard let tenant = try await find(slug: slug, on: connection, logger: logger) else {
-            throw AtriumError(status: .notFound, code: "tenant_not_found", message: "no tenant '\(slug)'")
+            throw TenancyError.tenantNotFound(slug)
         }
         try await connection.inTenantTransaction(tenant.id, logger: logger) { connection in
             try await connection.query("""

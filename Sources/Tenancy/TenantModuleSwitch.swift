@@ -11,7 +11,7 @@ public enum TenantModuleSwitch {
     public static func change(slug: String, enable: [String], disable: [String], catalog: ModuleCatalog, actor: String,
                               on connection: PostgresConnection, logger: Logger) async throws -> [String] {
         guard let tenant = try await TenantDirectory.find(slug: slug, on: connection, logger: logger) else {
-            throw AtriumError(status: .notFound, code: "tenant_not_found", message: "no tenant '\(slug)'")
+            throw TenancyError.tenantNotFound(slug)
         }
         for id in enable + disable where catalog.manifests[id] == nil {
             throw AtriumError.validation(field: "module", "'\(id)' is not in plugins.json; modules: \(catalog.entries.map(\.id).joined(separator: ", "))")
@@ -46,7 +46,7 @@ public enum TenantModuleSwitch {
             SELECT id, email, display_name, locale FROM users WHERE is_admin AND is_active ORDER BY created_at, id LIMIT 1
             """, logger: logger).collect()
         guard let (id, email, name, locale) = try rows.first?.decode((UUID, String, String, String).self) else {
-            throw AtriumError(status: .conflict, code: "no_admin", message: "tenant '\(slug)' has no active administrator to set the modules up as")
+            throw TenancyError.noAdministrator(slug)
         }
         try await TenantModules.setUp(modules, catalog: catalog,
                                       user: AuthenticatedUser(id: id, email: email, displayName: name, locale: locale, isAdmin: true),
@@ -76,9 +76,9 @@ public enum TenantModuleSwitch {
                     return true
                 }
                 if ok { report.done.append(tenant.slug) }
-            } catch let error as AtriumError where error.code == "no_admin" {
+            } catch TenancyError.noAdministrator {
                 continue
-            } catch let error as AtriumError {
+            } catch let error as any DomainError {
                 report.failed.append((tenant.slug, error.message))
             } catch {
                 report.failed.append((tenant.slug, DatabaseErrors.describe(error)))

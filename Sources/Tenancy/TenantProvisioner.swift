@@ -132,7 +132,7 @@ public struct TenantProvisioner: Sendable {
                 return tenant
             }
         } catch where DatabaseErrors.sqlState(error) == "23505" && DatabaseErrors.constraint(error) == "tenants_slug_key" {
-            throw AtriumError(status: .conflict, code: "slug_taken", message: "tenant slug '\(request.slug)' is already taken", field: "slug")
+            throw TenancyError.slugTaken(request.slug)
         }
         return Result(tenant: tenant, adminEmail: email, adminPassword: password,
                       passwordWasGenerated: request.adminPassword == nil, modules: modules)

@@ -38,22 +38,20 @@ public struct TenantResolver: RouterMiddleware {
         let hostSlug = request.head.authority.flatMap { Self.slug(fromHost: $0, baseDomain: baseDomain) }
         let headerSlug = request.headers[Self.header]?.lowercased()
         if let hostSlug, let headerSlug, hostSlug != headerSlug {
-            throw AtriumError(status: .badRequest, code: "tenant_mismatch",
-                              message: "X-Tenant '\(headerSlug)' does not match the host's tenant '\(hostSlug)'")
+            throw TenancyError.tenantMismatch(header: headerSlug, host: hostSlug)
         }
         guard let slug = hostSlug ?? headerSlug ?? defaultTenant else {
-            throw AtriumError(status: .notFound, code: "tenant_required",
-                              message: "no tenant: open <tenant>.\(baseDomain) or send an X-Tenant header")
+            throw TenancyError.tenantRequired(baseDomain: baseDomain)
         }
         let logger = context.logger
         let tenant = try await database.withTransaction(logger: logger, disposable: true) { connection in
             try await TenantDirectory.resolve(slug: slug, on: connection, logger: logger)
         }
         guard let tenant else {
-            throw AtriumError(status: .notFound, code: "tenant_not_found", message: "no tenant '\(slug)' exists")
+            throw TenancyError.tenantNotFound(slug)
         }
         guard tenant.status == TenantStatus.active.rawValue else {
-            throw AtriumError(status: .forbidden, code: "tenant_suspended", message: "tenant '\(slug)' is suspended")
+            throw TenancyError.tenantSuspended(slug)
         }
         var context = context
         context.tenant = tenant

@@ -53,7 +53,7 @@ public enum TenantUsers {
 
     static func tenant(_ slug: String, on connection: PostgresConnection, logger: Logger) async throws -> TenantInfo {
         guard let tenant = try await TenantDirectory.find(slug: slug, on: connection, logger: logger) else {
-            throw AtriumError(status: .notFound, code: "tenant_not_found", message: "no tenant '\(slug)'")
+            throw TenancyError.tenantNotFound(slug)
         }
         return tenant
     }
@@ -100,7 +100,7 @@ public enum TenantUsers {
         let tenant = try await tenant(slug, on: connection, logger: logger)
         let id = try await connection.inTenantTransaction(tenant.id, logger: logger) { conn in
             guard let id = try await UserStore.setPasswordHash(hash, email: address, on: conn, logger: logger) else {
-                throw AtriumError(status: .notFound, code: "user_not_found", message: "no user \(address) in tenant \(slug)", field: "email")
+                throw TenancyError.userNotFound(email: address, tenant: slug)
             }
             try await AuditLog.record(.init(action: "user.password_reset", actor: .system(actor), entity: "user", recordID: id.uuidString),
                                       tenantID: tenant.id, on: conn, logger: logger)

@@ -152,7 +152,7 @@ public struct ApprovalProcesses: Sendable {
     public func get(_ id: UUID, on connection: PostgresConnection, logger: Logger) async throws -> ApprovalProcess {
         guard let process = try await Self.decode(connection.query(
             "SELECT \(unescaped: Self.columns) FROM approval_processes WHERE id = \(id)", logger: logger)).first else {
-            throw AtriumError(status: .notFound, code: "process_not_found", message: "no approval process \(id.uuidString.lowercased())")
+            throw ApprovalError.processNotFound(id.uuidString.lowercased())
         }
         return process
     }
@@ -172,8 +172,7 @@ public struct ApprovalProcesses: Sendable {
             let existing = try await get(id, on: connection, logger: logger)
             guard let version = process.version else { throw AtriumError.validation(field: "version", "is required when changing a process") }
             guard existing.version == version else {
-                throw AtriumError(status: .conflict, code: "version_conflict",
-                                  message: "this process was changed by someone else: current version is \(existing.version ?? 0), you sent \(version)", field: "version")
+                throw ApprovalError.processVersionConflict(current: existing.version ?? 0, sent: version)
             }
             saved = try await Self.decode(connection.query("""
                 UPDATE approval_processes SET entity = \(process.entity), name = \(process.name), priority = \(process.priority),
@@ -188,7 +187,12 @@ public struct ApprovalProcesses: Sendable {
                 RETURNING \(unescaped: Self.columns)
                 """, logger: logger))
         }
-        process = saved[0]
+        // An update finds no row when the process was deleted since it was read.
+        guard let first = saved.first else {
+            if let id = process.id { throw ApprovalError.processNotFound(id.uuidString.lowercased()) }
+            throw MissingRow(file: #fileID, line: #line)
+        }
+        process = first
         try await AuditLog.record(.init(action: input.id == nil ? "approval_process.created" : "approval_process.updated", actor: .user(actor.user),
                                         entity: "approval_process", recordID: process.id?.uuidString.lowercased(),
                                         details: ["name": process.name, "entity": process.entity, "steps": "\(process.steps.count)"],

@@ -102,9 +102,9 @@ extension RecordRoutes {
     }
 
     @Sendable func approvalDecide(_ request: Request, context: AtriumContext) async throws -> Response {
-        let id = try Self.uuid(context, "id", what: "approval task")
+        let id = try Self.uuid(context, "id", notFound: ApprovalError.taskNotFound)
         guard let decision = context.parameters.get("decision").flatMap(ApprovalEngine.Decision.init(rawValue:)) else {
-            throw AtriumError(status: .notFound, code: "not_found", message: "decide with approve, reject or return")
+            throw ApprovalError.unknownDecision
         }
         let comment = try Self.comment(try await RecordRoutes.object(request, emptyAllowed: true))
         let approvals = self.approvals
@@ -114,7 +114,7 @@ extension RecordRoutes {
     }
 
     @Sendable func approvalWithdraw(_ request: Request, context: AtriumContext) async throws -> Response {
-        let id = try Self.uuid(context, "id", what: "approval")
+        let id = try Self.uuid(context, "id", notFound: ApprovalError.approvalNotFound)
         let comment = try Self.comment(try await RecordRoutes.object(request, emptyAllowed: true))
         let approvals = self.approvals
         return Self.json(try await run(request, context, write: true) { actor, db in
@@ -131,11 +131,8 @@ extension RecordRoutes {
 
     @Sendable func addDelegation(_ request: Request, context: AtriumContext) async throws -> Response {
         let body = try await RecordRoutes.object(request)
-        func id(_ field: String, required: Bool) throws -> UUID? {
-            guard let value = body[field], !value.isNull else {
-                if required { throw AtriumError.validation(field: field, "is required") }
-                return nil
-            }
+        func id(_ field: String) throws -> UUID? {
+            guard let value = body[field], !value.isNull else { return nil }
             guard let text = value.stringValue, let id = UUID(uuidString: text) else { throw AtriumError.validation(field: field, "must be a user id") }
             return id
         }
@@ -143,8 +140,8 @@ extension RecordRoutes {
             guard let text = body[field]?.stringValue else { throw AtriumError.validation(field: field, "is required (YYYY-MM-DD)") }
             return text
         }
-        let user = try id("user_id", required: false)
-        let delegate = try id("delegate_id", required: true)!
+        let user = try id("user_id")
+        guard let delegate = try id("delegate_id") else { throw AtriumError.validation(field: "delegate_id", "is required") }
         let (starts, ends) = (try date("starts_on"), try date("ends_on"))
         let approvals = self.approvals
         return Self.json(try await run(request, context, write: true) { actor, db in
@@ -153,7 +150,7 @@ extension RecordRoutes {
     }
 
     @Sendable func removeDelegation(_ request: Request, context: AtriumContext) async throws -> Response {
-        let id = try Self.uuid(context, "id", what: "delegation")
+        let id = try Self.uuid(context, "id", notFound: ApprovalError.delegationNotFound)
         let approvals = self.approvals
         try await run(request, context, write: true) { actor, db in
             try await approvals.removeDelegation(id, as: actor, on: db.connection, logger: db.logger)
@@ -170,7 +167,7 @@ extension RecordRoutes {
     }
 
     @Sendable func getProcess(_ request: Request, context: AtriumContext) async throws -> Response {
-        let id = try Self.uuid(context, "id", what: "approval process")
+        let id = try Self.uuid(context, "id", notFound: ApprovalError.processNotFound)
         let processes = ApprovalProcesses(engine: engine)
         return Self.json(try await run(request, context, adminOnly: true) { _, db in
             try Self.processJSON(try await processes.get(id, on: db.connection, logger: db.logger))
@@ -188,7 +185,7 @@ extension RecordRoutes {
     }
 
     @Sendable func replaceProcess(_ request: Request, context: AtriumContext) async throws -> Response {
-        let id = try Self.uuid(context, "id", what: "approval process")
+        let id = try Self.uuid(context, "id", notFound: ApprovalError.processNotFound)
         var process = try ApprovalProcess.decode(.object(try await RecordRoutes.object(request)))
         process.id = id
         let input = process
@@ -199,7 +196,7 @@ extension RecordRoutes {
     }
 
     @Sendable func deleteProcess(_ request: Request, context: AtriumContext) async throws -> Response {
-        let id = try Self.uuid(context, "id", what: "approval process")
+        let id = try Self.uuid(context, "id", notFound: ApprovalError.processNotFound)
         let processes = ApprovalProcesses(engine: engine)
         try await run(request, context, write: true, adminOnly: true) { actor, db in
             try await processes.delete(id, as: actor, on: db.connection, logger: db.logger)

@@ -18,18 +18,15 @@ public enum APITokenStore {
     public static func create(name: String, userID: UUID, tenantID: UUID, on connection: PostgresConnection, logger: Logger) async throws -> (token: String, summary: Summary) {
         let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
         guard (1...100).contains(trimmed.count) else {
-            throw AtriumError(status: .unprocessableContent, code: "invalid_name", message: "name must be 1 to 100 characters", field: "name")
+            throw AtriumError.validation(field: "name", "must be 1 to 100 characters")
         }
         let token = tokenPrefix + SecureToken.generate()
         let prefix = String(token.prefix(tokenPrefix.count + 6))
-        let rows = try await connection.query("""
+        let (id, created) = try await connection.query("""
             INSERT INTO api_tokens (tenant_id, user_id, name, token_hash, token_prefix)
             VALUES (\(tenantID), \(userID), \(trimmed), \(SecureToken.hash(token)), \(prefix))
             RETURNING id, created_at
-            """, logger: logger)
-        guard let (id, created) = try await rows.collect().first?.decode((UUID, Date).self) else {
-            throw AtriumError(status: .internalServerError, code: "token_not_created", message: "the token was not created")
-        }
+            """, logger: logger).one((UUID, Date).self)
         return (token, Summary(id: id, name: trimmed, prefix: prefix, createdAt: created, lastUsedAt: nil))
     }
 

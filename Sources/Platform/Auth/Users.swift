@@ -61,21 +61,17 @@ public enum UserStore {
         }
     }
 
-    /// Inserts a user; a taken email is ``AtriumError`` 409 naming the `email` field.
+    /// Inserts a user; a taken email is ``AccessError/emailTaken(_:)`` (409 naming the `email` field).
     public static func create(_ user: NewUser, tenantID: UUID, on connection: PostgresConnection, logger: Logger) async throws -> UUID {
         try await PlanLimits.checkUsers(on: connection, logger: logger)
         do {
-            let rows = try await connection.query("""
+            return try await connection.query("""
                 INSERT INTO users (tenant_id, email, display_name, locale, password_hash, is_admin)
                 VALUES (\(tenantID), \(user.email), \(user.displayName), \(user.locale), \(user.passwordHash), \(user.isAdmin))
                 RETURNING id
-                """, logger: logger)
-            guard let id = try await rows.collect().first?.decode(UUID.self) else {
-                throw AtriumError(status: .internalServerError, code: "user_not_created", message: "the user was not created")
-            }
-            return id
+                """, logger: logger).one(UUID.self)
         } catch where DatabaseErrors.sqlState(error) == "23505" {
-            throw AtriumError(status: .conflict, code: "email_taken", message: "a user with email \(user.email) already exists in this tenant", field: "email")
+            throw AccessError.emailTaken(user.email)
         }
     }
 

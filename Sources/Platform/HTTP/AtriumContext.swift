@@ -60,7 +60,7 @@ public struct AtriumContext: RequestContext, RemoteAddressRequestContext {
     }
 
     public func requireUser() throws -> AuthenticatedUser {
-        guard let identity else { throw AtriumError.unauthenticated }
+        guard let identity else { throw AccessError.unauthenticated }
         return identity.user
     }
 }

@@ -1,12 +1,44 @@
 import HTTPTypes
 import Hummingbird
 
-/// An error the client caused or may see, mapped to HTTP once, in ``ErrorMiddleware``.
+/// An error of one domain — ``ApprovalError``, ``AccessError``, `TenancyError` — with a case
+/// named for what went wrong. Each case decides its HTTP status, code, English message and
+/// field in one switch (`atriumError`); ``ErrorMiddleware`` maps every domain error through it,
+/// once, and browsers get the text under its ``localeKey`` (`errors.<code>`).
+/// ```swift
+/// public enum ApprovalError: DomainError {
+///     case taskNotFound(String)
+///     public var atriumError: AtriumError {
+///         switch self {
+///         case .taskNotFound(let id): AtriumError(status: .notFound, code: "task_not_found", message: "no approval task \(id)")
+///         }
+///     }
+/// }
+/// throw ApprovalError.taskNotFound("6f1c…")   // 404 {"error": {"code": "task_not_found", …}}
+/// ```
+/// Catch "any client error" as `any DomainError` (``AtriumError`` is one too), not as
+/// `AtriumError`, or a domain error slips past.
+public protocol DomainError: Error, Sendable {
+    /// What the client sees: status, code, English message, field.
+    var atriumError: AtriumError { get }
+}
+
+extension DomainError {
+    public var status: HTTPResponse.Status { atriumError.status }
+    public var code: String { atriumError.code }
+    public var message: String { atriumError.message }
+    public var field: String? { atriumError.field }
+    /// The key of the localised text for browsers (both locale files have one per code).
+    public var localeKey: String { "errors.\(code)" }
+}
+
+/// The wire form of every client error (and the type of field validation errors,
+/// ``validation(field:_:)``), mapped to HTTP once, in ``ErrorMiddleware``.
 ///
 /// JSON clients get `{"error": {"code", "message", "field"}}`; browsers get an error page in
 /// their language (the page looks up `errors.<code>` in the locale file, falling back to
 /// `message`).
-public struct AtriumError: Error, Sendable, CustomStringConvertible {
+public struct AtriumError: DomainError, CustomStringConvertible {
     public let status: HTTPResponse.Status
     public let code: String
     public let message: String
@@ -44,11 +76,19 @@ public struct AtriumError: Error, Sendable, CustomStringConvertible {
         AtriumError(status: .unprocessableContent, code: "invalid_\(field)", message: "\(field) \(message)", field: field)
     }
 
-    public static let unauthenticated = AtriumError(status: .unauthorized, code: "unauthenticated", message: "sign in or send a valid API token")
-    public static let csrfRejected = AtriumError(status: .forbidden, code: "csrf_rejected", message: "the form's security token is missing or out of date; reload the page and try again")
+    /// An ``AtriumError`` is its own wire form.
+    public var atriumError: AtriumError { self }
+
+    /// The wire form of any client error (a domain error or an ``AtriumError``), nil for
+    /// anything else (a database error, a bug).
+    public init?(_ error: any Error) {
+        guard let error = error as? any DomainError else { return nil }
+        self = error.atriumError
+    }
 }
 
-/// `body`'s result, or nil when it found nothing (a 404 such as `record_not_found`); every other
+/// `body`'s result, or nil when it found nothing (a 404 such as `record_not_found` or
+/// ``ApprovalError/taskNotFound(_:)``); every other
 /// error — a database error above all — is rethrown, so it can never pass for "absent" the way
 /// `try?` let it.
 /// ```swift
@@ -57,7 +97,7 @@ public struct AtriumError: Error, Sendable, CustomStringConvertible {
 public func absentIfNotFound<T>(_ body: () async throws -> T) async throws -> T? {
     do {
         return try await body()
-    } catch let error as AtriumError where error.status == .notFound {
+    } catch let error as any DomainError where error.status == .notFound {
         return nil
     }
 }

@@ -24,7 +24,7 @@ public enum CSRF {
             expected = request.cookies[cookie]?.value
         }
         guard let expected, !expected.isEmpty, SecureToken.constantTimeEquals(presented, expected) else {
-            throw AtriumError.csrfRejected
+            throw AccessError.csrfRejected
         }
     }
 }

@@ -5,8 +5,10 @@ import Logging
 import PostgresNIO
 
 /// Turns every error into a response: JSON for API callers, a localised page for browsers.
-/// Nothing escapes as a bare 500; unexpected errors are logged with the request id and shown
-/// as "internal error" with that id.
+/// The one place errors become HTTP: a ``DomainError`` (``ApprovalError``, ``AccessError``,
+/// `TenancyError`, an ``AtriumError``) through its `atriumError`. Nothing escapes as a bare
+/// 500; unexpected errors are logged with the request id and shown as "internal error" with
+/// that id.
 public struct ErrorMiddleware: RouterMiddleware {
     public typealias Context = AtriumContext
     let renderer: WebRenderer
@@ -38,8 +40,8 @@ public struct ErrorMiddleware: RouterMiddleware {
 
     func classify(_ error: any Error, context: Context) -> AtriumError {
         switch error {
-        case let error as AtriumError:
-            return error
+        case let error as any DomainError:
+            return error.atriumError
         case let error as HTTPError:
             let code = error.status == .notFound ? "not_found" : "http_\(error.status.code)"
             return AtriumError(status: error.status, code: code, message: error.body ?? error.status.reasonPhrase)

@@ -22,7 +22,7 @@ public struct IdentityMiddleware: RouterMiddleware {
                 guard let user = try await database.withTenant(tenant.id, logger: logger, disposable: true, { connection in
                     try await APITokenStore.authenticate(token: bearer, on: connection, logger: logger)
                 }) else {
-                    throw AtriumError(status: .unauthorized, code: "invalid_token", message: "the API token is unknown, revoked, or belongs to another tenant")
+                    throw AccessError.invalidAPIToken
                 }
                 context.identity = Identity(user: user, method: .apiToken)
             } else if let token = request.cookies[Self.sessionCookie]?.value, !token.isEmpty {

@@ -109,7 +109,7 @@ public struct MetricsMiddleware: RouterMiddleware {
         } catch {
             let status: Int
             switch DatabaseErrors.unwrap(error) {
-            case let error as AtriumError: status = Int(error.status.code)
+            case let error as any DomainError: status = Int(error.status.code)
             case let error as HTTPError: status = Int(error.status.code)
             default: status = 500
             }

@@ -166,11 +166,13 @@ public struct AccessContext: Sendable {
         let given = values[field]
         if !isCreate && given == nil { return }
         if given == nil || given == .null || given == .string("") {
-            if isCreate && allowed.count == 1 { values[field] = .string(allowed[0]); return }
-            throw AtriumError(status: .forbidden, code: "dimension_required", message: "\(field) must be one of \(allowed.joined(separator: ", "))", field: field)
+            if isCreate, allowed.count == 1, let only = allowed.first { values[field] = .string(only); return }
+            // Thrown in their wire form: the record engine's callers (the record form, the CSV
+            // import) catch `AtriumError` to show them inline.
+            throw AccessError.dimensionRequired(field: field, allowed: allowed).atriumError
         }
         guard case .string(let text)? = given, allowed.contains(text) else {
-            throw AtriumError(status: .forbidden, code: "dimension_denied", message: "\(field) must be one of \(allowed.joined(separator: ", "))", field: field)
+            throw AccessError.dimensionDenied(field: field, allowed: allowed).atriumError
         }
     }
 

@@ -69,7 +69,7 @@ public struct OrganisationAdmin: Sendable {
     public func changeDepartment(_ id: UUID, name: String?, parentID: UUID??, headID: UUID?? = nil, as actor: RecordEngine.Actor,
                                  on connection: PostgresConnection, logger: Logger) async throws -> Department {
         guard var department = try await departments(on: connection, logger: logger).first(where: { $0.id == id }) else {
-            throw AtriumError(status: .notFound, code: "department_not_found", message: "no department \(id.uuidString.lowercased())")
+            throw AccessError.departmentNotFound(id.uuidString.lowercased())
         }
         if let name { department.name = try Self.checkName(name) }
         if let parentID {
@@ -106,10 +106,9 @@ public struct OrganisationAdmin: Sendable {
             SELECT (SELECT count(*)::int FROM departments WHERE id = \(id)), (SELECT count(*)::int FROM departments WHERE parent_id = \(id)),
                    (SELECT count(*)::int FROM users WHERE department_id = \(id))
             """, logger: logger).one((Int, Int, Int).self)
-        guard rows.0 == 1 else { throw AtriumError(status: .notFound, code: "department_not_found", message: "no department \(id.uuidString.lowercased())") }
+        guard rows.0 == 1 else { throw AccessError.departmentNotFound(id.uuidString.lowercased()) }
         if rows.1 > 0 || rows.2 > 0 {
-            throw AtriumError(status: .conflict, code: "department_in_use",
-                              message: "the department still has \(rows.1) sub-departments and \(rows.2) users; move them first")
+            throw AccessError.departmentInUse(subDepartments: rows.1, users: rows.2)
         }
         try await connection.query("UPDATE records SET department_id = NULL WHERE department_id = \(id)", logger: logger)
         try await connection.query("DELETE FROM record_shares WHERE grantee_kind = 'department' AND grantee_id = \(id)", logger: logger)
@@ -179,7 +178,7 @@ public struct OrganisationAdmin: Sendable {
             ON CONFLICT (tenant_id, key) DO NOTHING RETURNING id
             """, logger: logger).collect()
         guard let id = try rows.first?.decode(UUID.self) else {
-            throw AtriumError(status: .conflict, code: "role_exists", message: "a role '\(key)' already exists", field: "key")
+            throw AccessError.roleExists(key: key)
         }
         try await Self.audit("role.created", entity: "role", id: id, details: ["key": key, "grants": Self.json(grants), "field_rules": Self.json(rules)],
                              actor: actor, on: connection, logger: logger)
@@ -188,7 +187,7 @@ public struct OrganisationAdmin: Sendable {
 
     public func changeRole(_ id: UUID, _ input: RoleInput, as actor: RecordEngine.Actor, on connection: PostgresConnection, logger: Logger) async throws -> Role {
         guard var role = try await roles(on: connection, logger: logger).first(where: { $0.id == id }) else {
-            throw AtriumError(status: .notFound, code: "role_not_found", message: "no role \(id.uuidString.lowercased())")
+            throw AccessError.roleNotFound(id.uuidString.lowercased())
         }
         if let key = input.key, key != role.key { throw AtriumError.validation(field: "key", "cannot change; create a new role instead") }
         if let labels = input.labels { role.labels = labels }
@@ -206,7 +205,7 @@ public struct OrganisationAdmin: Sendable {
     public func deleteRole(_ id: UUID, as actor: RecordEngine.Actor, on connection: PostgresConnection, logger: Logger) async throws {
         let rows = try await connection.query("DELETE FROM roles WHERE id = \(id) RETURNING key", logger: logger).collect()
         guard let key = try rows.first?.decode(String.self) else {
-            throw AtriumError(status: .notFound, code: "role_not_found", message: "no role \(id.uuidString.lowercased())")
+            throw AccessError.roleNotFound(id.uuidString.lowercased())
         }
         try await connection.query("DELETE FROM record_shares WHERE grantee_kind = 'role' AND grantee_id = \(id)", logger: logger)
         try await Self.audit("role.deleted", entity: "role", id: id, details: ["key": key], actor: actor, on: connection, logger: logger)
@@ -266,7 +265,7 @@ public struct OrganisationAdmin: Sendable {
     /// (they follow the owner only when the owner changes or on handover).
     public func changeMember(_ id: UUID, _ change: MemberChange, as actor: RecordEngine.Actor, on connection: PostgresConnection, logger: Logger) async throws -> Member {
         guard try await members(on: connection, logger: logger).contains(where: { $0.id == id }) else {
-            throw AtriumError(status: .notFound, code: "user_not_found", message: "no user \(id.uuidString.lowercased())")
+            throw AccessError.userNotFound(id.uuidString.lowercased())
         }
         var details: [String: String] = [:]
         if let department = change.departmentID {
@@ -332,7 +331,7 @@ public struct OrganisationAdmin: Sendable {
                          on connection: PostgresConnection, logger: Logger) async throws -> HandoverResult {
         let people = try await members(on: connection, logger: logger)
         guard people.contains(where: { $0.id == leaver }) else {
-            throw AtriumError(status: .notFound, code: "user_not_found", message: "no user \(leaver.uuidString.lowercased())")
+            throw AccessError.userNotFound(leaver.uuidString.lowercased())
         }
         guard let target = people.first(where: { $0.id == heir }), target.active else { throw AtriumError.validation(field: "to", "names no active user of this tenant") }
         guard heir != leaver else { throw AtriumError.validation(field: "to", "must be another user") }

@@ -48,6 +48,14 @@ extension RecordRoutes {
         return id
     }
 
+    /// The id in the path parameter `name`; anything else is `notFound` of what the URL named.
+    static func uuid<NotFound: DomainError>(_ context: AtriumContext, _ name: String, notFound: (String) -> NotFound) throws -> UUID {
+        guard let text = context.parameters.get(name), let id = UUID(uuidString: text) else {
+            throw notFound("'\(context.parameters.get(name) ?? "")'")
+        }
+        return id
+    }
+
     static var organisation: OrganisationAdmin { OrganisationAdmin() }
 
     struct DepartmentInput: Decodable {
@@ -78,7 +86,7 @@ extension RecordRoutes {
     }
 
     @Sendable func changeDepartment(_ request: Request, context: AtriumContext) async throws -> Response {
-        let id = try Self.uuid(context, "id", what: "department")
+        let id = try Self.uuid(context, "id", notFound: AccessError.departmentNotFound)
         let input = try await Self.decode(DepartmentInput.self, request)
         return Self.json(try Self.encoded(try await run(request, context, write: true, adminOnly: true) { actor, db in
             try await Self.organisation.changeDepartment(id, name: input.name, parentID: input.parentID, headID: input.headID, as: actor, on: db.connection, logger: db.logger)
@@ -86,7 +94,7 @@ extension RecordRoutes {
     }
 
     @Sendable func deleteDepartment(_ request: Request, context: AtriumContext) async throws -> Response {
-        let id = try Self.uuid(context, "id", what: "department")
+        let id = try Self.uuid(context, "id", notFound: AccessError.departmentNotFound)
         try await run(request, context, write: true, adminOnly: true) { actor, db in
             try await Self.organisation.deleteDepartment(id, as: actor, on: db.connection, logger: db.logger)
         }
@@ -107,7 +115,7 @@ extension RecordRoutes {
     }
 
     @Sendable func changeRole(_ request: Request, context: AtriumContext) async throws -> Response {
-        let id = try Self.uuid(context, "id", what: "role")
+        let id = try Self.uuid(context, "id", notFound: AccessError.roleNotFound)
         let input = try await Self.decode(OrganisationAdmin.RoleInput.self, request)
         return Self.json(try Self.encoded(try await run(request, context, write: true, adminOnly: true) { actor, db in
             try await Self.organisation.changeRole(id, input, as: actor, on: db.connection, logger: db.logger)
@@ -115,7 +123,7 @@ extension RecordRoutes {
     }
 
     @Sendable func deleteRole(_ request: Request, context: AtriumContext) async throws -> Response {
-        let id = try Self.uuid(context, "id", what: "role")
+        let id = try Self.uuid(context, "id", notFound: AccessError.roleNotFound)
         try await run(request, context, write: true, adminOnly: true) { actor, db in
             try await Self.organisation.deleteRole(id, as: actor, on: db.connection, logger: db.logger)
         }
@@ -128,7 +136,7 @@ extension RecordRoutes {
     }
 
     @Sendable func changeMember(_ request: Request, context: AtriumContext) async throws -> Response {
-        let id = try Self.uuid(context, "id", what: "user")
+        let id = try Self.uuid(context, "id", notFound: AccessError.userNotFound)
         let change = try await Self.decode(OrganisationAdmin.MemberChange.self, request)
         return Self.json(try Self.encoded(try await run(request, context, write: true, adminOnly: true) { actor, db in
             try await Self.organisation.changeMember(id, change, as: actor, on: db.connection, logger: db.logger)
@@ -142,7 +150,7 @@ extension RecordRoutes {
     }
 
     @Sendable func handover(_ request: Request, context: AtriumContext) async throws -> Response {
-        let id = try Self.uuid(context, "id", what: "user")
+        let id = try Self.uuid(context, "id", notFound: AccessError.userNotFound)
         let input = try await Self.decode(HandoverInput.self, request)
         return Self.json(try Self.encoded(try await run(request, context, write: true, adminOnly: true) { actor, db in
             try await Self.organisation.handover(from: id, to: input.to, entities: input.entities, deactivate: input.deactivate ?? true,
@@ -170,7 +178,7 @@ extension RecordRoutes {
     @Sendable func removeShare(_ request: Request, context: AtriumContext) async throws -> Response {
         let (entity, id) = (Self.entityKey(context), try Self.id(context))
         let kind = context.parameters.get("kind") ?? ""
-        let grantee = try Self.uuid(context, "grantee", what: "share")
+        let grantee = try Self.uuid(context, "grantee", notFound: AccessError.shareNotFound)
         try await run(request, context, write: true) { actor, db in
             try await engine.unshare(entity, id: id, kind: kind, grantee: grantee, as: actor, on: db.connection, logger: db.logger)
         }

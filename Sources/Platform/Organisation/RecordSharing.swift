@@ -66,7 +66,7 @@ extension RecordEngine {
         let removed = try await connection.query("""
             DELETE FROM record_shares WHERE record_id = \(id) AND grantee_kind = \(kind) AND grantee_id = \(grantee) RETURNING 1
             """, logger: logger).collect().count
-        guard removed == 1 else { throw AtriumError(status: .notFound, code: "share_not_found", message: "no such share on this record") }
+        guard removed == 1 else { throw AccessError.shareNotFound(nil) }
         try await audit("record.unshared", record: record,
                         changes: ["share": .object(["before": .string("\(kind):\(grantee.uuidString.lowercased())"), "after": .null])],
                         actor: actor, on: connection, logger: logger)

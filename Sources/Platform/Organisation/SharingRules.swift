@@ -52,7 +52,7 @@ extension OrganisationAdmin {
             ON CONFLICT (tenant_id, entity, department_id, grantee_kind, grantee_id) DO NOTHING RETURNING id
             """, logger: logger).collect()
         guard let id = try rows.first?.decode(UUID.self) else {
-            throw AtriumError(status: .conflict, code: "duplicate_rule", message: "a rule for this entity, department and grantee exists; delete it first", field: "grantee_id")
+            throw AccessError.sharingRuleExists
         }
         var created = rule
         created.id = id
@@ -67,7 +67,7 @@ extension OrganisationAdmin {
     public func deleteSharingRule(_ id: UUID, as actor: RecordEngine.Actor, on connection: PostgresConnection, logger: Logger) async throws {
         let removed = try await connection.query("DELETE FROM sharing_rules WHERE id = \(id) RETURNING entity", logger: logger).collect()
         guard let entity = try removed.first?.decode(String.self) else {
-            throw AtriumError(status: .notFound, code: "sharing_rule_not_found", message: "no sharing rule \(id.uuidString.lowercased())")
+            throw AccessError.sharingRuleNotFound(id.uuidString.lowercased())
         }
         try await Self.audit("sharing_rule.deleted", entity: "sharing_rule", id: id, details: ["entity": entity], actor: actor, on: connection, logger: logger)
     }
@@ -142,7 +142,7 @@ extension RecordRoutes {
     }
 
     @Sendable func deleteSharingRule(_ request: Request, context: AtriumContext) async throws -> Response {
-        let id = try Self.uuid(context, "id", what: "sharing_rule")
+        let id = try Self.uuid(context, "id", notFound: AccessError.sharingRuleNotFound)
         try await run(request, context, write: true, adminOnly: true) { actor, db in
             try await Self.organisation.deleteSharingRule(id, as: actor, on: db.connection, logger: db.logger)
         }

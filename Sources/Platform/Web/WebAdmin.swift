@@ -115,9 +115,9 @@ struct WebAdmin: Sendable {
                     _ = try await organisation.changeMember(id, change, as: page.actor, on: db.connection, logger: db.logger)
                     try await Self.audit("user.invited", entity: "user", id: id, details: ["email": email], actor: page.actor, on: db.connection, logger: db.logger)
                     return try await usersPage(page, db: db, request: request, shownPassword: (email, password))
-                } catch let error as AtriumError where error.status.code < 500 {
+                } catch let error as any DomainError where error.status.code < 500 {
                     throw WebApp.FormRefused(response: try await usersPage(page, db: db, request: request,
-                                                                           error: app.message(error, locale: page.locale, label: nil), input: form, status: error.status))
+                                                                           error: app.message(error.atriumError, locale: page.locale, label: nil), input: form, status: error.status))
                 }
             }
         }
@@ -177,9 +177,9 @@ struct WebAdmin: Sendable {
                         change.dimensionValues = .some(values.isEmpty ? nil : values)
                     }
                     _ = try await organisation.changeMember(id, change, as: page.actor, on: db.connection, logger: db.logger)
-                } catch let error as AtriumError where error.status.code < 500 && error.status != .notFound {
+                } catch let error as any DomainError where error.status.code < 500 && error.status != .notFound {
                     throw WebApp.FormRefused(response: try await userPage(id, page: page, db: db, request: request,
-                                                                          error: app.message(error, locale: page.locale, label: nil), status: error.status))
+                                                                          error: app.message(error.atriumError, locale: page.locale, label: nil), status: error.status))
                 }
                 return WebApp.redirect("/app/admin/users/\(id.uuidString.lowercased())?notice=saved")
             }
@@ -260,9 +260,9 @@ struct WebAdmin: Sendable {
             try await app.adminPage(request, context, form: form, current: "admin:departments") { page, db in
                 do {
                     try await change(form, page, db)
-                } catch let error as AtriumError where error.status.code < 500 && error.status != .notFound {
+                } catch let error as any DomainError where error.status.code < 500 && error.status != .notFound {
                     throw WebApp.FormRefused(response: try await departmentsPage(page, db: db, request: request,
-                                                                                 error: app.message(error, locale: page.locale, label: nil), status: error.status))
+                                                                                 error: app.message(error.atriumError, locale: page.locale, label: nil), status: error.status))
                 }
                 return WebApp.redirect("/app/admin/departments?notice=saved")
             }
@@ -320,9 +320,9 @@ struct WebAdmin: Sendable {
                     let input = OrganisationAdmin.RoleInput(key: form["key"], labels: WebDesigner.labels(en: form["label_en"], zh: form["label_zh"]),
                                                             grants: [:], fieldRules: [:])
                     role = try await organisation.createRole(input, as: page.actor, on: db.connection, logger: db.logger)
-                } catch let error as AtriumError where error.status.code < 500 {
+                } catch let error as any DomainError where error.status.code < 500 {
                     throw WebApp.FormRefused(response: try await rolesPage(page, db: db, request: request,
-                                                                           error: app.message(error, locale: page.locale, label: nil), status: error.status))
+                                                                           error: app.message(error.atriumError, locale: page.locale, label: nil), status: error.status))
                 }
                 return WebApp.redirect("/app/admin/roles/\(role.id.uuidString.lowercased())?notice=saved")
             }
@@ -408,9 +408,9 @@ struct WebAdmin: Sendable {
                 do {
                     let input = OrganisationAdmin.RoleInput(key: nil, labels: WebDesigner.labels(en: form["label_en"], zh: form["label_zh"]), grants: grants, fieldRules: rules)
                     _ = try await organisation.changeRole(id, input, as: page.actor, on: db.connection, logger: db.logger)
-                } catch let error as AtriumError where error.status.code < 500 && error.status != .notFound {
+                } catch let error as any DomainError where error.status.code < 500 && error.status != .notFound {
                     throw WebApp.FormRefused(response: try await rolePage(id, page: page, db: db, request: request,
-                                                                          error: app.message(error, locale: page.locale, label: nil), status: error.status))
+                                                                          error: app.message(error.atriumError, locale: page.locale, label: nil), status: error.status))
                 }
                 return WebApp.redirect("/app/admin/roles/\(id.uuidString.lowercased())?notice=saved")
             }

@@ -61,7 +61,7 @@ struct WebApprovals: Sendable {
             try await app.page(request, context, form: form) { page, db in
                 try await body(form, page.actor, db)
             }
-        } catch let error as AtriumError where [.forbidden, .conflict, .unprocessableContent].contains(error.status) && error.code != "csrf_failed" {
+        } catch let error as any DomainError where [.forbidden, .conflict, .unprocessableContent].contains(error.status) && error.code != AccessError.csrfRejected.code {
             let known = ["not_your_task", "already_decided", "not_current_step", "approval_pending", "approval_finished", "no_process", "no_approver",
                          "not_submitter", "no_lines", "invalid_field", "version_conflict", "approval_locked"]
             return WebApp.redirect(Self.with(back, notice: "approval_" + (known.contains(error.code) ? error.code : "refused")))
@@ -240,7 +240,7 @@ struct WebApprovals: Sendable {
                 process.id = id
                 process.version = form["version"].flatMap(Int.init)
                 _ = try await ApprovalProcesses(engine: engine).save(process, as: page.actor, on: db.connection, logger: db.logger)
-            } catch let error as AtriumError where [.unprocessableContent, .conflict, .badRequest].contains(error.status) {
+            } catch let error as any DomainError where [.unprocessableContent, .conflict, .badRequest].contains(error.status) {
                 let message = (error.field.map { "\($0): " } ?? "") + error.message
                 return try await processPage(page, db: db, error: message, editing: id, text: text, status: error.status)
             }

@@ -76,7 +76,7 @@ public struct AdminRoutes: Sendable {
                 var resellerID = call.caller.resellerID
                 if let slug = body.reseller {
                     guard call.caller.isOperator else {
-                        throw AtriumError(status: .forbidden, code: "operator_only", message: "only an operator token may place a tenant with a reseller", field: "reseller")
+                        throw TenancyError.operatorOnly(.placeWithReseller)
                     }
                     resellerID = try await ResellerDirectory.require(slug: slug, on: call.connection, logger: call.logger).id
                 }
@@ -103,7 +103,7 @@ public struct AdminRoutes: Sendable {
                 do {
                     buffer = try await request.body.collect(upTo: Self.maxImportBytes)
                 } catch {
-                    throw AtriumError(status: .contentTooLarge, code: "archive_too_large", message: "the archive is larger than \(Self.maxImportBytes / 1024 / 1024) MiB", field: "file")
+                    throw TenancyError.archiveTooLarge(maxMiB: Self.maxImportBytes / 1024 / 1024)
                 }
                 let lines = String(buffer: buffer).split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
                 let counts = try await TenantArchive.restore(lines: lines, slug: slug, name: name, resellerID: call.caller.resellerID, actor: call.actor,
@@ -128,7 +128,7 @@ public struct AdminRoutes: Sendable {
                 try await call(request, context, action: "tenant.\(verb)", tenant: context.parameters.get("slug")) { call in
                     let tenant = try call.requireTenant()
                     guard let changed = try await TenantDirectory.setStatus(status, slug: tenant.slug, actor: call.actor, on: call.connection, logger: call.logger) else {
-                        throw AtriumError(status: .notFound, code: "tenant_not_found", message: "no tenant '\(tenant.slug)'")
+                        throw TenancyError.tenantNotFound(tenant.slug)
                     }
                     return Self.json(changed)
                 }
@@ -139,7 +139,7 @@ public struct AdminRoutes: Sendable {
             return try await call(request, context, action: "tenant.delete", tenant: slug) { call in
                 let tenant = try call.requireTenant()
                 guard request.uri.queryParameters["confirm"].map(String.init) == tenant.slug else {
-                    throw AtriumError(status: .badRequest, code: "confirm", message: "deleting '\(tenant.slug)' needs ?confirm=\(tenant.slug)", field: "confirm")
+                    throw TenancyError.deletionUnconfirmed(slug: tenant.slug, how: "?confirm=\(tenant.slug)")
                 }
                 let removed = try await TenantDirectory.delete(slug: tenant.slug, on: call.connection, logger: call.logger)
                 return Self.json(AdminWire.Deleted(deleted: tenant.slug, rows: removed.values.reduce(0, +), tables: removed.filter { $0.value > 0 }))
@@ -272,7 +272,7 @@ extension AdminRoutes {
         }
 
         func requireTenant() throws -> TenantInfo {
-            guard let tenant else { throw AtriumError(status: .notFound, code: "tenant_not_found", message: "no tenant given") }
+            guard let tenant else { throw TenancyError.tenantNotFound(nil) }
             return tenant
         }
     }
@@ -282,24 +282,20 @@ extension AdminRoutes {
         return String(header.dropFirst("bearer ".count)).trimmingCharacters(in: .whitespaces)
     }
 
-    static let unauthenticated = AtriumError(status: .unauthorized, code: "unauthenticated",
-                                             message: "send a valid admin token: Authorization: Bearer atradm_… (created with atrium-admin token create)")
-
     /// Authenticates, audits and runs one admin call on an owner connection. A reseller never
     /// reaches a tenant that is not its own: such a tenant is reported as not found.
     func call(_ request: Request, _ context: AtriumContext, action: String, tenant slug: String? = nil, details: [String: String] = [:],
               operatorOnly: Bool = false, _ body: (Call) async throws -> Response) async throws -> Response {
         guard let owner else {
-            throw AtriumError(status: .notFound, code: "admin_api_disabled",
-                              message: "the admin API is off on this server: it needs DATABASE_OWNER_URL (see deploy/README.md)")
+            throw TenancyError.adminAPIDisabled
         }
         let logger = context.logger
-        guard let secret = Self.bearer(request) else { throw Self.unauthenticated }
+        guard let secret = Self.bearer(request) else { throw TenancyError.adminUnauthenticated }
         do {
             return try await owner.client.withConnection { connection in
                 guard let caller = try await AdminTokenStore.authenticate(secret: secret, on: connection, logger: logger) else {
                     logger.warning("admin API: unknown or revoked token", metadata: ["ip": "\(context.clientIP)"])
-                    throw Self.unauthenticated
+                    throw TenancyError.adminUnauthenticated
                 }
                 var details = details
                 details["method"] = request.method.rawValue
@@ -308,14 +304,14 @@ extension AdminRoutes {
                 var call: Call?
                 do {
                     if operatorOnly && !caller.isOperator {
-                        throw AtriumError(status: .forbidden, code: "operator_only", message: "\(action) needs an operator token; this is reseller '\(caller.resellerSlug ?? "")'s token")
+                        throw TenancyError.operatorOnly(.call(action, reseller: caller.resellerSlug ?? ""))
                     }
                     var tenant: TenantInfo?
                     var tenantReseller: UUID?
                     if let slug {
                         guard let found = try await TenantDirectory.findWithReseller(slug: slug, on: connection, logger: logger),
                               caller.isOperator || found.resellerID == caller.resellerID else {
-                            throw AtriumError(status: .notFound, code: "tenant_not_found", message: "no tenant '\(slug)'")
+                            throw TenancyError.tenantNotFound(slug)
                         }
                         (tenant, tenantReseller) = (found.tenant, found.resellerID)
                     }
@@ -327,8 +323,14 @@ extension AdminRoutes {
                     return response
                 } catch {
                     let failure = Self.apiError(DatabaseErrors.unwrap(error))
-                    try? await AdminAudit.finish(id: auditID, status: Int(failure?.status.code ?? 500), errorCode: failure?.code ?? "internal",
-                                                 tenantID: call?.tenantID, tenantSlug: call?.tenantSlug, details: call?.details ?? [:], on: connection, logger: logger)
+                    // The call's own error is what the client gets; an audit row that cannot be
+                    // finished is logged, not allowed to replace it.
+                    do {
+                        try await AdminAudit.finish(id: auditID, status: Int(failure?.status.code ?? 500), errorCode: failure?.code ?? "internal",
+                                                    tenantID: call?.tenantID, tenantSlug: call?.tenantSlug, details: call?.details ?? [:], on: connection, logger: logger)
+                    } catch let auditError {
+                        logger.error("admin API: audit row not finished", metadata: ["audit": "\(auditID)", "error": "\(DatabaseErrors.describe(auditError))"])
+                    }
                     throw failure ?? error
                 }
             }
@@ -340,7 +342,7 @@ extension AdminRoutes {
     /// Field names as the JSON bodies spell them: the shared checks name CLI options
     /// (`admin-email`), the API's keys are `admin_email`.
     static func apiError(_ error: any Error) -> AtriumError? {
-        guard let error = error as? AtriumError else { return nil }
+        guard let error = AtriumError(error) else { return nil }
         guard let field = error.field, field.contains("-") else { return error }
         let key = field.replacingOccurrences(of: "-", with: "_")
         var message = error.message
@@ -366,7 +368,7 @@ extension AdminRoutes {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("atrium-export-\(UUID().uuidString).jsonl").path
         guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]),
               let output = FileHandle(forWritingAtPath: path) else {
-            throw AtriumError(status: .serviceUnavailable, code: "export_failed", message: "the server could not write a temporary file for the export")
+            throw TenancyError.exportFailed(readingBack: false)
         }
         defer { try? FileManager.default.removeItem(atPath: path) }
         do {
@@ -380,7 +382,7 @@ extension AdminRoutes {
         }
         let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? nil
         guard let input = FileHandle(forReadingAtPath: path) else {
-            throw AtriumError(status: .serviceUnavailable, code: "export_failed", message: "the server could not read back the export")
+            throw TenancyError.exportFailed(readingBack: true)
         }
         try? FileManager.default.removeItem(atPath: path)
         let body = ResponseBody(contentLength: size) { writer in

@@ -66,7 +66,7 @@ public enum ResellerDirectory {
 
     public static func require(slug: String, on connection: PostgresConnection, logger: Logger) async throws -> Reseller {
         guard let reseller = try await find(slug: slug, on: connection, logger: logger) else {
-            throw AtriumError(status: .notFound, code: "reseller_not_found", message: "no reseller '\(slug)'", field: "reseller")
+            throw TenancyError.resellerNotFound(slug)
         }
         return reseller
     }
@@ -89,7 +89,7 @@ public enum ResellerDirectory {
                 INSERT INTO resellers (slug, name, max_tenants, max_seats) VALUES (\(slug), \(name), \(maxTenants), \(maxSeats))
                 """, logger: logger)
         } catch where DatabaseErrors.sqlState(error) == "23505" {
-            throw AtriumError(status: .conflict, code: "reseller_taken", message: "reseller slug '\(slug)' is already taken", field: "slug")
+            throw TenancyError.resellerTaken(slug)
         }
         return try await require(slug: slug, on: connection, logger: logger)
     }
@@ -102,7 +102,7 @@ public enum ResellerDirectory {
         let updated = try await connection.query("""
             UPDATE resellers SET max_tenants = \(maxTenants), max_seats = \(maxSeats), updated_at = now() WHERE slug = \(slug) RETURNING id
             """, logger: logger).collect()
-        guard !updated.isEmpty else { throw AtriumError(status: .notFound, code: "reseller_not_found", message: "no reseller '\(slug)'", field: "reseller") }
+        guard !updated.isEmpty else { throw TenancyError.resellerNotFound(slug) }
         return try await require(slug: slug, on: connection, logger: logger)
     }
 
@@ -113,26 +113,20 @@ public enum ResellerDirectory {
         guard let (slug, maxTenants, maxSeats) = try await connection.query(
             "SELECT slug, max_tenants, max_seats FROM resellers WHERE id = \(resellerID) FOR UPDATE", logger: logger
         ).collect().first?.decode((String, Int?, Int?).self) else {
-            throw AtriumError(status: .notFound, code: "reseller_not_found", message: "the reseller no longer exists", field: "reseller")
+            throw TenancyError.resellerNotFound(nil)
         }
         let (tenants, used) = try await connection.query("""
             SELECT count(*)::int, coalesce(sum(max_users), 0)::int FROM tenants WHERE reseller_id = \(resellerID)
             """, logger: logger).one((Int, Int).self)
         if let maxTenants, tenants + 1 > maxTenants {
-            throw AtriumError(status: .unprocessableContent, code: "reseller_quota_tenants",
-                              message: "reseller '\(slug)' may have \(maxTenants) tenants (max_tenants) and has \(tenants); delete one or ask the operator to raise the quota",
-                              field: "max_tenants")
+            throw TenancyError.resellerTenantQuota(reseller: slug, maxTenants: maxTenants, tenants: tenants)
         }
         if let maxSeats {
             guard let seats else {
-                throw AtriumError(status: .unprocessableContent, code: "reseller_quota_seats",
-                                  message: "reseller '\(slug)' has a quota of \(maxSeats) seats (max_seats): a tenant without a user limit does not fit; give max_users",
-                                  field: "max_seats")
+                throw TenancyError.resellerSeatQuota(reseller: slug, maxSeats: maxSeats, used: used, needs: nil)
             }
             if used + seats > maxSeats {
-                throw AtriumError(status: .unprocessableContent, code: "reseller_quota_seats",
-                                  message: "reseller '\(slug)' may allocate \(maxSeats) seats (max_seats), has \(used) and this tenant needs \(seats); lower max_users or ask the operator to raise the quota",
-                                  field: "max_seats")
+                throw TenancyError.resellerSeatQuota(reseller: slug, maxSeats: maxSeats, used: used, needs: seats)
             }
         }
     }
