@@ -62,7 +62,7 @@ enum FieldIndex {
     /// the nines' complement of the digits and `~` (which sorts after every digit, so a
     /// longer magnitude sorts first among negatives).
     static func numberKey(_ text: String) -> String? {
-        guard text.range(of: #"^-?[0-9]+(\.[0-9]+)?$"#, options: .regularExpression) != nil else { return nil }
+        guard FieldValidator.isDecimalText(text) else { return nil }
         var body = Substring(text)
         let negative = body.first == "-"
         if negative { body = body.dropFirst() }

@@ -502,11 +502,20 @@ public struct RecordEngine: Sendable {
     /// One sent value in stored form, or the error naming its field: the checks of ``validate``
     /// that need no database (the set-wise import runs them on every row without SQL).
     static func normalised(_ value: JSONValue, key: String, entity: EntityDefinition) throws -> (FieldDefinition, JSONValue) {
+        guard let field = entity.field(key), !MetadataStore.reservedKeys.contains(key) else {
+            if MetadataStore.reservedKeys.contains(key) {
+                throw AtriumError(status: .unprocessableContent, code: "read_only", message: "\(key) is set by the system and cannot be written", field: key)
+            }
+            throw AtriumError(status: .unprocessableContent, code: "unknown_field", message: "\(entity.key) has no field '\(key)'", field: key)
+        }
+        return (field, try normalised(value, field: field))
+    }
+
+    /// ``normalised(_:key:entity:)`` for a field already looked up.
+    static func normalised(_ value: JSONValue, field: FieldDefinition) throws -> JSONValue {
+        let key = field.key
         if MetadataStore.reservedKeys.contains(key) {
             throw AtriumError(status: .unprocessableContent, code: "read_only", message: "\(key) is set by the system and cannot be written", field: key)
-        }
-        guard let field = entity.field(key) else {
-            throw AtriumError(status: .unprocessableContent, code: "unknown_field", message: "\(entity.key) has no field '\(key)'", field: key)
         }
         guard field.active else {
             throw AtriumError(status: .unprocessableContent, code: "inactive_field", message: "\(key) is deactivated and cannot be written", field: key)
@@ -515,12 +524,21 @@ public struct RecordEngine: Sendable {
         if field.required && normalised.isNull {
             throw AtriumError(status: .unprocessableContent, code: "required", message: "\(key) is required", field: key)
         }
-        return (field, normalised)
+        return normalised
     }
 
     /// On create: the defaults of fields that were not sent, then the required ones still empty.
     static func applyDefaults(_ result: inout [String: JSONValue], entity: EntityDefinition) throws {
-        for field in entity.activeFields where result[field.key] == nil && field.type != .autoNumber {
+        try applyDefaults(&result, fields: defaultedFields(of: entity))
+    }
+
+    /// The fields ``applyDefaults(_:entity:)`` looks at: active ones with a default or required.
+    static func defaultedFields(of entity: EntityDefinition) -> [FieldDefinition] {
+        entity.fields.filter { $0.active && $0.type != .autoNumber && ($0.defaultValue != nil || $0.required) }
+    }
+
+    static func applyDefaults(_ result: inout [String: JSONValue], fields: [FieldDefinition]) throws {
+        for field in fields where result[field.key] == nil {
             if let defaultValue = field.defaultValue {
                 result[field.key] = try FieldValidator.normalise(defaultValue, for: field)
             }

@@ -152,7 +152,7 @@ public enum RecordCSV {
 
     /// The JSON value for one imported cell; the engine validates it like any other input.
     static func value(_ raw: String, field: FieldDefinition) -> JSONValue {
-        var text = raw.trimmingCharacters(in: .whitespaces)
+        var text = FieldValidator.trimmingWhitespace(raw)
         if text.count > 1, text.first == "'", let second = text.dropFirst().first, "=+-@".contains(second) { text.removeFirst() }
         if text.isEmpty { return .null }
         switch field.type {
@@ -164,11 +164,11 @@ public enum RecordCSV {
             }
         case .money:
             let parts = text.split(separator: " ").map(String.init)
-            let amount = parts.first?.replacingOccurrences(of: ",", with: "").replacingOccurrences(of: "¥", with: "") ?? text
+            let amount = parts.first.map { removing([",", "¥"], from: $0) } ?? text
             if parts.count == 2 { return .object(["amount": .string(amount), "currency": .string(parts[1].uppercased())]) }
             return .string(amount)
         case .number, .percent:
-            return .string(text.replacingOccurrences(of: ",", with: "").replacingOccurrences(of: "%", with: ""))
+            return .string(removing([",", "%"], from: text))
         case .picklist:
             return .string(optionValue(text, field: field))
         case .multiPicklist:
@@ -177,6 +177,11 @@ public enum RecordCSV {
         default:
             return .string(text)
         }
+    }
+
+    /// `text` without the given characters (thousands separators, currency and percent signs).
+    static func removing(_ characters: Set<Character>, from text: String) -> String {
+        text.contains(where: characters.contains) ? text.filter { !characters.contains($0) } : text
     }
 
     /// Which field each header cell names: a field key, or its label in any language. System
