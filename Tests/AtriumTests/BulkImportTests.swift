@@ -5,6 +5,7 @@ import FoundationNetworking
 import HTTPTypes
 @testable import Platform
 import PostgresNIO
+import Tenancy
 import Testing
 
 /// Set-wise CSV import (issue 14): large files of a custom object in one request, with the
