@@ -396,6 +396,17 @@ import Testing
 
     // MARK: Entities with module rules
 
+    /// Which built-in entities take which path (the README lists them): every entity with a
+    /// module rule or an approval binding keeps the row-by-row import.
+    @Test func onlyEntitiesWithoutRulesOrApprovalsImportSetWise() throws {
+        let engine = RecordEngine(catalog: try TestEnvironment.catalog())
+        let setWise = Set(engine.moduleEntities.filter { engine.importsSetWise($0) }.map(\.key))
+        #expect(setWise == ["contact", "product", "price_list_item", "sales_stage", "expense_category"], "\(setWise.sorted())")
+        for entity in engine.moduleEntities where !setWise.contains(entity.key) {
+            #expect(!engine.hooks.callAll(for: entity.key).isEmpty || engine.approvalBinding(for: entity) != nil, "\(entity.key)")
+        }
+    }
+
     @Test func entitiesWithModuleRulesStillImportRowByRow() async throws {
         try await F.withTenant("bulk-sales") { client, tenant in
             let api = try await RecordAPIClient.admin(client, tenant)
