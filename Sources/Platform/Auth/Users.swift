@@ -25,7 +25,7 @@ public enum UserInputRules {
 
     /// Lower-cased, trimmed email, or nil when it is not an address.
     public static func normalisedEmail(_ raw: String) -> String? {
-        let email = raw.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+        let email = FieldValidator.trimmingWhitespace(raw, newlines: true).lowercased()
         let parts = email.split(separator: "@", omittingEmptySubsequences: false)
         guard email.count <= 254, parts.count == 2, !parts[0].isEmpty,
               parts[1].contains("."), !parts[1].hasPrefix("."), !parts[1].hasSuffix("."),

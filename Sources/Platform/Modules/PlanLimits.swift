@@ -39,18 +39,20 @@ public struct PlanLimits: Sendable, Equatable {
         }
     }
 
-    /// Refuses one more live record beyond the tenant's limit.
+    /// Refuses one more live record (or `adding` more: a whole import file at once) beyond the
+    /// tenant's limit.
     /// `excluding`: entities of modules' reference data (seeded stages, categories), not counted.
-    public static func checkRecords(excluding: [String] = [], on connection: PostgresConnection, logger: Logger) async throws {
+    public static func checkRecords(adding: Int = 1, excluding: [String] = [], on connection: PostgresConnection, logger: Logger) async throws {
         guard let (plan, _, limit) = try await current(on: connection, logger: logger), let limit else { return }
         let live = try await connection.query("""
             SELECT count(*)::int FROM records WHERE tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid AND deleted_at IS NULL
                 AND entity <> ALL(\(excluding))
             """, logger: logger).collect().first?.decode(Int.self) ?? 0
-        if live >= limit {
-            throw AtriumError(status: .unprocessableContent, code: "plan_limit_records",
-                              message: "the \(plan) plan allows \(limit) records and this company has \(live); delete records or change the plan",
-                              field: "records")
+        if live + adding > limit {
+            let message = adding == 1
+                ? "the \(plan) plan allows \(limit) records and this company has \(live); delete records or change the plan"
+                : "the \(plan) plan allows \(limit) records and this company has \(live), so \(adding) more do not fit (room for \(max(0, limit - live))); import fewer rows, delete records or change the plan"
+            throw AtriumError(status: .unprocessableContent, code: "plan_limit_records", message: message, field: "records")
         }
     }
 }

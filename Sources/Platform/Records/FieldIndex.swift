@@ -62,7 +62,7 @@ enum FieldIndex {
     /// the nines' complement of the digits and `~` (which sorts after every digit, so a
     /// longer magnitude sorts first among negatives).
     static func numberKey(_ text: String) -> String? {
-        guard text.range(of: #"^-?[0-9]+(\.[0-9]+)?$"#, options: .regularExpression) != nil else { return nil }
+        guard FieldValidator.isDecimalText(text) else { return nil }
         var body = Substring(text)
         let negative = body.first == "-"
         if negative { body = body.dropFirst() }
@@ -119,11 +119,16 @@ enum FieldIndex {
 
     // MARK: Keeping the rows in step with records
 
+    /// The fields with `record_index` rows: filterable ones of an indexable type, active or not.
+    static func indexedFields(of entity: EntityDefinition) -> [FieldDefinition] {
+        entity.fields.filter { $0.filterable && indexable($0.type) }
+    }
+
     /// Rewrites the record's index rows (all indexed fields, active or not, so a
     /// reactivated field is still indexed) and, for a live record, its unique rows.
     /// Throws a 422 `duplicate_value` naming the first field whose value is taken.
     static func sync(_ record: Record, entity: EntityDefinition, tenantID: UUID, isNew: Bool, on connection: PostgresConnection, logger: Logger) async throws {
-        let indexed = entity.fields.filter { $0.filterable && indexable($0.type) }
+        let indexed = indexedFields(of: entity)
         let unique = entity.fields.filter { $0.unique }
         guard !indexed.isEmpty || !unique.isEmpty else { return }
         if !isNew {
@@ -167,9 +172,13 @@ enum FieldIndex {
         var claimed = Set<String>()
         for try await field in rows.decode(String.self) { claimed.insert(field) }
         if let taken = fields.first(where: { !claimed.contains($0) }) {
-            throw AtriumError(status: .unprocessableContent, code: "duplicate_value",
-                              message: "\(taken): another \(entity.key) record already has this value", field: taken)
+            throw duplicateValue(taken, entity: entity.key)
         }
+    }
+
+    /// The 422 for a unique value another record of the entity holds.
+    static func duplicateValue(_ field: String, entity: String) -> AtriumError {
+        AtriumError(status: .unprocessableContent, code: "duplicate_value", message: "\(field): another \(entity) record already has this value", field: field)
     }
 
     /// A record going to the recycle bin frees its unique values.

@@ -39,7 +39,7 @@ public enum FieldValidator {
             if case .object(let object) = value {
                 amountValue = object["amount"] ?? .null
                 if let code = object["currency"] {
-                    guard case .string(let text) = code, text.range(of: "^[A-Z]{3}$", options: .regularExpression) != nil else {
+                    guard case .string(let text) = code, text.utf8.count == 3, text.utf8.allSatisfy({ (0x41...0x5A).contains($0) }) else {
                         throw fail(field, "currency must be a three-letter code such as CNY", key: "currency")
                     }
                     currency = text
@@ -49,7 +49,12 @@ public enum FieldValidator {
             let amount = try decimalText(amountValue, field: field, defaultScale: 2)
             return .object(["amount": .string(amount), "currency": .string(currency)])
         case .date:
-            guard case .string(let text) = value, let date = parseDate(text) else { throw fail(field, "must be a date like 2026-11-23", key: "date") }
+            guard case .string(let text) = value else { throw fail(field, "must be a date like 2026-11-23", key: "date") }
+            if let valid = isCalendarDate(text) {
+                guard valid else { throw fail(field, "must be a date like 2026-11-23", key: "date") }
+                return .string(text)
+            }
+            guard let date = parseDate(text) else { throw fail(field, "must be a date like 2026-11-23", key: "date") }
             return .string(formatDate(date))
         case .datetime:
             guard case .string(let text) = value, let date = parseDateTime(text) else {
@@ -108,17 +113,22 @@ public enum FieldValidator {
         let text: String
         switch value {
         case .number(let number): text = "\(number)"
-        case .string(let string): text = string.trimmingCharacters(in: .whitespaces)
+        case .string(let string): text = trimmingWhitespace(string)
         default: throw fail(field, "must be a number", key: "number")
         }
-        guard text.range(of: #"^-?\d{1,18}(\.\d+)?$"#, options: .regularExpression) != nil,
-              let number = Decimal(string: text, locale: posix)
-        else { throw fail(field, "must be a number, got '\(text)'", key: "number") }
+        guard isDecimalText(text, maxIntegerDigits: 18) else { throw fail(field, "must be a number, got '\(text)'", key: "number") }
         let scale = field.scale ?? defaultScale
-        if let scale, let dot = text.firstIndex(of: ".") {
-            let digits = text[text.index(after: dot)...].reversed().drop { $0 == "0" }.count
+        if let scale, let dot = text.utf8.firstIndex(of: UInt8(ascii: ".")) {
+            let digits = text.utf8[text.utf8.index(after: dot)...].reversed().drop { $0 == UInt8(ascii: "0") }.count
             if digits > scale { throw fail(field, "allows at most \(scale) digits after the decimal point", key: "scale", ["scale": "\(scale)"]) }
         }
+        if field.min == nil && field.max == nil, let canonical = canonicalDecimal(text) {
+            guard let scale, scale > 0 else { return canonical }
+            // Fixed scale for display and exact comparison: 12.5 with scale 2 → "12.50".
+            let fraction = canonical.utf8.firstIndex(of: UInt8(ascii: ".")).map { canonical.utf8.distance(from: $0, to: canonical.utf8.endIndex) - 1 }
+            return canonical + (fraction == nil ? "." : "") + String(repeating: "0", count: scale - (fraction ?? 0))
+        }
+        guard let number = Decimal(string: text, locale: posix) else { throw fail(field, "must be a number, got '\(text)'", key: "number") }
         if let min = field.min, number < min { throw fail(field, "must be at least \(min)", key: "min", ["min": "\(min)"]) }
         if let max = field.max, number > max { throw fail(field, "must be at most \(max)", key: "max", ["max": "\(max)"]) }
         var result = "\(number)"
@@ -132,6 +142,75 @@ public enum FieldValidator {
             result = "\(parts[0]).\(fraction.padding(toLength: scale, withPad: "0", startingAt: 0))"
         }
         return result
+    }
+
+    /// How `Decimal` writes the number `text` (already ``isDecimalText(_:maxIntegerDigits:)``):
+    /// no leading zeros, no trailing zeros after the point, no sign on zero — worked out on the
+    /// digits, as parsing and printing a `Decimal` per value cost more than the rest of an
+    /// imported row. Nil beyond 34 digits (where `Decimal` would round): the caller parses.
+    static func canonicalDecimal(_ text: String) -> String? {
+        var bytes = text.utf8[...]
+        let negative = bytes.first == UInt8(ascii: "-")
+        if negative { bytes = bytes.dropFirst() }
+        guard bytes.count <= 35 else { return nil }
+        let dot = bytes.firstIndex(of: UInt8(ascii: "."))
+        var integer = bytes[..<(dot ?? bytes.endIndex)]
+        var fraction = dot.map { bytes[bytes.index(after: $0)...] } ?? bytes[bytes.endIndex...]
+        while integer.count > 1, integer.first == UInt8(ascii: "0") { integer = integer.dropFirst() }
+        while fraction.last == UInt8(ascii: "0") { fraction = fraction.dropLast() }
+        let zero = integer.elementsEqual([UInt8(ascii: "0")]) && fraction.isEmpty
+        var result = negative && !zero ? "-" : ""
+        result += String(decoding: integer, as: UTF8.self)
+        if !fraction.isEmpty { result += "." + String(decoding: fraction, as: UTF8.self) }
+        return result
+    }
+
+    /// `text` without surrounding whitespace (with `newlines`, line breaks too), as
+    /// `trimmingCharacters(in:)` gives it; a text with ordinary characters at both ends is
+    /// returned as it is without asking Foundation (which bridges through NSString here).
+    static func trimmingWhitespace(_ text: String, newlines: Bool = false) -> String {
+        guard let first = text.utf8.first, let last = text.utf8.last else { return text }
+        func plain(_ byte: UInt8) -> Bool {
+            byte < 0x80 && byte != 0x20 && byte != 0x09 && (!newlines || !(0x0A...0x0D).contains(byte))
+        }
+        if plain(first) && plain(last) { return text }
+        return text.trimmingCharacters(in: newlines ? .whitespacesAndNewlines : .whitespaces)
+    }
+
+    /// Whether `text` is `-?d{1,maxIntegerDigits}(.d+)?` in ASCII digits (what a number field
+    /// takes; checked byte by byte, as a regular expression per value cost more than the import
+    /// of the row).
+    static func isDecimalText(_ text: String, maxIntegerDigits: Int = .max) -> Bool {
+        var bytes = text.utf8[...]
+        if bytes.first == UInt8(ascii: "-") { bytes = bytes.dropFirst() }
+        let isDigit = { (byte: UInt8) in (0x30...0x39).contains(byte) }
+        let integer = bytes.prefix(while: isDigit)
+        guard (1...maxIntegerDigits).contains(integer.count) else { return false }
+        let rest = bytes[integer.endIndex...]
+        guard let dot = rest.first else { return true }
+        let fraction = rest.dropFirst()
+        return dot == UInt8(ascii: ".") && !fraction.isEmpty && fraction.allSatisfy(isDigit)
+    }
+
+    /// For `YYYY-MM-DD` with a year from 1583 (the proleptic Gregorian calendar agrees with the
+    /// formatter's from there on): whether it names a day of the calendar; nil for any other
+    /// text, which ``parseDate(_:)`` decides (a formatter per value cost ~0.5 ms on Linux).
+    static func isCalendarDate(_ text: String) -> Bool? {
+        let bytes = Array(text.utf8)
+        guard bytes.count == 10, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-") else { return nil }
+        func number(_ range: Range<Int>) -> Int? {
+            var value = 0
+            for index in range {
+                guard (0x30...0x39).contains(bytes[index]) else { return nil }
+                value = value * 10 + Int(bytes[index] - 0x30)
+            }
+            return value
+        }
+        guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10), year >= 1583 else { return nil }
+        guard (1...12).contains(month), day >= 1 else { return false }
+        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+        let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
+        return day <= days
     }
 
     static func parseDate(_ text: String) -> Date? {

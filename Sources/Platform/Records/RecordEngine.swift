@@ -489,108 +489,193 @@ public struct RecordEngine: Sendable {
                   on connection: PostgresConnection, logger: Logger) async throws -> [String: JSONValue] {
         var result: [String: JSONValue] = [:]
         for key in input.keys.sorted() {
-            let value = input[key]!
-            if MetadataStore.reservedKeys.contains(key) {
-                throw AtriumError(status: .unprocessableContent, code: "read_only", message: "\(key) is set by the system and cannot be written", field: key)
-            }
-            guard let field = entity.field(key) else {
-                throw AtriumError(status: .unprocessableContent, code: "unknown_field", message: "\(entity.key) has no field '\(key)'", field: key)
-            }
-            guard field.active else {
-                throw AtriumError(status: .unprocessableContent, code: "inactive_field", message: "\(key) is deactivated and cannot be written", field: key)
-            }
-            let normalised = try FieldValidator.normalise(value, for: field)
-            if field.required && normalised.isNull {
-                throw AtriumError(status: .unprocessableContent, code: "required", message: "\(key) is required", field: key)
-            }
+            let (field, normalised) = try Self.normalised(input[key]!, key: key, entity: entity)
             if !normalised.isNull {
                 try await checkReference(normalised, field: field, actor: actor, on: connection, logger: logger)
             }
             result[key] = normalised
         }
-        if isCreate {
-            for field in entity.activeFields where result[field.key] == nil && field.type != .autoNumber {
-                if let defaultValue = field.defaultValue {
-                    result[field.key] = try FieldValidator.normalise(defaultValue, for: field)
-                }
-                if field.required && (result[field.key] ?? .null).isNull {
-                    throw AtriumError(status: .unprocessableContent, code: "required", message: "\(field.key) is required", field: field.key)
-                }
-            }
-        }
+        if isCreate { try Self.applyDefaults(&result, entity: entity) }
         return result
     }
 
+    /// One sent value in stored form, or the error naming its field: the checks of ``validate``
+    /// that need no database (the set-wise import runs them on every row without SQL).
+    static func normalised(_ value: JSONValue, key: String, entity: EntityDefinition) throws -> (FieldDefinition, JSONValue) {
+        guard let field = entity.field(key), !MetadataStore.reservedKeys.contains(key) else {
+            if MetadataStore.reservedKeys.contains(key) {
+                throw AtriumError(status: .unprocessableContent, code: "read_only", message: "\(key) is set by the system and cannot be written", field: key)
+            }
+            throw AtriumError(status: .unprocessableContent, code: "unknown_field", message: "\(entity.key) has no field '\(key)'", field: key)
+        }
+        return (field, try normalised(value, field: field))
+    }
+
+    /// ``normalised(_:key:entity:)`` for a field already looked up.
+    static func normalised(_ value: JSONValue, field: FieldDefinition) throws -> JSONValue {
+        let key = field.key
+        if MetadataStore.reservedKeys.contains(key) {
+            throw AtriumError(status: .unprocessableContent, code: "read_only", message: "\(key) is set by the system and cannot be written", field: key)
+        }
+        guard field.active else {
+            throw AtriumError(status: .unprocessableContent, code: "inactive_field", message: "\(key) is deactivated and cannot be written", field: key)
+        }
+        let normalised = try FieldValidator.normalise(value, for: field)
+        if field.required && normalised.isNull {
+            throw AtriumError(status: .unprocessableContent, code: "required", message: "\(key) is required", field: key)
+        }
+        return normalised
+    }
+
+    /// On create: the defaults of fields that were not sent, then the required ones still empty.
+    static func applyDefaults(_ result: inout [String: JSONValue], entity: EntityDefinition) throws {
+        try applyDefaults(&result, fields: defaultedFields(of: entity))
+    }
+
+    /// The fields ``applyDefaults(_:entity:)`` looks at: active ones with a default or required.
+    static func defaultedFields(of entity: EntityDefinition) -> [FieldDefinition] {
+        entity.fields.filter { $0.active && $0.type != .autoNumber && ($0.defaultValue != nil || $0.required) }
+    }
+
+    static func applyDefaults(_ result: inout [String: JSONValue], fields: [FieldDefinition]) throws {
+        for field in fields where result[field.key] == nil {
+            if let defaultValue = field.defaultValue {
+                result[field.key] = try FieldValidator.normalise(defaultValue, for: field)
+            }
+            if field.required && (result[field.key] ?? .null).isNull {
+                throw AtriumError(status: .unprocessableContent, code: "required", message: "\(field.key) is required", field: field.key)
+            }
+        }
+    }
+
     /// Lookups must point at a live record of the target entity in this tenant (RLS hides
-    /// other tenants' records, so those fail the same way); users must be active users.
-    /// and the actor must be able to read the target record (a lookup is not a way to learn
-    /// that a record outside one's scope exists).
+    /// other tenants' records, so those fail the same way) that the actor may read (a lookup
+    /// is not a way to learn that a record outside one's scope exists); users must be active
+    /// users, departments departments of the tenant.
     func checkReference(_ value: JSONValue, field: FieldDefinition, actor: Actor? = nil, on connection: PostgresConnection, logger: Logger) async throws {
         guard let text = value.stringValue, let id = UUID(uuidString: text) else { return }
+        let found: Bool
         switch field.type {
         case .lookup:
             let target = field.target ?? ""
-            var found = 0
             if let targetEntity = try await entities(on: connection, logger: logger)[target] {
-                if try await absentIfNotFound({ try await fetch(target, id: id, deleted: false, scope: (actor?.access ?? .system, targetEntity, .read),
-                                                                on: connection, logger: logger) }) != nil {
-                    found = 1
-                }
-            }
-            if found == 0 {
-                throw AtriumError(status: .unprocessableContent, code: "invalid_field", message: "\(field.key): no \(target) record \(text)", field: field.key)
+                found = try await absentIfNotFound({ try await fetch(target, id: id, deleted: false, scope: (actor?.access ?? .system, targetEntity, .read),
+                                                                     on: connection, logger: logger) }) != nil
+            } else {
+                found = false
             }
         case .user:
-            let found = try await connection.query("SELECT count(*)::int FROM users WHERE id = \(id) AND is_active", logger: logger)
-                .collect().first?.decode(Int.self) ?? 0
-            if found == 0 {
-                throw AtriumError(status: .unprocessableContent, code: "invalid_field", message: "\(field.key): no active user \(text)", field: field.key)
-            }
+            found = try await connection.query("SELECT count(*)::int FROM users WHERE id = \(id) AND is_active", logger: logger)
+                .collect().first?.decode(Int.self) ?? 0 > 0
+        case .department:
+            found = try await connection.query("SELECT count(*)::int FROM departments WHERE id = \(id)", logger: logger)
+                .collect().first?.decode(Int.self) ?? 0 > 0
         default:
             return
         }
+        if !found { throw Self.missingReference(field, text) }
+    }
+
+    /// What ``checkReference`` says when the id names nothing the field may point at.
+    static func missingReference(_ field: FieldDefinition, _ text: String) -> AtriumError {
+        let what: String
+        switch field.type {
+        case .user: what = "active user"
+        case .department: what = "department"
+        default: what = "\(field.target ?? "") record"
+        }
+        return AtriumError(status: .unprocessableContent, code: "invalid_field", message: "\(field.key): no \(what) \(text)", field: field.key)
     }
 
     /// Removes `owner_id` from the values and checks it names an active user.
     func takeOwner(_ input: inout [String: JSONValue], default owner: UUID, on connection: PostgresConnection, logger: Logger) async throws -> UUID {
-        guard let value = input.removeValue(forKey: "owner_id") else { return owner }
+        guard let id = try Self.takeOwnerValue(&input) else { return owner }
+        try await checkReference(.string(id.uuidString.lowercased()), field: Self.ownerField, on: connection, logger: logger)
+        return id
+    }
+
+    /// `owner_id` as a field, for its checks and messages.
+    static let ownerField: FieldDefinition = {
         var field = FieldDefinition(key: "owner_id", labels: [:], type: .user)
         field.required = true
-        let normalised = try FieldValidator.normalise(value, for: field)
+        return field
+    }()
+
+    /// Removes `owner_id` from the values: nil when it was not sent, else the id it names
+    /// (not yet checked against the users).
+    static func takeOwnerValue(_ input: inout [String: JSONValue]) throws -> UUID? {
+        guard let value = input.removeValue(forKey: "owner_id") else { return nil }
+        let normalised = try FieldValidator.normalise(value, for: ownerField)
         guard let text = normalised.stringValue, let id = UUID(uuidString: text) else {
             throw AtriumError(status: .unprocessableContent, code: "required", message: "owner_id is required", field: "owner_id")
         }
-        try await checkReference(normalised, field: field, on: connection, logger: logger)
         return id
     }
 
     func nextNumber(entity: String, field: FieldDefinition, on connection: PostgresConnection, logger: Logger) async throws -> String {
+        try await autoNumbers(entity: entity, field: field, count: 1, on: connection, logger: logger).text(0)
+    }
+
+    /// `count` consecutive numbers of an auto-number field, drawn from `record_counters` in one
+    /// statement (the counter row stays locked until the transaction ends, so no one else's
+    /// numbers fall in between).
+    func autoNumbers(entity: String, field: FieldDefinition, count: Int, now: Date = Date(),
+                     on connection: PostgresConnection, logger: Logger) async throws -> AutoNumbers {
         let format = field.format ?? "{seq:5}"
-        let now = Date()
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "Asia/Shanghai")!
         let parts = calendar.dateComponents([.year, .month], from: now)
         let year = String(format: "%04d", parts.year ?? 0), month = String(format: "%02d", parts.month ?? 0)
         let period = format.contains("{MM}") ? "\(year)-\(month)" : format.contains("{YYYY}") ? year : "all"
-        let value = try await connection.query("""
+        let last = try await connection.query("""
             INSERT INTO record_counters (tenant_id, entity, field, period, value)
-            VALUES ((SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid), \(entity), \(field.key), \(period), 1)
-            ON CONFLICT (tenant_id, entity, field, period) DO UPDATE SET value = record_counters.value + 1
+            VALUES ((SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid), \(entity), \(field.key), \(period), \(Int64(count)))
+            ON CONFLICT (tenant_id, entity, field, period) DO UPDATE SET value = record_counters.value + \(Int64(count))
             RETURNING value
             """, logger: logger).one(Int64.self)
-        var text = format.replacingOccurrences(of: "{YYYY}", with: year).replacingOccurrences(of: "{MM}", with: month)
-        if let range = text.range(of: #"\{seq(:\d+)?\}"#, options: .regularExpression) {
-            let spec = text[range]
-            let width = Int(spec.dropFirst(5).dropLast()) ?? 1
-            let digits = String(value)
-            text.replaceSubrange(range, with: String(repeating: "0", count: max(0, width - digits.count)) + digits)
+        return AutoNumbers(template: format.replacingOccurrences(of: "{YYYY}", with: year).replacingOccurrences(of: "{MM}", with: month),
+                           first: last - Int64(count) + 1)
+    }
+
+    /// A block of drawn auto-numbers and how they are written: `PRJ-2026-{seq:4}` → `PRJ-2026-0042`.
+    struct AutoNumbers: Sendable {
+        let prefix: Substring
+        let suffix: Substring
+        let width: Int
+        let hasSequence: Bool
+        let first: Int64
+
+        init(template: String, first: Int64) {
+            self.first = first
+            if let range = template.range(of: #"\{seq(:\d+)?\}"#, options: .regularExpression) {
+                prefix = template[..<range.lowerBound]
+                suffix = template[range.upperBound...]
+                width = Int(template[range].dropFirst(5).dropLast()) ?? 1
+                hasSequence = true
+            } else {
+                prefix = Substring(template)
+                suffix = ""
+                width = 0
+                hasSequence = false
+            }
         }
-        return text
+
+        /// The `offset`-th number of the block (0 is the first).
+        func text(_ offset: Int) -> String {
+            guard hasSequence else { return String(prefix) }
+            let digits = String(first + Int64(offset))
+            return String(prefix) + String(repeating: "0", count: max(0, width - digits.count)) + digits + String(suffix)
+        }
     }
 
     /// Lower-cased text of the searchable fields, matched with LIKE (trigram-indexed).
     static func searchText(entity: EntityDefinition, data: [String: JSONValue]) -> String {
-        entity.searchableFields.compactMap { field -> String? in
+        searchText(fields: entity.searchableFields, data: data)
+    }
+
+    /// ``searchText(entity:data:)`` with the entity's searchable fields looked up once.
+    static func searchText(fields: [FieldDefinition], data: [String: JSONValue]) -> String {
+        fields.compactMap { field -> String? in
             switch data[field.key] {
             case .string(let text)?: return text
             case .object(let money)?: return money["amount"]?.stringValue

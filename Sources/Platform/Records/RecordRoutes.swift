@@ -232,8 +232,16 @@ public struct RecordRoutes: Sendable {
             let (created, ids) = try await run(request, context, write: true) { actor, db in
                 try await engine.importCSV(entity, csv: csv, dryRun: dryRun, as: actor, on: db.connection, logger: db.logger)
             }
-            return Self.json(.object(["created": .number(Decimal(created)), "ids": .array(ids.map { .string($0.uuidString.lowercased()) })]),
-                             status: .created)
+            // Written directly: up to 200 000 ids through JSONEncoder took longer than storing them.
+            var body = "{\"created\":\(created),\"ids\":["
+            body.reserveCapacity(body.utf8.count + ids.count * 39 + 2)
+            for (index, id) in ids.enumerated() {
+                body += index == 0 ? "\"" : ",\""
+                body += id.uuidString.lowercased()
+                body += "\""
+            }
+            body += "]}"
+            return Response(status: .created, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: body)))
         } catch let finished as RecordEngine.DryRunFinished {
             return Self.json(.object(["dry_run": .bool(true), "valid_rows": .number(Decimal(finished.created))]))
         }
