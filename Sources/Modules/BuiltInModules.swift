@@ -3,8 +3,8 @@ import Platform
 
 /// The feature modules compiled into this build. `plugins.json` chooses among them.
 ///
-/// Sales and Expenses are full modules (Sources/Modules/Sales, …/Expenses); the others declare identity and labels
-/// only so far, so tenants can enable them and the UI can list them.
+/// Sales, Expenses and Knowledge are modules in their own folders (Sources/Modules/<Name>); the others declare
+/// identity, labels and grants only so far, so tenants can enable them and the UI can list them.
 public enum BuiltInModules {
     public static let all: [ModuleManifest] = [
         SalesModule.manifest,
@@ -16,11 +16,7 @@ public enum BuiltInModules {
                        defaultGrants: ["administrator": DefaultRoles.working(.all), "service_agent": DefaultRoles.working(.own),
                                        "read_only": DefaultRoles.rights([(.read, .all)])],
                        roles: [ModuleRole(key: "service_agent", labels: ["en": "Service Agent", "zh-CN": "客服"], customGrants: DefaultRoles.working(.own))]),
-        ModuleManifest(id: "knowledge", version: "0.1.0", names: ["en": "Knowledge base", "zh-CN": "知识库"],
-                       defaultGrants: ["administrator": DefaultRoles.working(.all), "sales_director": DefaultRoles.readAll,
-                                       "sales_manager": DefaultRoles.readAll, "salesperson": DefaultRoles.readAll,
-                                       "service_agent": DefaultRoles.working(.all), "purchaser": DefaultRoles.readAll,
-                                       "finance": DefaultRoles.readAll, "read_only": DefaultRoles.rights([(.read, .all)])]),
+        KnowledgeModule.manifest,
         ExpensesModule.manifest,
         ModuleManifest(id: "purchasing", version: "0.1.0", names: ["en": "Purchasing", "zh-CN": "采购"],
                        defaultGrants: ["administrator": DefaultRoles.working(.all), "purchaser": DefaultRoles.working(.own),

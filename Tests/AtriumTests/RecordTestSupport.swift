@@ -225,8 +225,8 @@ enum RecordFixtures {
         let tenantID = tenant.info.id
         return try await TestEnvironment.withAppRole { connection in
             try await connection.inTenantTransaction(tenantID, logger: logger) { connection in
-                // Records a test wrote: the modules' seeded pipeline stages and expense categories are not counted.
-                try await connection.query("SELECT count(*)::int FROM records WHERE entity NOT IN ('sales_stage', 'expense_category')", logger: logger)
+                // Records a test wrote: the modules' seeded pipeline stages, expense and knowledge categories are not counted.
+                try await connection.query("SELECT count(*)::int FROM records WHERE entity NOT IN ('sales_stage', 'expense_category', 'kb_category')", logger: logger)
                     .collect().first!.decode(Int.self)
             }
         }
@@ -303,4 +303,9 @@ extension Array where Element == JSONValue {
 /// How many pipeline stages a new tenant with the sales module starts with.
 enum SalesPipelineDefaults {
     static let count = 6
+}
+
+/// How many top categories a new tenant with the knowledge module starts with.
+enum KnowledgeDefaults {
+    static let categories = 4
 }

@@ -1,0 +1,57 @@
+import Foundation
+import Platform
+
+/// The knowledge module's entities (知识库 / 公告), declared as metadata on the shared record
+/// engine: a category tree, articles with a review flow, and announcements with a publish
+/// window. Who reads what is the roles' and sharing rules' business, as for every entity.
+/// The product and customer lookups point at the sales module's entities without depending on
+/// it (a tenant may switch sales off and keep its knowledge base); the fields stay empty then.
+enum KnowledgeEntities: EntityDeclarations {
+    static let articleStatuses = options([("draft", "Draft", "草稿"), ("in_review", "In review", "审核中"),
+                                          ("published", "Published", "已发布"), ("archived", "Archived", "已归档")])
+    static let audiences = options([("internal", "Internal", "内部"), ("customer", "Customer-facing", "对客户公开")])
+
+    static let category = EntityDefinition(key: "kb_category", labels: ["en": "Knowledge category", "zh-CN": "知识分类"], fields: [
+        field("name", "Name (Chinese)", "名称", .text) { $0.required = true; $0.searchable = true; $0.maxLength = 60 },
+        field("name_en", "Name (English)", "英文名称", .text) { $0.maxLength = 80 },
+        field("parent", "Parent category", "上级分类", .lookup) { $0.target = "kb_category"; $0.filterable = true },
+        field("position", "Position", "排序", .number) { $0.scale = 0; $0.min = 0; $0.defaultValue = .string("100") },
+        field("description", "Description", "说明", .longText),
+    ], titleField: "name", listColumns: ["name", "name_en", "parent", "position"], defaultSort: "position")
+
+    static let article = EntityDefinition(key: "kb_article", labels: ["en": "Knowledge article", "zh-CN": "知识文章"], fields: [
+        field("number", "Number", "编号", .autoNumber) { $0.format = "KB-{seq:5}"; $0.searchable = true },
+        field("title", "Title", "标题", .text) { $0.required = true; $0.searchable = true; $0.maxLength = 200 },
+        field("category", "Category", "分类", .lookup) { $0.target = "kb_category"; $0.required = true; $0.filterable = true },
+        field("summary", "Summary", "摘要", .text) { $0.searchable = true; $0.maxLength = 400 },
+        field("body", "Body", "正文", .longText) { $0.searchable = true },
+        field("tags", "Tags", "标签", .text) { $0.searchable = true; $0.maxLength = 200 },
+        field("status", "Status", "状态", .picklist) { $0.options = articleStatuses; $0.defaultValue = .string("draft"); $0.filterable = true },
+        field("audience", "Audience", "适用范围", .picklist) { $0.options = audiences; $0.defaultValue = .string("internal"); $0.filterable = true },
+        field("product", "Product", "相关产品", .lookup) { $0.target = "product"; $0.filterable = true },
+        field("account", "Customer", "相关客户", .lookup) { $0.target = "account"; $0.filterable = true },
+        field("review_by", "Review by", "复审日期", .date) { $0.filterable = true },
+        field("published_at", "Published at", "发布时间", .datetime) { $0.computed = true; $0.filterable = true },
+    ], titleField: "title", listColumns: ["number", "title", "category", "status", "published_at", "owner_id"], defaultSort: "-updated_at")
+
+    static let announcement = EntityDefinition(key: "announcement", labels: ["en": "Announcement", "zh-CN": "公告"], fields: [
+        field("title", "Title", "标题", .text) { $0.required = true; $0.searchable = true; $0.maxLength = 200 },
+        field("body", "Body", "内容", .longText) { $0.required = true; $0.searchable = true },
+        field("importance", "Importance", "重要程度", .picklist) {
+            $0.options = options([("normal", "Normal", "普通"), ("important", "Important", "重要")]); $0.defaultValue = .string("normal"); $0.filterable = true
+        },
+        field("pinned", "Pinned", "置顶", .boolean) { $0.defaultValue = .bool(false); $0.filterable = true },
+        field("starts_on", "Shown from", "发布日期", .date) { $0.required = true; $0.filterable = true },
+        field("ends_on", "Shown until", "截止日期", .date) { $0.filterable = true },
+    ], titleField: "title", listColumns: ["title", "importance", "pinned", "starts_on", "ends_on", "owner_id"], defaultSort: "-starts_on")
+
+    /// Categories are the tenant's shared structure: everyone who may use the module reads all
+    /// of them, and they do not count toward the plan's record limit.
+    static let all: [EntityDefinition] = [referenceData(publicRead(category)), article, announcement]
+
+    static func referenceData(_ entity: EntityDefinition) -> EntityDefinition {
+        var entity = entity
+        entity.referenceData = true
+        return entity
+    }
+}

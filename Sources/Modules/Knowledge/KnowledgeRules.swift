@@ -1,0 +1,62 @@
+import Foundation
+import Platform
+
+/// The knowledge module's rules, as record hooks: an article's review flow and publication
+/// time, a category tree without cycles, an announcement's window.
+enum KnowledgeRules {
+    static let hooks: [(String, any RecordHooks)] = [
+        ("kb_article", ArticleFlow()),
+        ("kb_category", CategoryTree()),
+        ("announcement", AnnouncementWindow()),
+    ]
+
+    static func invalid(_ field: String, _ message: String, key: String, _ arguments: [String: String] = [:]) -> AtriumError {
+        .module("knowledge", .unprocessableContent, code: "invalid_\(field)", field: field, "\(field) \(message)", key: key, arguments)
+    }
+}
+
+/// draft → in review → published → archived; a published or archived article may go back to
+/// draft for rework, a review may send it back. Publishing stamps `published_at`.
+struct ArticleFlow: RecordHooks {
+    static let next: [String: Set<String>] = [
+        "draft": ["in_review", "published"],
+        "in_review": ["draft", "published"],
+        "published": ["draft", "archived"],
+        "archived": ["draft"],
+    ]
+
+    func beforeValidate(_ write: inout RecordWrite) async throws {
+        let from = write.existing?.values["status"]?.stringValue ?? (write.isCreate ? nil : "draft")
+        guard let to = write.values["status"]?.stringValue, to != from else { return }
+        if let from, !(Self.next[from] ?? []).contains(to) {
+            throw KnowledgeRules.invalid("status", "cannot go from \(from) to \(to)", key: "status_flow", ["from": from, "to": to])
+        }
+        if to == "published" {
+            write.values["published_at"] = .string(Date().formatted(.iso8601))
+        }
+    }
+}
+
+/// A category cannot be its own ancestor.
+struct CategoryTree: RecordHooks {
+    func beforeValidate(_ write: inout RecordWrite) async throws {
+        guard !write.isCreate, let existing = write.existing, let parent = write.values["parent"]?.stringValue,
+              let parentID = UUID(uuidString: parent) else { return }
+        let store = ModuleStore(derived: write.context)
+        var seen = Set<UUID>()
+        var current: UUID? = parentID
+        while let id = current, seen.insert(id).inserted {
+            if id == existing.id { throw KnowledgeRules.invalid("parent", "cannot be the category itself or one below it", key: "category_cycle") }
+            current = try await store.get("kb_category", id.uuidString)?.string("parent").flatMap(UUID.init(uuidString:))
+        }
+    }
+}
+
+/// An announcement is shown from `starts_on` until `ends_on`; the end cannot come first.
+struct AnnouncementWindow: RecordHooks {
+    func beforeValidate(_ write: inout RecordWrite) async throws {
+        if let from = write.value("starts_on")?.stringValue, let to = write.value("ends_on")?.stringValue, to < from {
+            throw KnowledgeRules.invalid("ends_on", "must not be before starts_on", key: "ends_before_starts")
+        }
+    }
+}
