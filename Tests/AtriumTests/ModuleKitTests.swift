@@ -60,7 +60,7 @@ import Testing
         #expect(roles["service_agent"] == nil)
         #expect(roles["salesperson"] != nil)
         // The administrator narrows the salesperson's knowledge rights; the set-up must keep that.
-        try await TestEnvironment.withAppRole { connection in
+        _ = try await TestEnvironment.withAppRole { connection in
             try await connection.inTenantTransaction(tenant.id, logger: logger) { connection in
                 try await connection.query("""
                     UPDATE roles SET grants = jsonb_set(grants, '{module:knowledge}', '{"read": "own"}') WHERE key = 'salesperson'
@@ -120,7 +120,7 @@ import Testing
         let one = try await TestEnvironment.provisionTenant("kitone")
         let two = try await TestEnvironment.provisionTenant("kittwo")
         let seen = try await TestEnvironment.withAppRole { connection in
-            try await connection.inTenantTransaction(one.info.id, logger: logger) { connection in
+            _ = try await connection.inTenantTransaction(one.info.id, logger: logger) { connection in
                 try await connection.query(PostgresQuery(unsafeSQL: "INSERT INTO \(table) (tenant_id, body) VALUES ('\(one.info.id)', 'mine')"), logger: logger)
             }
             return try await connection.inTenantTransaction(two.info.id, logger: logger) { connection in
