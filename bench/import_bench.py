@@ -40,7 +40,7 @@ def main():
     try:
         client = rb.Client(port, slug)
         token = client.sign_in_and_create_token(f"admin@{slug}.test", rb.ADMIN_PASSWORD)
-        create_import_object(client)
+        rp.create_import_object(client)
         body = rp.import_csv(args.rows, args.seed)
         rb.log(f"import: {args.rows} rows, {len(body) / 1024 / 1024:.1f} MiB")
         dry = None
@@ -68,25 +68,6 @@ def main():
     finally:
         rb.stop_server(server)
         print(f"server log: {log_path}")
-
-
-def create_import_object(client):
-    def option(value):
-        return {"value": value, "labels": {"en": value}}
-    client.json("POST", "/api/v1/admin/objects", {
-        "key": rp.IMPORT_ENTITY, "labels": {"en": "Import (bench)"},
-        "fields": [
-            {"key": "x_name", "labels": {"en": "Name"}, "type": "text", "required": True, "searchable": True},
-            {"key": "x_code", "labels": {"en": "Code"}, "type": "text", "filterable": True},
-            {"key": "x_email", "labels": {"en": "Email"}, "type": "email"},
-            {"key": "x_phone", "labels": {"en": "Phone"}, "type": "phone"},
-            {"key": "x_amount", "labels": {"en": "Amount"}, "type": "number", "filterable": True},
-            {"key": "x_rate", "labels": {"en": "Rate"}, "type": "percent"},
-            {"key": "x_day", "labels": {"en": "Day"}, "type": "date", "filterable": True},
-            {"key": "x_active", "labels": {"en": "Active"}, "type": "boolean"},
-            {"key": "x_level", "labels": {"en": "Level"}, "type": "picklist", "options": [option(v) for v in ("a", "b", "c")]},
-            {"key": "x_notes", "labels": {"en": "Notes"}, "type": "long_text"},
-        ]}, expected=201)
 
 
 if __name__ == "__main__":

@@ -265,18 +265,11 @@ $seed$;
     return time.perf_counter() - started
 
 
-def create_big_objects(admin):
-    option = lambda value: {"value": value, "labels": {"en": value.capitalize()}}  # noqa: E731
-    admin.json("POST", "/api/v1/admin/objects", {
-        "key": ENTITY, "labels": {"en": "Account (bench)", "zh-CN": "客户（基准）"},
-        "fields": [
-            {"key": "x_name", "labels": {"en": "Name", "zh-CN": "名称"}, "type": "text", "required": True, "searchable": True},
-            {"key": "x_type", "labels": {"en": "Type"}, "type": "picklist", "filterable": True, "options": [option(v) for v, _ in TYPES]},
-            {"key": "x_status", "labels": {"en": "Status"}, "type": "picklist", "filterable": True, "options": [option(v) for v, _ in STATUSES]},
-            {"key": "x_city", "labels": {"en": "City"}, "type": "text", "filterable": True},
-            {"key": "x_amount", "labels": {"en": "Amount"}, "type": "number", "filterable": True},
-        ]}, expected=201)
-    # The import target: ten fields of the usual kinds, three of them with index keys.
+def create_import_object(admin):
+    """The import target (also bench/import_bench.py's): ten fields of the usual kinds, three of
+    them with index keys."""
+    def option(value):
+        return {"value": value, "labels": {"en": value}}
     admin.json("POST", "/api/v1/admin/objects", {
         "key": IMPORT_ENTITY, "labels": {"en": "Import (bench)"},
         "fields": [
@@ -291,6 +284,20 @@ def create_big_objects(admin):
             {"key": "x_level", "labels": {"en": "Level"}, "type": "picklist", "options": [option(v) for v in ("a", "b", "c")]},
             {"key": "x_notes", "labels": {"en": "Notes"}, "type": "long_text"},
         ]}, expected=201)
+
+
+def create_big_objects(admin):
+    option = lambda value: {"value": value, "labels": {"en": value.capitalize()}}  # noqa: E731
+    admin.json("POST", "/api/v1/admin/objects", {
+        "key": ENTITY, "labels": {"en": "Account (bench)", "zh-CN": "客户（基准）"},
+        "fields": [
+            {"key": "x_name", "labels": {"en": "Name", "zh-CN": "名称"}, "type": "text", "required": True, "searchable": True},
+            {"key": "x_type", "labels": {"en": "Type"}, "type": "picklist", "filterable": True, "options": [option(v) for v, _ in TYPES]},
+            {"key": "x_status", "labels": {"en": "Status"}, "type": "picklist", "filterable": True, "options": [option(v) for v, _ in STATUSES]},
+            {"key": "x_city", "labels": {"en": "City"}, "type": "text", "filterable": True},
+            {"key": "x_amount", "labels": {"en": "Amount"}, "type": "number", "filterable": True},
+        ]}, expected=201)
+    create_import_object(admin)
 
 
 def create_org(admin, env, slug):
