@@ -16,6 +16,7 @@ What it tests, end to end, through a real headless Chromium:
     labels, escaping of record names, salesperson data scope (list, search, 404), global
     search (Chinese substrings) and the list and record pages on a phone.
   * the sales module (sales_checks.py): quote → order → receipt to the cent, funnel, board, leads.
+  * the knowledge module (knowledge_checks.py): an article written, published and found by a Chinese word.
 
 How it is run: `make test` runs it from the repository root, after `swift build`, as
 
@@ -65,6 +66,7 @@ from browser_support import (ADMIN_PASSWORD, DESKTOP_HEIGHT, DESKTOP_WIDTH, WAIT
 from crm_checks import CRM_CHECKS  # noqa: E402
 from sales_checks import SALES_CHECKS  # noqa: E402
 from expenses_checks import EXPENSES_CHECKS  # noqa: E402
+from knowledge_checks import KNOWLEDGE_CHECKS  # noqa: E402
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SERVER_BINARY = os.path.join(REPO_ROOT, ".build", "debug", "atrium")
@@ -203,7 +205,7 @@ CHECKS = [
     home_page_fits_a_phone_screen_without_sideways_scrolling,
     logout_ends_the_session,
     session_cookie_is_httponly_and_samesite_lax,
-] + CRM_CHECKS + SALES_CHECKS + EXPENSES_CHECKS
+] + CRM_CHECKS + SALES_CHECKS + EXPENSES_CHECKS + KNOWLEDGE_CHECKS
 
 
 # --- setup: database, tenant, server, browser ----------------------------------------------
