@@ -59,6 +59,8 @@ extension ApprovalEngine {
                         """, logger: logger))
                     try await connection.query("UPDATE approval_instances SET current_step = \(next) WHERE id = \(instanceID)", logger: logger)
                     try await shareRead(instance.recordID, with: approvers, delegates: true, by: me, on: connection, logger: logger)
+                    try await notifyAssigned(approvers, entity: instance.entity, recordID: instance.recordID, submitter: instance.submittedBy,
+                                             actor: me, on: connection, logger: logger)
                 } else {
                     outcome = .approved
                 }
@@ -85,6 +87,8 @@ extension ApprovalEngine {
         if outcome != .pending {
             let (entity, _) = try await records.entity(instance.entity, on: connection, logger: logger)
             try await setStatus(outcome, entity: entity, recordID: instance.recordID, actor: actor, on: connection, logger: logger)
+            try await notifyOutcome(outcome, entity: instance.entity, recordID: instance.recordID, submitter: instance.submittedBy, actor: me,
+                                    on: connection, logger: logger)
         }
         return try await self.instance(instanceID, on: connection, logger: logger)
     }

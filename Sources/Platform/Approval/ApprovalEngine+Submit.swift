@@ -98,6 +98,11 @@ extension ApprovalEngine {
         }
         if let first { try await shareRead(id, with: approversByStep[first], delegates: true, by: submitter, on: connection, logger: logger) }
         try await shareRead(id, with: ccUsers, delegates: false, by: submitter, on: connection, logger: logger)
+        if let first {
+            try await notifyAssigned(approversByStep[first], entity: entityKey, recordID: id, submitter: submitter, actor: submitter,
+                                     on: connection, logger: logger)
+        }
+        try await notifyCopied(ccUsers, entity: entityKey, recordID: id, submitter: submitter, on: connection, logger: logger)
         var details = ["process": process.name, "instance": instanceID.uuidString.lowercased()]
         if let comment { details["comment"] = comment }
         if state == .approved { details["outcome"] = "approved: no step applies" }

@@ -55,6 +55,13 @@ extension RecordEngine {
             VALUES (\(tenantID), \(id), \(share.kind), \(share.granteeID), \(share.access), \(actor.user.id))
             ON CONFLICT (tenant_id, record_id, grantee_kind, grantee_id) DO UPDATE SET access = EXCLUDED.access
             """, logger: logger)
+        if share.kind == "user" {
+            // Shares to a department or role reach many people; only a person named is told.
+            try await Notifications.notify([share.granteeID], of: NotificationEvent(
+                kind: "record.shared", entity: entityKey, recordID: id, actor: actor.user.id,
+                arguments: ["record": entity.title(of: record, locale: "zh-CN") ?? "", "actor": actor.user.displayName, "access": share.access]),
+                on: connection, logger: logger)
+        }
         try await audit("record.shared", record: record,
                         changes: ["share": .object(["before": .null, "after": .string("\(share.kind):\(share.granteeID.uuidString.lowercased()):\(share.access)")])],
                         actor: actor, on: connection, logger: logger)

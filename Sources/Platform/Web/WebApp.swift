@@ -94,6 +94,8 @@ public struct WebApp: Sendable {
             var shell = shellMaker.shell(context: context, actor: actor, entities: entities, enabled: enabled, locale: lang,
                                          current: current, path: path, query: query)
             if let flash = shellMaker.flash(request, locale: lang) { shell["flash"] = flash }
+            let unread = try await Notifications.unreadCount(of: actor.user.id, on: db.connection, logger: db.logger)
+            if unread > 0 { shell["unread_notifications"] = unread > 99 ? "99+" : "\(unread)" }
             return try await body(Page(actor: actor, entities: entities, definitions: definitions, locale: lang, shell: shell, format: format), db)
         }
     }
