@@ -1,13 +1,16 @@
 """Browser checks of the knowledge module (first slice): the administrator writes an article in
 a category the module seeded, publishes it through the edit form, sees the module's sections on
 the record page, and finds it from the top bar by a Chinese word; a step the review flow does
-not allow is refused next to the status field. They run after the expenses checks, signed in
+not allow is refused next to the status field. Then the notification centre: the article is
+shared with a salesperson of the CRM checks, whose top-bar bell counts it; opening it from the
+inbox lands on the article and clears the count. They run after the expenses checks, signed in
 as the administrator again, at the desktop size.
 """
 
 from selenium.webdriver.common.by import By
 
 from browser_support import CheckFailed, expect
+from crm_checks import SELLER_PASSWORD, api, needs, salesperson_cannot_see_another_salespersons_account
 from expenses_checks import back_to_the_administrator
 from sales_checks import expect_field, fill, new_record, save_form
 
@@ -29,6 +32,7 @@ def knowledge_article_is_written_published_and_found_by_a_chinese_word(ui):
     article = new_record(ui, "kb_article", {"title": ARTICLE, "category": ("FAQ", "常见问题"),
                                            "summary": "CSV 文件一次导入客户和联系人。"}, f"the article {ARTICLE!r}")
     ui.wait_for_text("[data-testid=record-title]", ARTICLE)
+    ui.state["kb_article"] = article
     expect_field(ui, "status", "Draft", "a new article")
     page = ui.find("main").text
     for title in ("Article", "Content", "Related and review"):
@@ -56,6 +60,39 @@ def knowledge_article_is_written_published_and_found_by_a_chinese_word(ui):
     ui.screenshot("knowledge-search")
 
 
+def unread_count(ui):
+    badges = ui.find_all("[data-testid=unread-count]")
+    return badges[0].text.split()[0] if badges else None
+
+
+@needs(knowledge_article_is_written_published_and_found_by_a_chinese_word, salesperson_cannot_see_another_salespersons_account)
+def shared_article_rings_the_salespersons_bell_and_opens_from_the_inbox(ui):
+    article = ui.state["kb_article"]
+    seller = f"sales2@{ui.slug}.test"
+    status, body = api(ui, "GET", "/api/v1/admin/users")
+    expect(status == 200, f"GET /api/v1/admin/users should be 200; got {status}: {body}")
+    seller_id = next((user.get("id") for user in body.get("users", []) if user.get("email") == seller), None)
+    expect(seller_id, f"{seller} is missing from /api/v1/admin/users")
+    status, shared = api(ui, "POST", f"/api/v1/kb_article/{article}/shares", {"kind": "user", "id": seller_id, "access": "read"})
+    expect(status in (200, 201), f"sharing the article should succeed; got {status}: {shared}")
+
+    ui.sign_in(seller, SELLER_PASSWORD)
+    ui.wait_for_text("[data-testid=user-name]", "Second Seller")
+    expect(unread_count(ui) == "1", f"the bell should count one unread notification; shows {unread_count(ui)!r}")
+    ui.click_and_load(ui.find("[data-testid=notifications-bell]"))
+    ui.wait_for_path("/app/notifications")
+    entries = ui.find_all("[data-testid=notification]")
+    expect(len(entries) == 1 and ARTICLE in entries[0].text and entries[0].get_attribute("data-unread") == "true",
+           f"the inbox should list one unread notification about {ARTICLE!r}; lists {[e.text for e in entries]}")
+    ui.screenshot("notifications")
+    ui.click_and_load(entries[0].find_element(By.CSS_SELECTOR, "button"))
+    ui.wait_for_path(f"/app/kb_article/{article}")
+    ui.wait_for_text("[data-testid=record-title]", ARTICLE)
+    expect(unread_count(ui) is None, f"after opening it the bell should show no count; shows {unread_count(ui)!r}")
+    back_to_the_administrator(ui)
+
+
 KNOWLEDGE_CHECKS = [
     knowledge_article_is_written_published_and_found_by_a_chinese_word,
+    shared_article_rings_the_salespersons_bell_and_opens_from_the_inbox,
 ]
