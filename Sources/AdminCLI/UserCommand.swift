@@ -53,7 +53,7 @@ struct UserCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await AdminCommand.run {
-                if let password, let problem = PasswordPolicy.problem(with: password) { throw AtriumError.validation(field: "password", problem) }
+                if let password, let problem = PasswordPolicy.problem(with: password, email: email) { throw AtriumError.validation(field: "password", problem) }
                 let reset: TenantUsers.Credentials
                 if let client = try connection.remote() {
                     reset = try await client.send("POST", "tenants/\(tenant)/users/reset-password", body: AdminWire.Reset(email: email, password: password),

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Logging
 import Platform
@@ -5,7 +6,10 @@ import PostgresNIO
 
 /// One tenant as a portable archive: JSON lines — a header (format, schema version, the
 /// tenant), then `{"table", "rows"}` batches of every tenant table, parents before children,
-/// then `{"end", "rows"}` with the count per table. Import restores it under a new or the same
+/// then `{"end", "sha256"}` with the count per table and the SHA-256 of every line before it
+/// (each with its newline), so a cut or edited archive is refused. The digest guards against
+/// damage and careless edits, not against someone who recomputes it: keep archives where only
+/// administrators can write. Import restores it under a new or the same
 /// slug on this or another instance (same schema version), keeping every id, so records,
 /// custom field values, layouts and links come back identical.
 ///
@@ -36,6 +40,12 @@ public enum TenantArchive {
         }
     }
 
+    /// The last line: rows per table and the digest of every line before it.
+    struct End: Codable {
+        var end: [String: Int]
+        var sha256: String
+    }
+
     static func encoder() -> JSONEncoder {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
@@ -53,10 +63,15 @@ public enum TenantArchive {
         guard let tenant = try await TenantDirectory.find(slug: slug, on: connection, logger: logger) else {
             throw TenancyError.tenantNotFound(slug)
         }
-        let header = Header(format: format, version: 1, schema: try await schemaVersion(on: connection, logger: logger), slug: tenant.slug,
+        let header = Header(format: format, version: 2, schema: try await schemaVersion(on: connection, logger: logger), slug: tenant.slug,
                             name: tenant.name, plan: tenant.plan, passwordHashes: includePasswordHashes, exportedAt: Date())
-        try write(String(decoding: try encoder().encode(header), as: UTF8.self))
         return try await connection.inTenantTransaction(tenant.id, logger: logger) { connection in
+            var digest = SHA256()
+            func emit(_ line: String) throws {
+                digest.update(data: Data((line + "\n").utf8))
+                try write(line)
+            }
+            try emit(String(decoding: try encoder().encode(header), as: UTF8.self))
             var counts: [String: Int] = [:]
             // Parents first: the reverse of the deletion order.
             for table in try await TenantDirectory.tenantTables(on: connection, logger: logger).reversed() where !skipped.contains(table) {
@@ -65,7 +80,7 @@ public enum TenantArchive {
                 var rows: [String] = []
                 func flush() throws {
                     guard !rows.isEmpty else { return }
-                    try write(#"{"table":"\#(table)","rows":[\#(rows.joined(separator: ","))]}"#)
+                    try emit(#"{"table":"\#(table)","rows":[\#(rows.joined(separator: ","))]}"#)
                     rows.removeAll(keepingCapacity: true)
                 }
                 let hashColumn = table == "users" && !includePasswordHashes
@@ -79,7 +94,7 @@ public enum TenantArchive {
                 }
                 try flush()
             }
-            let end = try encoder().encode(["end": counts])
+            let end = try encoder().encode(End(end: counts, sha256: digest.finalize().map { String(format: "%02x", $0) }.joined()))
             try write(String(decoding: end, as: UTF8.self))
             return counts
         }
@@ -93,6 +108,7 @@ public enum TenantArchive {
         guard let first = lines.first, let header = try? JSONDecoder.iso.decode(Header.self, from: Data(first.utf8)), header.format == format else {
             throw AtriumError.validation(field: "file", "is not an Atrium tenant archive")
         }
+        try checkDigest(lines)
         try TenantProvisioner.checkSlug(slug)
         if let name, name.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty || name.count > 200 {
             throw AtriumError.validation(field: "name", "must be 1 to 200 characters")
@@ -120,6 +136,7 @@ public enum TenantArchive {
             var expected: [String: Int]?
             var columnsOf: [String: String] = [:]
             for line in lines.dropFirst() where !line.isEmpty {
+                guard expected == nil else { throw AtriumError.validation(field: "file", "has lines after its end line") }
                 guard case .object(let object) = try JSONValue.parse(line) else { throw AtriumError.validation(field: "file", "has a line that is not an object") }
                 if case .object(let end)? = object["end"] {
                     expected = end.compactMapValues { $0.intValue }
@@ -159,6 +176,24 @@ public enum TenantArchive {
     }
 
     /// Columns a restore writes: all but identity columns (their values are given anew).
+    /// Refuses an archive whose lines before the end line do not hash to the end line's
+    /// `sha256`, before anything is written.
+    static func checkDigest(_ lines: [String]) throws {
+        var digest = SHA256()
+        var written: String?
+        for line in lines where !line.isEmpty {
+            if line.hasPrefix(#"{"end":"#), let end = try? JSONDecoder().decode(End.self, from: Data(line.utf8)) {
+                written = end.sha256
+                break
+            }
+            digest.update(data: Data((line + "\n").utf8))
+        }
+        guard let written else { throw AtriumError.validation(field: "file", "is cut short or has no digest: its end line is missing") }
+        guard written == digest.finalize().map({ String(format: "%02x", $0) }).joined() else {
+            throw AtriumError.validation(field: "file", "was altered or damaged after export: its content does not match the digest in its end line")
+        }
+    }
+
     static func insertableColumns(_ table: String, on connection: PostgresConnection, logger: Logger) async throws -> [String] {
         var columns: [String] = []
         for try await name in try await connection.query("""

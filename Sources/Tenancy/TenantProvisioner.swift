@@ -82,7 +82,7 @@ public struct TenantProvisioner: Sendable {
         guard let email = UserInputRules.normalisedEmail(request.adminEmail) else {
             throw AtriumError.validation(field: "admin-email", "'\(request.adminEmail)' is not an email address")
         }
-        if let password = request.adminPassword, let problem = PasswordPolicy.problem(with: password) {
+        if let password = request.adminPassword, let problem = PasswordPolicy.problem(with: password, email: email) {
             throw AtriumError.validation(field: "admin-password", problem)
         }
         if !Localizer.supported.contains(request.locale) {

@@ -68,7 +68,7 @@ public enum TenantUsers {
         let address = try email(invitation.email)
         if let problem = UserInputRules.displayNameProblem(invitation.name) { throw AtriumError.validation(field: "name", problem) }
         guard Localizer.supported.contains(invitation.locale) else { throw AtriumError.validation(field: "locale", "must be zh-CN or en") }
-        if let password = invitation.password, let problem = PasswordPolicy.problem(with: password) { throw AtriumError.validation(field: "password", problem) }
+        if let password = invitation.password, let problem = PasswordPolicy.problem(with: password, email: address) { throw AtriumError.validation(field: "password", problem) }
         return (address, invitation.name.trimmingCharacters(in: .whitespacesAndNewlines))
     }
 
@@ -94,7 +94,7 @@ public enum TenantUsers {
     public static func resetPassword(email raw: String, password: String?, slug: String, hasher: PasswordHasher, actor: String,
                                      on connection: PostgresConnection, logger: Logger) async throws -> Credentials {
         let address = try email(raw)
-        if let password, let problem = PasswordPolicy.problem(with: password) { throw AtriumError.validation(field: "password", problem) }
+        if let password, let problem = PasswordPolicy.problem(with: password, email: address) { throw AtriumError.validation(field: "password", problem) }
         let secret = password ?? SecureToken.readablePassword()
         let hash = try await hasher.hashOffLoop(secret)
         let tenant = try await tenant(slug, on: connection, logger: logger)

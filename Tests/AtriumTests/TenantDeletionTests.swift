@@ -173,6 +173,13 @@ import Testing
             let truncated = try AdminCLITests.admin(["tenant", "import", file, "--slug", TestEnvironment.uniqueSlug("arc-c")])
             #expect(truncated.status != 0)
             #expect(truncated.stderr.contains("end line"), "\(truncated.stderr)")
+
+            // An edited value with every row count intact is refused too: the end line's digest.
+            #expect(archive.contains("华通 second"))
+            try archive.replacingOccurrences(of: "华通 second", with: "华通 edited").write(toFile: file, atomically: true, encoding: .utf8)
+            let edited = try AdminCLITests.admin(["tenant", "import", file, "--slug", TestEnvironment.uniqueSlug("arc-d")])
+            #expect(edited.status != 0)
+            #expect(edited.stderr.contains("altered"), "\(edited.stderr)")
         }
     }
 }

@@ -2,15 +2,20 @@ import Foundation
 import Logging
 import PostgresNIO
 
-/// Locks sign-in for an email + client address after repeated failures.
+/// Locks sign-in for an email + client address after repeated failures, and for a client
+/// address across all emails when it sprays passwords over many accounts.
 ///
 /// With the defaults, five failed attempts within fifteen minutes lock that pair for fifteen
-/// minutes from the fifth failure; attempts made while locked are recorded but do not extend
-/// the lock. A successful sign-in clears the count. Attempts live in `login_attempts`
-/// (per tenant, under RLS), so every app node sees the same count.
+/// minutes from the fifth failure; twenty failed attempts from one address within fifteen
+/// minutes, whatever the emails, lock that address for the tenant likewise. Attempts made
+/// while locked are recorded but do not extend the lock. A successful sign-in clears the
+/// pair's count (not the address's: one known password must not reopen the spray). Attempts
+/// live in `login_attempts` (per tenant, under RLS), so every app node sees the same count.
 public struct LoginThrottle: Sendable {
     public struct Policy: Sendable {
         public var maxFailures = 5
+        /// Failed attempts from one address, over every email, that lock the address.
+        public var maxAddressFailures = 20
         public var lockoutMinutes = 15
         public init() {}
     }
@@ -36,7 +41,13 @@ public struct LoginThrottle: Sendable {
             )
             SELECT (SELECT at FROM failures OFFSET \(policy.maxFailures - 1) LIMIT 1) + make_interval(secs => \(window))
             """, logger: logger)
-        guard let until = try await rows.collect().first?.decode(Date?.self) else { return nil }
+        let pair = try await rows.collect().first?.decode(Date?.self) ?? nil
+        let address = try await connection.query("""
+            SELECT (SELECT at FROM login_attempts
+                    WHERE ip = \(ip) AND NOT succeeded AND reason <> 'locked' AND at > now() - make_interval(secs => \(window))
+                    ORDER BY at DESC OFFSET \(policy.maxAddressFailures - 1) LIMIT 1) + make_interval(secs => \(window))
+            """, logger: logger).collect().first?.decode(Date?.self) ?? nil
+        guard let until = [pair, address].compactMap({ $0 }).max() else { return nil }
         return until > Date() ? until : nil
     }
 

@@ -95,15 +95,23 @@ public enum UserStore {
         return nil
     }
 
-    /// Sets a new password hash and ends the user's sessions. Returns the user's id, or nil when
+    /// Sets a new password hash and ends the user's sessions and API tokens. Returns the user's id, or nil when
     /// no user has that email.
     public static func setPasswordHash(_ hash: String, email: String, on connection: PostgresConnection, logger: Logger) async throws -> UUID? {
         let rows = try await connection.query("""
             UPDATE users SET password_hash = \(hash), updated_at = now() WHERE email = \(email) RETURNING id
             """, logger: logger)
         guard let id = try await rows.collect().first?.decode(UUID.self) else { return nil }
-        try await connection.query("DELETE FROM sessions WHERE user_id = \(id)", logger: logger)
+        // Whoever knew the old password may have made tokens with it: they end too.
+        try await endSessionsAndTokens(of: id, on: connection, logger: logger)
         return id
+    }
+
+    /// Ends a user's web sessions and revokes their API tokens: on a password reset and on
+    /// deactivation, so losing access to the account loses access through every door.
+    public static func endSessionsAndTokens(of user: UUID, on connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query("DELETE FROM sessions WHERE user_id = \(user)", logger: logger)
+        try await connection.query("UPDATE api_tokens SET revoked_at = now() WHERE user_id = \(user) AND revoked_at IS NULL", logger: logger)
     }
 
     public static func setLocale(_ locale: String, userID: UUID, on connection: PostgresConnection, logger: Logger) async throws {

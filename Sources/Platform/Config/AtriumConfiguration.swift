@@ -18,6 +18,10 @@ public struct AtriumConfiguration: Sendable {
     /// Run pending migrations at server start (needs `ownerDatabaseURL`).
     public var migrateOnStart: Bool = false
     public var databasePoolSize: Int = 20
+    /// Opening one database connection gives up after this long.
+    public var databaseConnectTimeout: Duration = .seconds(3)
+    /// A request waits at most this long for a pooled connection, then answers 503.
+    public var databaseAcquireTimeout: Duration = .seconds(5)
     /// Host suffix under which `<slug>.<baseDomain>` names a tenant.
     public var baseDomain: String = "localhost"
     /// Tenant served on the bare base domain (development convenience; unset in production).
@@ -57,6 +61,8 @@ public struct AtriumConfiguration: Sendable {
             throw ConfigurationError(variable: "ATRIUM_MIGRATE_ON_START", message: "needs DATABASE_OWNER_URL (migrations run as the schema owner)")
         }
         databasePoolSize = try reader.int("ATRIUM_DB_POOL_SIZE", range: 1...500) ?? databasePoolSize
+        databaseConnectTimeout = try reader.int("ATRIUM_DB_CONNECT_TIMEOUT_SECONDS", range: 1...120).map { .seconds($0) } ?? databaseConnectTimeout
+        databaseAcquireTimeout = try reader.int("ATRIUM_DB_ACQUIRE_TIMEOUT_SECONDS", range: 1...300).map { .seconds($0) } ?? databaseAcquireTimeout
         baseDomain = reader.string("ATRIUM_BASE_DOMAIN")?.lowercased() ?? baseDomain
         defaultTenant = reader.string("ATRIUM_DEFAULT_TENANT")
         if let proxies = reader.string("ATRIUM_TRUSTED_PROXIES") {
@@ -74,6 +80,7 @@ public struct AtriumConfiguration: Sendable {
         passwordHashing.iterations = try reader.int("ATRIUM_ARGON2_ITERATIONS", range: 1...100).map(UInt32.init) ?? passwordHashing.iterations
         passwordHashing.parallelism = try reader.int("ATRIUM_ARGON2_PARALLELISM", range: 1...64).map(UInt32.init) ?? passwordHashing.parallelism
         loginThrottle.maxFailures = try reader.int("ATRIUM_LOGIN_MAX_FAILURES", range: 1...1000) ?? loginThrottle.maxFailures
+        loginThrottle.maxAddressFailures = try reader.int("ATRIUM_LOGIN_MAX_ADDRESS_FAILURES", range: 1...100_000) ?? loginThrottle.maxAddressFailures
         if let minutes = try reader.int("ATRIUM_LOGIN_LOCKOUT_MINUTES", range: 1...24 * 60) {
             loginThrottle.lockoutMinutes = minutes
         }

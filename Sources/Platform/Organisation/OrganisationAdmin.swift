@@ -249,10 +249,28 @@ public struct OrganisationAdmin: Sendable {
         public var managerID: UUID??
         public var roles: [String]?
         public var dimensionValues: [String]??
-        enum CodingKeys: String, CodingKey { case departmentID = "department_id", managerID = "manager_id", roles, dimensionValues = "dimension_values" }
+        /// false deactivates the user (sessions and API tokens end); true reactivates.
+        public var active: Bool?
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case departmentID = "department_id", managerID = "manager_id", roles, dimensionValues = "dimension_values", active
+        }
+
+        struct AnyKey: CodingKey {
+            let stringValue: String
+            var intValue: Int? { nil }
+            init(stringValue: String) { self.stringValue = stringValue }
+            init?(intValue: Int) { nil }
+        }
 
         public init(from decoder: any Decoder) throws {
+            // A key this change does not know is refused, never silently ignored (a typo
+            // such as "is_active" must not answer 200 and change nothing).
+            let known = Set(CodingKeys.allCases.map(\.rawValue))
+            if let unknown = try decoder.container(keyedBy: AnyKey.self).allKeys.map(\.stringValue).sorted().first(where: { !known.contains($0) }) {
+                throw AtriumError.validation(field: unknown, "is not something a user change sets (use \(known.sorted().joined(separator: ", ")))")
+            }
             let c = try decoder.container(keyedBy: CodingKeys.self)
+            active = try c.decodeIfPresent(Bool.self, forKey: .active)
             // Present-and-null clears; absent leaves unchanged.
             departmentID = c.contains(.departmentID) ? .some(try c.decodeIfPresent(UUID.self, forKey: .departmentID)) : nil
             managerID = c.contains(.managerID) ? .some(try c.decodeIfPresent(UUID.self, forKey: .managerID)) : nil
@@ -300,6 +318,13 @@ public struct OrganisationAdmin: Sendable {
         if let values = change.dimensionValues {
             try await setDimensionValues(id, values, as: actor, on: connection, logger: logger)
         }
+        if let active = change.active {
+            guard active || id != actor.user.id else {
+                throw AtriumError.validation(field: "active", "you cannot deactivate yourself; another administrator can")
+            }
+            _ = try await Self.setActive(active, user: id, on: connection, logger: logger)
+            details["active"] = "\(active)"
+        }
         try await Self.audit("user.changed", entity: "user", id: id, details: details, actor: actor, on: connection, logger: logger)
         return try await members(on: connection, logger: logger).first { $0.id == id }!
     }
@@ -311,8 +336,7 @@ public struct OrganisationAdmin: Sendable {
             .collect().count
         guard changed == 1 else { return false }
         if !active {
-            try await connection.query("DELETE FROM sessions WHERE user_id = \(id)", logger: logger)
-            try await connection.query("UPDATE api_tokens SET revoked_at = now() WHERE user_id = \(id) AND revoked_at IS NULL", logger: logger)
+            try await UserStore.endSessionsAndTokens(of: id, on: connection, logger: logger)
         }
         return true
     }

@@ -18,6 +18,8 @@ public enum FieldValidator {
     /// Normalised value; `.null` means "empty".
     public static func normalise(_ value: JSONValue, for field: FieldDefinition) throws -> JSONValue {
         if value.isNull || value == .string("") || value == .array([]) { return .null }
+        // PostgreSQL cannot store U+0000 in text or jsonb: refuse it here, naming the field.
+        if containsNUL(value) { throw fail(field, "must not contain a NUL character", key: "nul") }
         switch field.type {
         case .text, .longText:
             guard case .string(let text) = value else { throw fail(field, "must be text", key: "text") }
@@ -99,6 +101,15 @@ public enum FieldValidator {
             return .string(id.uuidString.lowercased())
         case .autoNumber:
             throw fail(field, "is numbered automatically and cannot be set")
+        }
+    }
+
+    static func containsNUL(_ value: JSONValue) -> Bool {
+        switch value {
+        case .string(let text): return text.utf8.contains(0)
+        case .array(let items): return items.contains(where: containsNUL)
+        case .object(let members): return members.contains { $0.key.utf8.contains(0) || containsNUL($0.value) }
+        default: return false
         }
     }
 

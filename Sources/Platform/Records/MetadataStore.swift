@@ -74,6 +74,16 @@ public enum MetadataStore {
             guard let format = field.format, format.contains("{seq") else {
                 throw AtriumError.validation(field: "format", "an auto-number needs a format with {seq}, e.g. PRJ-{YYYY}-{seq:5}")
             }
+            // One {seq} or {seq:N} with N from 1 to 12 (a bigint has 19 digits; nobody reads more
+            // than 12), and the whole number fits a text field.
+            let sequences = format.matches(of: /\{seq(?::(\d+))?\}/)
+            guard sequences.count == 1, format.components(separatedBy: "{seq").count == 2 else {
+                throw AtriumError.validation(field: "format", "must contain {seq} or {seq:N} exactly once, e.g. PRJ-{YYYY}-{seq:5}")
+            }
+            if let width = sequences[0].output.1, !(1...12).contains(Int(width) ?? 0) {
+                throw AtriumError.validation(field: "format", "the {seq:N} width must be 1 to 12")
+            }
+            if format.count > 60 { throw AtriumError.validation(field: "format", "must be at most 60 characters") }
         default:
             break
         }

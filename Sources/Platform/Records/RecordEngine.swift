@@ -194,6 +194,7 @@ public struct RecordEngine: Sendable {
         }
         if let text = query.q?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty {
             guard text.count <= 100 else { throw AtriumError(status: .badRequest, code: "invalid_query", message: "q must be at most 100 characters", field: "q") }
+            guard !text.utf8.contains(0) else { throw AtriumError(status: .badRequest, code: "invalid_query", message: "q must not contain a NUL character", field: "q") }
             let escaped = text.lowercased().replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
             let pattern = compiler.bind("%\(escaped)%")
             conditions += SearchTokens(query: text).conditions(tenant: tenantParam, entity: entityParam, alias: "r") { compiler.bind($0) }

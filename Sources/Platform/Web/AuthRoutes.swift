@@ -187,10 +187,7 @@ public struct AuthRoutes: Sendable {
                                       tenantID: tenant.id, on: connection, logger: logger)
         }
         // Back to the page the switch was on (a local path only, never another site).
-        let back = form["back"].flatMap { path in
-            path.hasPrefix("/") && !path.hasPrefix("//") && !path.contains("\\") && path.count <= 2000
-                && path.unicodeScalars.allSatisfy { $0.value > 0x20 && $0.value < 0x7F } ? path : nil
-        } ?? "/"
+        let back = LocalPath.safe(form["back"]) ?? "/"
         return redirect(back, cookies: [cookie("atrium_lang", locale, maxAge: 365 * 86400)])
     }
 

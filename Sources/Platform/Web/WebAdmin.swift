@@ -214,7 +214,7 @@ struct WebAdmin: Sendable {
             let changed = try await db.connection.query("UPDATE users SET password_hash = \(hash), updated_at = now() WHERE id = \(id) RETURNING 1", logger: db.logger)
                 .collect().count
             guard changed == 1 else { throw AtriumError(status: .notFound, code: "user_not_found", message: "no user \(id.uuidString.lowercased())") }
-            try await db.connection.query("DELETE FROM sessions WHERE user_id = \(id)", logger: db.logger)
+            try await UserStore.endSessionsAndTokens(of: id, on: db.connection, logger: db.logger)
             try await Self.audit("user.password_reset", entity: "user", id: id, details: [:], actor: page.actor, on: db.connection, logger: db.logger)
             return try await userPage(id, page: page, db: db, request: request, shownPassword: password)
         }

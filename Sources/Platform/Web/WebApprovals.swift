@@ -42,8 +42,7 @@ struct WebApprovals: Sendable {
 
     /// Where a form returns to: a local path only (never another site).
     static func back(_ form: [String: String], fallback: String) -> String {
-        guard let back = form["back"], back.hasPrefix("/"), !back.hasPrefix("//"), !back.contains("\\") else { return fallback }
-        return back
+        LocalPath.safe(form["back"]) ?? fallback
     }
 
     static func with(_ path: String, notice: String) -> String {
