@@ -41,7 +41,8 @@ public enum AtriumHost {
             let applied = try await migrate(ownerURL: ownerURL, appRole: configuration.databaseURL.username, catalog: catalog, logger: logger)
             logger.info("migrations applied", metadata: ["count": "\(applied.count)"])
         }
-        let database = Database(url: configuration.databaseURL, poolSize: configuration.databasePoolSize, logger: logger)
+        let database = Database(url: configuration.databaseURL, poolSize: configuration.databasePoolSize,
+                                connectTimeout: configuration.databaseConnectTimeout, acquireTimeout: configuration.databaseAcquireTimeout, logger: logger)
         let renderer = try await WebRenderer.load(modules: [BuiltInModules.resources])
         let services = try PlatformServices(configuration: configuration, database: database, renderer: renderer, catalog: catalog)
         // The admin API works as the schema owner (tenant creation, deletion, import touch
@@ -70,6 +71,7 @@ public enum AtriumHost {
         router.add(middleware: RequestLogMiddleware(baseDomain: configuration.baseDomain, defaultTenant: configuration.defaultTenant,
                                                    trustedProxies: configuration.trustedProxies))
         router.add(middleware: ErrorMiddleware(renderer: services.renderer))
+        router.add(middleware: QueryStringMiddleware<AtriumContext>())
         let metrics = Metrics()
         router.add(middleware: MetricsMiddleware(metrics: metrics))
         OperationsRoutes(services: services, expectedSchemaVersion: migrations.map(\.version).max() ?? 0).register(on: router)

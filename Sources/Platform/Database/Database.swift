@@ -14,10 +14,55 @@ import PostgresNIO
 public struct Database: Sendable {
     public let client: PostgresClient
     public let logger: Logger
+    /// How long a caller waits for a pooled connection before ``DatabaseUnavailable``: with the
+    /// database away the pool retries connecting forever and waiting callers would hang with it.
+    public let acquireTimeout: Duration
 
-    public init(url: DatabaseURL, poolSize: Int, logger: Logger) {
-        self.client = PostgresClient(configuration: url.clientConfiguration(poolSize: poolSize), backgroundLogger: logger)
+    public init(url: DatabaseURL, poolSize: Int, connectTimeout: Duration = .seconds(3), acquireTimeout: Duration = .seconds(5), logger: Logger) {
+        self.client = PostgresClient(configuration: url.clientConfiguration(poolSize: poolSize, connectTimeout: connectTimeout), backgroundLogger: logger)
         self.logger = logger
+        self.acquireTimeout = acquireTimeout
+    }
+
+    /// Leases a pooled connection for `body`, waiting at most `timeout` (default
+    /// ``acquireTimeout``) for it; past that, throws ``DatabaseBusy`` (503) and withdraws the
+    /// request from the pool's queue. The lease is held by a helper task while `body` runs in
+    /// the caller's task (so `body` need not be `Sendable`); the caller never waits for a pool
+    /// that cannot answer, e.g. before the pool runs or while it retries a dead server.
+    public func withConnection<Result: Sendable>(timeout: Duration? = nil, _ body: (PostgresConnection) async throws -> Result) async throws -> Result {
+        let (handoff, deliver) = AsyncThrowingStream<PostgresConnection, any Error>.makeStream()
+        let (finished, finish) = AsyncStream<Void>.makeStream()
+        let client = self.client
+        let limit = timeout ?? acquireTimeout
+        let holder = Task {
+            do {
+                try await client.withConnection { connection in
+                    deliver.yield(connection)
+                    for await _ in finished {}
+                }
+            } catch {
+                deliver.finish(throwing: error)
+            }
+        }
+        let timer = Task {
+            try await Task.sleep(for: limit)
+            deliver.finish(throwing: DatabaseBusy(waited: limit))
+        }
+        defer {
+            finish.finish()  // releases the lease once `body` is done (or at once, if it came late)
+            timer.cancel()
+        }
+        var iterator = handoff.makeAsyncIterator()
+        let connection: PostgresConnection
+        do {
+            guard let leased = try await iterator.next() else { throw CancellationError() }
+            connection = leased
+        } catch {
+            holder.cancel()
+            throw error
+        }
+        timer.cancel()
+        return try await body(connection)
     }
 
     /// A transaction scoped to one tenant. Errors come out unwrapped (see ``DatabaseErrors``).
@@ -71,12 +116,23 @@ public struct Database: Sendable {
         _ body: @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         do {
-            return try await client.withTransaction(logger: logger ?? self.logger) { connection in
-                try await body(connection)
+            return try await withConnection { connection in
+                try await connection.withTransaction(logger: logger ?? self.logger) { connection in
+                    try await body(connection)
+                }
             }
         } catch {
             throw DatabaseErrors.unwrap(error)
         }
+    }
+}
+
+/// No pooled connection came within the wait limit: the database is down, unreachable or
+/// saturated. Answered 503 with `Retry-After`.
+public struct DatabaseBusy: DomainError {
+    public let waited: Duration
+    public var atriumError: AtriumError {
+        AtriumError(status: .serviceUnavailable, code: "database_unavailable", message: "the database is unavailable; try again shortly")
     }
 }
 

@@ -63,7 +63,7 @@ public struct DatabaseURL: Sendable, CustomStringConvertible {
         }
     }
 
-    public func clientConfiguration(poolSize: Int) -> PostgresClient.Configuration {
+    public func clientConfiguration(poolSize: Int, connectTimeout: Duration = .seconds(5)) -> PostgresClient.Configuration {
         var configuration: PostgresClient.Configuration
         if let socketPath {
             configuration = .init(unixSocketPath: socketPath, username: username, password: password, database: database)
@@ -71,7 +71,7 @@ public struct DatabaseURL: Sendable, CustomStringConvertible {
             configuration = .init(host: host, port: port, username: username, password: password, database: database, tls: tls)
         }
         configuration.options.maximumConnections = poolSize
-        configuration.options.connectTimeout = .seconds(5)
+        configuration.options.connectTimeout = connectTimeout
         return configuration
     }
 

@@ -23,7 +23,7 @@ public struct ErrorMiddleware: RouterMiddleware {
         } catch {
             let error = classify(DatabaseErrors.unwrap(error), context: context)
             if wantsJSON(request) {
-                return Self.json(error)
+                return Self.retryLater(Self.json(error))
             }
             let locale = Localizer.choose(userLocale: context.identity?.user.locale, cookie: request.cookies["atrium_lang"]?.value,
                                           acceptLanguage: request.headers[.acceptLanguage])
@@ -34,8 +34,16 @@ public struct ErrorMiddleware: RouterMiddleware {
                 "message": message,
             ]
             if error.status.code >= 500 { values["request_id"] = context.id }
-            return renderer.html("error", locale: locale, status: error.status, values)
+            return Self.retryLater(renderer.html("error", locale: locale, status: error.status, values))
         }
+    }
+
+    /// A 503 (database away) tells clients and proxies when to come back.
+    static func retryLater(_ response: Response) -> Response {
+        guard response.status == .serviceUnavailable else { return response }
+        var response = response
+        response.headers[.retryAfter] = "5"
+        return response
     }
 
     func classify(_ error: any Error, context: Context) -> AtriumError {
@@ -45,6 +53,11 @@ public struct ErrorMiddleware: RouterMiddleware {
         case let error as HTTPError:
             let code = error.status == .notFound ? "not_found" : "http_\(error.status.code)"
             return AtriumError(status: error.status, code: code, message: error.body ?? error.status.reasonPhrase)
+        case let error as PSQLError where ["22021", "22P05"].contains(error.serverInfo?[.sqlState] ?? ""):
+            // Text PostgreSQL cannot store (a NUL character, an invalid byte sequence) that got
+            // past the field validators, e.g. in a filter value or an administrator's label.
+            return AtriumError(status: .unprocessableContent, code: "invalid_text",
+                               message: "the request contains text that cannot be stored (a NUL character or invalid UTF-8)")
         case let error as PSQLError where [.connectionError, .serverClosedConnection, .poolClosed].contains(error.code):
             context.logger.error("database unavailable", metadata: ["error": "\(DatabaseErrors.describe(error))"])
             return AtriumError(status: .serviceUnavailable, code: "database_unavailable", message: "the database is unavailable; try again shortly")

@@ -24,7 +24,7 @@ public struct RequestTransactionMiddleware: RouterMiddleware {
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
-            return try await database.client.withConnection { connection in
+            return try await database.withConnection { connection in
                 let transaction = RequestTransaction(pool: ObjectIdentifier(database.client), connection: connection, logger: context.logger)
                 let response: Response
                 do {
