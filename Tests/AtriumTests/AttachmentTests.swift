@@ -126,6 +126,10 @@ import Testing
             let folder = stored.deletingLastPathComponent().path
             #expect(try FileManager.default.contentsOfDirectory(atPath: folder).filter { !$0.hasPrefix(".") } == [digest])
             #expect(try await Self.files(api, path).json["attachments"]?.asArray?.count == 2)
+            // `tenant show` counts both attachments and the bytes once.
+            let tenantID = tenant.info.id
+            let usage = try await TestEnvironment.withOwner { try await TenantUsage.read(tenantID: tenantID, on: $0, logger: TestEnvironment.logger) }
+            #expect(usage.attachments == 2 && usage.fileBytes == Self.pdf.count, "\(usage.attachments) \(usage.fileBytes)")
 
             // The record's history tells who attached what.
             let history = try await api.call(.get, "\(path)/history")
