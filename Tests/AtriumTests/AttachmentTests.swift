@@ -190,6 +190,11 @@ import Testing
             let foreign = try await Self.download(b, "/api/v1/x_project/\(own)/attachments/\(id)")
             #expect(foreign.status == .notFound)
             #expect(try await Self.download(a, href).status == .ok, "A still has it")
+            // Without a token nobody uploads (401 before the body is read).
+            let stranger = try await client.execute(uri: path + "/attachments", method: .post, headers: [
+                TenantResolver.header: tenants[0].info.slug, .accept: "application/json", .contentType: Self.multipartType,
+            ], body: Self.multipart([Part(fileName: "x.pdf", content: Self.pdf)]))
+            #expect(stranger.status == .unauthorized, "\(String(buffer: stranger.body))")
         }
     }
 

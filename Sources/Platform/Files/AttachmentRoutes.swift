@@ -72,6 +72,8 @@ struct AttachmentRoutes: Sendable {
 
     @Sendable func upload(_ request: Request, context: AtriumContext) async throws -> Response {
         let (entity, id) = (RecordRoutes.entityKey(context), try RecordRoutes.id(context))
+        // Signed in before the body is read: strangers cannot make the server hold an upload.
+        _ = try context.requireUser()
         let form = try await receive(request)
         try CSRF.verify(request, context: context, form: form.fields)
         let (attachments, policy) = (self.attachments, self.policy)
