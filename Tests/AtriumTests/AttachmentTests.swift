@@ -1,4 +1,3 @@
-import AtriumApp
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -73,16 +72,7 @@ import Testing
 
     /// New tenants and the live app with a 1 MiB upload limit.
     static func withTenants(_ prefixes: String..., body: @escaping @Sendable (any TestClientProtocol, [TestEnvironment.Tenant]) async throws -> Void) async throws {
-        try await RecordTestGate.shared.run {
-            var tenants: [TestEnvironment.Tenant] = []
-            for prefix in prefixes { tenants.append(try await TestEnvironment.provisionTenant(prefix)) }
-            let provisioned = tenants
-            var config = try await TestEnvironment.ready()
-            config.databasePoolSize = 2
-            config.maxUploadBytes = 1024 * 1024
-            let app = try await AtriumHost.buildApplication(configuration: config, logger: TestEnvironment.logger)
-            try await app.test(.live) { client in try await body(client, provisioned) }
-        }
+        try await RecordFixtures.withTenants(prefixes: prefixes, configure: { $0.maxUploadBytes = 1024 * 1024 }, body: body)
     }
 
     @Test func anUploadComesBackByteForByteAsADownloadAndLiesOnDiskUnderItsHash() async throws {
