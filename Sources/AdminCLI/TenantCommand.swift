@@ -108,6 +108,7 @@ struct TenantCommand: AsyncParsableCommand {
                         ["last login", details.usage.lastLoginAt.map { ISO8601DateFormatter().string(from: $0) } ?? "never"],
                         ["records", details.usage.records.isEmpty ? "0" : details.usage.records.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")],
                         ["storage", "\(details.usage.storageBytes / 1024) KiB"],
+                        ["files", "\(details.usage.attachments) attached, \(details.usage.fileBytes / 1024) KiB stored"],
                         ["max users", details.limits.maxUsers.map(String.init) ?? "unlimited"],
                         ["max records", details.limits.maxRecords.map(String.init) ?? "unlimited"],
                         ["trial ends", details.limits.trialEndsAt.map { ISO8601DateFormatter().string(from: $0) } ?? "-"],

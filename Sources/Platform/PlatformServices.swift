@@ -9,11 +9,15 @@ public struct PlatformServices: Sendable {
     public let catalog: ModuleCatalog
     public let hasher: PasswordHasher
     public let signIn: SignIn
+    /// Where attachments' bytes live (the local store under `ATRIUM_FILES_DIR` by default).
+    public let files: any FileStore
     /// Access contexts of recent callers, by tenant organisation stamp (one per app node).
     public let accessCache = AccessCache(capacity: 20_000)
 
-    public init(configuration: AtriumConfiguration, database: Database, renderer: WebRenderer, catalog: ModuleCatalog) throws {
+    public init(configuration: AtriumConfiguration, database: Database, renderer: WebRenderer, catalog: ModuleCatalog,
+                files: (any FileStore)? = nil) throws {
         self.configuration = configuration
+        self.files = files ?? LocalFileStore(path: configuration.filesDirectory)
         self.database = database
         self.renderer = renderer
         self.catalog = catalog

@@ -207,6 +207,11 @@ public struct TenantUsage: Sendable, Codable {
     public var records: [String: Int] = [:]
     /// Bytes of the tenant's record data and audit trail (PostgreSQL's column sizes).
     public var storageBytes: Int = 0
+    /// Files attached to live records.
+    public var attachments: Int = 0
+    /// Bytes the tenant's files take in the file store (each stored content once, removed
+    /// attachments' included: their bytes stay).
+    public var fileBytes: Int = 0
 
     public static func read(tenantID: UUID, on connection: PostgresConnection, logger: Logger) async throws -> TenantUsage {
         try await connection.inTenantTransaction(tenantID, logger: logger) { connection in
@@ -225,6 +230,10 @@ public struct TenantUsage: Sendable, Codable {
             usage.storageBytes = try await connection.query("""
                 SELECT (coalesce((SELECT sum(pg_column_size(r.*)) FROM records r), 0) + coalesce((SELECT sum(pg_column_size(a.*)) FROM audit_log a), 0))::bigint
                 """, logger: logger).collect().first?.decode(Int.self) ?? 0
+            (usage.attachments, usage.fileBytes) = try await connection.query("""
+                SELECT (SELECT count(*)::int FROM attachments WHERE deleted_at IS NULL),
+                       (SELECT coalesce(sum(byte_size), 0)::bigint FROM (SELECT DISTINCT ON (sha256) byte_size FROM attachments) stored)
+                """, logger: logger).one((Int, Int).self)
             return usage
         }
     }

@@ -17,6 +17,7 @@ import Testing
         ("ApprovalError", ApprovalError.examples),
         ("AccessError", AccessError.examples),
         ("TenancyError", TenancyError.examples),
+        ("AttachmentError", AttachmentError.examples),
     ]
 
     /// The enum case's name, without its associated values.

@@ -23,6 +23,7 @@ import Testing
         14: "1eafe43d472e0bc8f47fd33998f4093c8ac9e1b3c326e8eb2135b7d06a5a33d9",
         15: "ebdb92a0881aa68fb9cb7365fe22ff8d25d6842348add649d249951d7a060395",
         16: "d1ae0ef07396cab25df07c963aad70222396b2251dcbf5b91836c6a661661d65",
+        17: "a53c313266efa0c1cc8ba2240157415e55964ac8d5255f5473b6e3f12407da7f",
     ]
 
     @Test func releasedMigrationsKeepTheirChecksums() {

@@ -181,12 +181,20 @@ enum RecordFixtures {
     /// with the rest of the suite stay well inside PostgreSQL's `max_connections`.
     static func withTenants(_ prefixes: String...,
                             body: @escaping @Sendable (any TestClientProtocol, [TestEnvironment.Tenant]) async throws -> Void) async throws {
+        try await withTenants(prefixes: prefixes, body: body)
+    }
+
+    /// ``withTenants(_:body:)`` where `configure` changes the server's configuration (e.g. a
+    /// smaller upload limit).
+    static func withTenants(prefixes: [String], configure: @escaping @Sendable (inout AtriumConfiguration) -> Void = { _ in },
+                            body: @escaping @Sendable (any TestClientProtocol, [TestEnvironment.Tenant]) async throws -> Void) async throws {
         try await RecordTestGate.shared.run {
             var tenants: [TestEnvironment.Tenant] = []
             for prefix in prefixes { tenants.append(try await TestEnvironment.provisionTenant(prefix)) }
             let provisioned = tenants
             var config = try await TestEnvironment.ready()
             config.databasePoolSize = 2
+            configure(&config)
             let app = try await AtriumHost.buildApplication(configuration: config, logger: TestEnvironment.logger)
             try await app.test(.live) { client in try await body(client, provisioned) }
         }

@@ -35,6 +35,10 @@ public struct AtriumConfiguration: Sendable {
     public var loginThrottle: LoginThrottle.Policy = .init()
     /// Path of the instance's module catalog.
     public var pluginsFile: String = "plugins.json"
+    /// Root of the local file store (attachments), one folder per tenant below it.
+    public var filesDirectory: String = "./var/files"
+    /// Largest accepted upload, in bytes (`ATRIUM_MAX_UPLOAD_MB`).
+    public var maxUploadBytes: Int = 20 * 1024 * 1024
     public var logLevel: Logger.Level = .info
     public var logFormat: LogFormat = .text
 
@@ -85,6 +89,8 @@ public struct AtriumConfiguration: Sendable {
             loginThrottle.lockoutMinutes = minutes
         }
         pluginsFile = reader.string("ATRIUM_PLUGINS") ?? pluginsFile
+        filesDirectory = reader.string("ATRIUM_FILES_DIR") ?? filesDirectory
+        maxUploadBytes = try reader.int("ATRIUM_MAX_UPLOAD_MB", range: 1...2048).map { $0 * 1024 * 1024 } ?? maxUploadBytes
         if let level = reader.string("LOG_LEVEL") {
             guard let parsed = Logger.Level(rawValue: level.lowercased()) else {
                 throw ConfigurationError(variable: "LOG_LEVEL", message: "must be one of trace, debug, info, notice, warning, error, critical")

@@ -27,7 +27,7 @@ public struct ErrorMiddleware: RouterMiddleware {
             }
             let locale = Localizer.choose(userLocale: context.identity?.user.locale, cookie: request.cookies["atrium_lang"]?.value,
                                           acceptLanguage: request.headers[.acceptLanguage])
-            let message = renderer.localizer.string("errors.\(error.code)", locale: locale) ?? error.message
+            let message = renderer.localizer.string("errors.\(error.code)", locale: locale, error.messageArguments) ?? error.message
             var values: [String: Any] = [
                 "heading": renderer.localizer.string("errors.title_\(error.status.code)", locale: locale)
                     ?? renderer.localizer.string("errors.title", locale: locale) ?? "Error",

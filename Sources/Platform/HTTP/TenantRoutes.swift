@@ -16,12 +16,13 @@ public enum TenantRoutes {
         records.register(on: router)
         records.registerOrganisation(on: router)
         records.registerApprovals(on: router)
-        // Web UI: designer, administration, the approvals inbox, the notification centre (its API
-        // too), then search and the pages of every entity.
+        // Web UI: designer, administration, the approvals inbox, the notification centre and
+        // records' attachments (their API too), then search and the pages of every entity.
         WebDesigner(app: web).register(on: router)
         WebAdmin(app: web).register(on: router)
         WebApprovals(app: web).register(on: router)
         NotificationRoutes(web: web).register(on: router)
+        AttachmentRoutes(web: web).register(on: router)
         web.register(on: router)
     }
 }

@@ -141,7 +141,37 @@ public enum OpenAPIDocument {
                 "parameters": .array([idParameter]),
                 "post": .object(["operationId": s("restore_\(entity.key)"), "tags": tag, "responses": ok(name)]),
             ])
+            let attachmentID: JSONValue = .object(["name": s("aid"), "in": s("path"), "required": .bool(true), "schema": .object(["type": s("string"), "format": s("uuid")])])
+            paths["/api/v1/\(entity.key)/{id}/attachments"] = .object([
+                "parameters": .array([idParameter]),
+                "get": .object(["operationId": s("list_\(entity.key)_attachments"), "tags": tag, "responses": ok("AttachmentList")]),
+                "post": .object(["operationId": s("attach_to_\(entity.key)"), "tags": tag,
+                                 "requestBody": .object(["required": .bool(true), "content": .object(["multipart/form-data": .object(["schema": .object([
+                                    "type": s("object"), "required": .array([s("file")]),
+                                    "properties": .object(["file": .object(["type": s("string"), "contentMediaType": s("application/octet-stream")])]),
+                                 ])])])]),
+                                 "responses": ok("Attachment", "201")]),
+            ])
+            paths["/api/v1/\(entity.key)/{id}/attachments/{aid}"] = .object([
+                "parameters": .array([idParameter, attachmentID]),
+                "get": .object(["operationId": s("download_\(entity.key)_attachment"), "tags": tag,
+                                "responses": .object(["200": .object(["description": s("the file, as a download (Content-Disposition: attachment)"),
+                                                                      "content": .object(["application/octet-stream": .object(["schema": .object(["type": s("string")])])])]),
+                                                      "4XX": errorResponse])]),
+                "delete": .object(["operationId": s("remove_\(entity.key)_attachment"), "tags": tag,
+                                   "responses": .object(["204": .object(["description": s("removed from the record")]), "4XX": errorResponse])]),
+            ])
         }
+        schemas["Attachment"] = .object(["type": s("object"), "properties": .object([
+            "id": .object(["type": s("string"), "format": s("uuid")]), "entity": .object(["type": s("string")]),
+            "record_id": .object(["type": s("string"), "format": s("uuid")]), "file_name": .object(["type": s("string")]),
+            "content_type": .object(["type": s("string")]), "byte_size": .object(["type": s("integer")]),
+            "sha256": .object(["type": s("string")]), "uploaded_by": .object(["type": s("string"), "format": s("uuid")]),
+            "uploaded_at": .object(["type": s("string"), "format": s("date-time")]), "href": .object(["type": s("string")]),
+        ])])
+        schemas["AttachmentList"] = .object(["type": s("object"), "properties": .object([
+            "attachments": .object(["type": s("array"), "items": ref("Attachment")]),
+        ])])
         return .object([
             "openapi": s("3.1.0"),
             "info": .object(["title": s("Atrium API — \(tenant.name)"), "version": s("1"),

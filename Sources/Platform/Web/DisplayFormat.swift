@@ -88,4 +88,17 @@ public struct DisplayFormat: Sendable {
     public static func dateTime(_ date: Date) -> String {
         dateTime(FieldValidator.formatDateTime(date))
     }
+
+    /// `1536` → `1.5 KB`, `20971520` → `20.0 MB` (binary units, as the upload limit is given).
+    public static func fileSize(_ bytes: Int64) -> String {
+        if bytes < 1024 { return "\(bytes) B" }
+        let units = ["KB", "MB", "GB", "TB"]
+        var value = Double(bytes) / 1024
+        var unit = 0
+        while value >= 1024 && unit < units.count - 1 {
+            value /= 1024
+            unit += 1
+        }
+        return "\(String(format: "%.1f", value)) \(units[unit])"
+    }
 }

@@ -76,6 +76,7 @@ extension WebApp {
             } ?? []
             let approval = try await WebApprovals.panel(entity: entity, record: record, page: page, app: self, db: db)
             let locked = approval?["locked"] as? Bool ?? false
+            let attachments = try await attachmentsPanel(record, entity: entity, page: page, db: db)
             return render("record", page, [
                 "approval": approval.map { $0 as Any } ?? false,
                 "module_actions": moduleActions,
@@ -84,11 +85,28 @@ extension WebApp {
                 "record": ["id": id.uuidString.lowercased(), "title": title, "version": record.version,
                            "owner": record.ownerID.map { format.names[$0.uuidString.lowercased()] ?? "" } ?? "",
                            "created": DisplayFormat.dateTime(record.createdAt), "updated": DisplayFormat.dateTime(record.updatedAt)],
-                "sections": sections, "related": related, "history": historyRows,
+                "sections": sections, "related": related, "history": historyRows, "attachments": attachments,
                 "can_edit": !locked && page.actor.access.scope(entity, .update) > .none,
                 "can_delete": !locked && page.actor.access.scope(entity, .delete) > .none,
             ])
         }
+    }
+
+    /// The record's files with their download links, and the upload form and remove buttons
+    /// when the caller may change the record (the routes check again, per record).
+    func attachmentsPanel(_ record: Record, entity: EntityDefinition, page: Page, db: PostgresConnectionBox) async throws -> [String: Any] {
+        let id = record.id.uuidString.lowercased()
+        let canChange = page.actor.access.scope(entity, .update) > .none
+        let rows: [[String: Any]] = try await Attachments.live(of: entity.key, id: record.id, on: db.connection, logger: db.logger).map { file in
+            let href = "/app/\(entity.key)/\(id)/attachments/\(file.id.uuidString.lowercased())"
+            return ["id": file.id.uuidString.lowercased(), "name": file.fileName, "size": DisplayFormat.fileSize(file.byteSize),
+                    "uploader": page.format.names[file.uploadedBy.uuidString.lowercased()] ?? "", "when": DisplayFormat.dateTime(file.uploadedAt),
+                    "href": href, "delete_action": "\(href)/delete", "can_delete": canChange]
+        }
+        let limit = services.configuration.maxUploadBytes / (1024 * 1024)
+        return ["rows": rows, "count": rows.count, "has_rows": !rows.isEmpty, "can_upload": canChange, "upload_action": "/app/\(entity.key)/\(id)/attachments",
+                "hint": t("attachments.hint", page.locale, ["limit": "\(limit)"]),
+                "accept": AttachmentPolicy.allowedTypes.keys.sorted().map { ".\($0)" }.joined(separator: ",")]
     }
 
     /// Audit entries name a user actor by email (or a tool by name): show the user's name.

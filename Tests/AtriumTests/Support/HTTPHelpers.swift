@@ -21,12 +21,13 @@ struct BrowserSession {
         cookies.filter { !$0.value.isEmpty }.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: "; ")
     }
 
+    /// `body` is sent as is (give its content type in `headers`); `form` is sent URL-encoded.
     mutating func send(_ method: HTTPRequest.Method, _ uri: String, form: [String: String]? = nil,
-                       headers extra: HTTPFields = [:]) async throws -> TestResponse {
+                       headers extra: HTTPFields = [:], body raw: ByteBuffer? = nil) async throws -> TestResponse {
         var headers = extra
         headers[TenantResolver.header] = tenant
         if !cookieHeader.isEmpty { headers[.cookie] = cookieHeader }
-        var body: ByteBuffer?
+        var body = raw
         if let form {
             headers[.contentType] = "application/x-www-form-urlencoded"
             body = ByteBuffer(string: form.map { "\(Self.escape($0.key))=\(Self.escape($0.value))" }.joined(separator: "&"))

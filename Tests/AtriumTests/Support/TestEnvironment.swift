@@ -34,8 +34,13 @@ enum TestEnvironment {
         env["ATRIUM_ARGON2_ITERATIONS"] = "1"
         env["ATRIUM_PLUGINS"] = packageRoot.appendingPathComponent("plugins.json").path
         env["LOG_LEVEL"] = "warning"
+        env["ATRIUM_FILES_DIR"] = filesDirectory.path
         return try AtriumConfiguration(environment: env)
     }
+
+    /// The tests' file store root (attachments), outside the repository; tenants are unique
+    /// per test, so runs can share it.
+    static let filesDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("atrium-test-files", isDirectory: true)
 
     /// Migrates once per test process, whichever test gets here first.
     static let migrated: Task<Void, any Error> = Task {
