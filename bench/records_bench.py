@@ -216,7 +216,8 @@ def environment():
     if missing:
         sys.exit(f"records_bench: {' and '.join(missing)} must be set; run it as "
                  "`scripts/with-test-db.sh python3 bench/records_bench.py` or export them (see bench/README.md).")
-    return dict(os.environ, ATRIUM_ARGON2_MEMORY_KIB="1024", ATRIUM_ARGON2_ITERATIONS="1")
+    return dict(os.environ, ATRIUM_ARGON2_MEMORY_KIB="1024", ATRIUM_ARGON2_ITERATIONS="1",
+                ATRIUM_API_RATE_LIMITS="off")
 
 
 def postgres_tool(name):

@@ -81,6 +81,7 @@ public enum AtriumHost {
             .add(middleware: RequestTransactionMiddleware(database: database))
             .add(middleware: TenantResolver(database: database, baseDomain: configuration.baseDomain, defaultTenant: configuration.defaultTenant))
             .add(middleware: IdentityMiddleware(database: database))
+            .add(middleware: RateLimitMiddleware(policy: configuration.apiRateLimits))
         TenantRoutes.register(on: tenantRoutes, services: services, engine: recordEngine(catalog: catalog), modules: catalog.modules)
         return router
     }

@@ -22,6 +22,8 @@ public struct AtriumConfiguration: Sendable {
     public var databaseConnectTimeout: Duration = .seconds(3)
     /// A request waits at most this long for a pooled connection, then answers 503.
     public var databaseAcquireTimeout: Duration = .seconds(5)
+    /// Request-rate limits on API-token calls.
+    public var apiRateLimits = RateLimitMiddleware.Policy()
     /// Host suffix under which `<slug>.<baseDomain>` names a tenant.
     public var baseDomain: String = "localhost"
     /// Tenant served on the bare base domain (development convenience; unset in production).
@@ -67,6 +69,9 @@ public struct AtriumConfiguration: Sendable {
         databasePoolSize = try reader.int("ATRIUM_DB_POOL_SIZE", range: 1...500) ?? databasePoolSize
         databaseConnectTimeout = try reader.int("ATRIUM_DB_CONNECT_TIMEOUT_SECONDS", range: 1...120).map { .seconds($0) } ?? databaseConnectTimeout
         databaseAcquireTimeout = try reader.int("ATRIUM_DB_ACQUIRE_TIMEOUT_SECONDS", range: 1...300).map { .seconds($0) } ?? databaseAcquireTimeout
+        apiRateLimits.enabled = try reader.bool("ATRIUM_API_RATE_LIMITS") ?? apiRateLimits.enabled
+        apiRateLimits.perToken = try reader.int("ATRIUM_API_RATE_PER_TOKEN", range: 1...100_000) ?? apiRateLimits.perToken
+        apiRateLimits.perTenant = try reader.int("ATRIUM_API_RATE_PER_TENANT", range: 1...1_000_000) ?? apiRateLimits.perTenant
         baseDomain = reader.string("ATRIUM_BASE_DOMAIN")?.lowercased() ?? baseDomain
         defaultTenant = reader.string("ATRIUM_DEFAULT_TENANT")
         if let proxies = reader.string("ATRIUM_TRUSTED_PROXIES") {

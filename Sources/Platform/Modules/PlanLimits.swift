@@ -11,15 +11,17 @@ public struct PlanLimits: Sendable, Equatable {
     public var maxRecords: Int?
     /// A trial's length; its end is suspended by `atrium-admin tenant expire-trials`.
     public var trialDays: Int?
+    /// API-token requests per second over the whole company (``RateLimitMiddleware``); nil: no limit.
+    public var apiRequestsPerSecond: Int?
 
     public static let defaults: [String: PlanLimits] = [
-        "trial": PlanLimits(maxUsers: 5, maxRecords: 2_000, trialDays: 14),
-        "basic": PlanLimits(maxUsers: 10, maxRecords: 20_000, trialDays: nil),
-        "pro": PlanLimits(maxUsers: 50, maxRecords: 200_000, trialDays: nil),
-        "enterprise": PlanLimits(maxUsers: nil, maxRecords: nil, trialDays: nil),
+        "trial": PlanLimits(maxUsers: 5, maxRecords: 2_000, trialDays: 14, apiRequestsPerSecond: 20),
+        "basic": PlanLimits(maxUsers: 10, maxRecords: 20_000, trialDays: nil, apiRequestsPerSecond: 50),
+        "pro": PlanLimits(maxUsers: 50, maxRecords: 200_000, trialDays: nil, apiRequestsPerSecond: 100),
+        "enterprise": PlanLimits(maxUsers: nil, maxRecords: nil, trialDays: nil, apiRequestsPerSecond: nil),
     ]
 
-    public static func defaults(plan: String) -> PlanLimits { defaults[plan] ?? PlanLimits(maxUsers: nil, maxRecords: nil, trialDays: nil) }
+    public static func defaults(plan: String) -> PlanLimits { defaults[plan] ?? PlanLimits(maxUsers: nil, maxRecords: nil, trialDays: nil, apiRequestsPerSecond: nil) }
 
     /// The limits on the current transaction's tenant row (plan name, max users, max records).
     static func current(on connection: PostgresConnection, logger: Logger) async throws -> (plan: String, users: Int?, records: Int?)? {

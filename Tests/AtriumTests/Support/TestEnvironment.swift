@@ -34,6 +34,7 @@ enum TestEnvironment {
         env["ATRIUM_ARGON2_ITERATIONS"] = "1"
         env["ATRIUM_PLUGINS"] = packageRoot.appendingPathComponent("plugins.json").path
         env["LOG_LEVEL"] = "warning"
+        env["ATRIUM_API_RATE_LIMITS"] = "off"  // RateLimitTests turn them on with small numbers
         env["ATRIUM_FILES_DIR"] = filesDirectory.path
         return try AtriumConfiguration(environment: env)
     }

@@ -1,0 +1,79 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import Platform
+import Testing
+
+/// API-token calls are rate-limited per token and per tenant (issue 23, abuse limits); browser
+/// sessions are not. The server runs with small limits so a short burst crosses them.
+@Suite struct RateLimitTests {
+    @Test func aTokenOverItsRateGets429WithRetryAfterWhileOthersGoOn() async throws {
+        try await RecordFixtures.withTenants(prefixes: ["rate-a", "rate-b"], configure: { config in
+            config.apiRateLimits.enabled = true
+            config.apiRateLimits.perToken = 2      // a burst of 4, then 2 per second
+            config.apiRateLimits.perTenant = 1000
+        }) { client, tenants in
+            let a = try await RecordAPIClient.admin(client, tenants[0])
+            var statuses: [HTTPResponse.Status] = []
+            var refused: RecordAPIResponse?
+            for _ in 0..<10 {
+                let response = try await a.call(.get, "/api/v1/me")
+                statuses.append(response.status)
+                if response.status == .tooManyRequests { refused = response }
+            }
+            #expect(statuses.prefix(4).allSatisfy { $0 == .ok }, "the burst is allowed: \(statuses)")
+            let limited = try #require(refused, "10 calls at once must cross 2/s with a burst of 4: \(statuses)")
+            #expect(limited.errorCode == "rate_limited")
+            #expect(limited.errorMessage.contains("2 requests per second"), "\(limited.text)")
+            let retry = try #require(limited.headers[.retryAfter].flatMap { Int($0) })
+            #expect((1...2).contains(retry), "Retry-After \(retry)")
+
+            // Another tenant's token, and the same user in the browser, are not affected.
+            let b = try await RecordAPIClient.admin(client, tenants[1])
+            #expect(try await b.call(.get, "/api/v1/me").status == .ok)
+            var browser = try await WebAppTests.Browser.signIn(client, slug: tenants[0].info.slug, email: tenants[0].adminEmail, password: tenants[0].password)
+            for _ in 0..<6 { #expect(try await browser.get("/api/v1/me").0 == .ok) }
+
+            // The bucket refills: after the wait the token works again.
+            try await Task.sleep(for: .seconds(retry))
+            #expect(try await a.call(.get, "/api/v1/me").status == .ok)
+        }
+    }
+
+    @Test func aTenantOverItsPlanRateGets429AcrossItsTokens() async throws {
+        try await RecordFixtures.withTenants(prefixes: ["rate-t"], configure: { config in
+            config.apiRateLimits.enabled = true
+            config.apiRateLimits.perToken = 1000
+            config.apiRateLimits.perTenant = 3     // a burst of 6 over every token of the company
+        }) { client, tenants in
+            let first = try await RecordAPIClient.admin(client, tenants[0])
+            let second = try await RecordAPIClient.admin(client, tenants[0])
+            var statuses: [HTTPResponse.Status] = []
+            for index in 0..<12 {
+                statuses.append(try await (index % 2 == 0 ? first : second).call(.get, "/api/v1/me").status)
+            }
+            #expect(statuses.contains(.tooManyRequests), "12 calls over two tokens must cross 3/s with a burst of 6: \(statuses)")
+            let refused = try await second.call(.get, "/api/v1/me")
+            if refused.status == .tooManyRequests {
+                #expect(refused.errorMessage.contains("limited to 3 requests per second"), "\(refused.text)")
+            }
+        }
+    }
+
+    @Test func plansCarryTheirTenantRates() {
+        #expect(PlanLimits.defaults(plan: "trial").apiRequestsPerSecond == 20)
+        #expect(PlanLimits.defaults(plan: "pro").apiRequestsPerSecond == 100)
+        #expect(PlanLimits.defaults(plan: "enterprise").apiRequestsPerSecond == nil)
+    }
+
+    @Test func theBucketRefillsAtItsRate() async throws {
+        let limiter = RateLimiter()
+        #expect(limiter.take("k", rate: 10, burst: 2) == nil)
+        #expect(limiter.take("k", rate: 10, burst: 2) == nil)
+        let wait = try #require(limiter.take("k", rate: 10, burst: 2))
+        #expect(wait <= .milliseconds(100) && wait > .zero, "\(wait)")
+        #expect(limiter.take("other", rate: 10, burst: 2) == nil, "keys are independent")
+        try await Task.sleep(for: .milliseconds(250))
+        #expect(limiter.take("k", rate: 10, burst: 2) == nil)
+    }
+}
