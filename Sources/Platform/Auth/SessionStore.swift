@@ -62,6 +62,62 @@ public enum SessionStore {
         try await connection.query("DELETE FROM sessions WHERE token_hash = \(tokenHash)", logger: logger)
     }
 
+    /// One signed-in browser of a user, as the sessions list shows it. `id` is the first 16
+    /// hex digits of the stored token hash: enough to name it, worthless as a credential.
+    public struct Summary: Sendable {
+        public let id: String
+        public let ip: String?
+        public let userAgent: String?
+        public let createdAt: Date
+        public let lastSeenAt: Date
+        public let current: Bool
+    }
+
+    /// The user's live sessions, the most recently used first; `current` marks `currentHash`'s.
+    public static func list(userID: UUID, currentHash: String?, on connection: PostgresConnection, logger: Logger) async throws -> [Summary] {
+        var sessions: [Summary] = []
+        let rows = try await connection.query("""
+            SELECT token_hash, ip, user_agent, created_at, last_seen_at FROM sessions
+            WHERE user_id = \(userID) AND expires_at > now() ORDER BY last_seen_at DESC LIMIT 50
+            """, logger: logger)
+        for try await (hash, ip, agent, created, seen) in rows.decode((String, String?, String?, Date, Date).self) {
+            sessions.append(Summary(id: String(hash.prefix(16)), ip: ip, userAgent: agent, createdAt: created, lastSeenAt: seen, current: hash == currentHash))
+        }
+        return sessions
+    }
+
+    /// Ends the user's session named by `id` (see ``Summary``); returns whether there was one.
+    public static func end(id: String, userID: UUID, on connection: PostgresConnection, logger: Logger) async throws -> Bool {
+        guard id.count == 16, id.allSatisfy(\.isHexDigit) else { return false }
+        return try await connection.query("""
+            DELETE FROM sessions WHERE user_id = \(userID) AND left(token_hash, 16) = \(id) RETURNING 1
+            """, logger: logger).collect().count > 0
+    }
+
+    /// Ends every session of the user but `keepHash`'s; returns how many ended.
+    public static func endOthers(userID: UUID, keepHash: String, on connection: PostgresConnection, logger: Logger) async throws -> Int {
+        try await connection.query("""
+            DELETE FROM sessions WHERE user_id = \(userID) AND token_hash <> \(keepHash) RETURNING 1
+            """, logger: logger).collect().count
+    }
+
+    /// "Chrome on Windows", "WeChat on iPhone"…: enough to recognise a device, from its User-Agent.
+    public static func device(_ userAgent: String?) -> String {
+        guard let agent = userAgent, !agent.isEmpty else { return "?" }
+        let browsers = [("MicroMessenger", "WeChat"), ("DingTalk", "DingTalk"), ("Edg/", "Edge"), ("Firefox/", "Firefox"),
+                        ("Chrome/", "Chrome"), ("Chromium/", "Chromium"), ("Safari/", "Safari"), ("curl/", "curl"), ("python-requests", "Python")]
+        let systems = [("iPhone", "iPhone"), ("iPad", "iPad"), ("Android", "Android"), ("Windows", "Windows"), ("Mac OS X", "macOS"),
+                       ("HarmonyOS", "HarmonyOS"), ("Linux", "Linux")]
+        let browser = browsers.first { agent.contains($0.0) }?.1
+        let system = systems.first { agent.contains($0.0) }?.1
+        switch (browser, system) {
+        case let (browser?, system?): return "\(browser) · \(system)"
+        case let (browser?, nil): return browser
+        case let (nil, system?): return system
+        default: return String(agent.prefix(60))
+        }
+    }
+
     /// Removes this tenant's expired sessions (called opportunistically at login).
     public static func purgeExpired(on connection: PostgresConnection, logger: Logger) async throws {
         try await connection.query("DELETE FROM sessions WHERE expires_at <= now()", logger: logger)

@@ -251,8 +251,11 @@ public struct OrganisationAdmin: Sendable {
         public var dimensionValues: [String]??
         /// false deactivates the user (sessions and API tokens end); true reactivates.
         public var active: Bool?
+        /// true signs the user out of every browser (API tokens stay).
+        public var endSessions: Bool?
         enum CodingKeys: String, CodingKey, CaseIterable {
             case departmentID = "department_id", managerID = "manager_id", roles, dimensionValues = "dimension_values", active
+            case endSessions = "end_sessions"
         }
 
         struct AnyKey: CodingKey {
@@ -271,6 +274,7 @@ public struct OrganisationAdmin: Sendable {
             }
             let c = try decoder.container(keyedBy: CodingKeys.self)
             active = try c.decodeIfPresent(Bool.self, forKey: .active)
+            endSessions = try c.decodeIfPresent(Bool.self, forKey: .endSessions)
             // Present-and-null clears; absent leaves unchanged.
             departmentID = c.contains(.departmentID) ? .some(try c.decodeIfPresent(UUID.self, forKey: .departmentID)) : nil
             managerID = c.contains(.managerID) ? .some(try c.decodeIfPresent(UUID.self, forKey: .managerID)) : nil
@@ -324,6 +328,10 @@ public struct OrganisationAdmin: Sendable {
             }
             _ = try await Self.setActive(active, user: id, on: connection, logger: logger)
             details["active"] = "\(active)"
+        }
+        if change.endSessions == true {
+            let ended = try await connection.query("DELETE FROM sessions WHERE user_id = \(id) RETURNING 1", logger: logger).collect().count
+            details["sessions_ended"] = "\(ended)"
         }
         try await Self.audit("user.changed", entity: "user", id: id, details: details, actor: actor, on: connection, logger: logger)
         return try await members(on: connection, logger: logger).first { $0.id == id }!

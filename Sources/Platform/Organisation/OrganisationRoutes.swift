@@ -13,7 +13,7 @@ import Hummingbird
 ///     PATCH  /api/v1/admin/roles/{id}                  admin
 ///     DELETE /api/v1/admin/roles/{id}                  admin
 ///     GET    /api/v1/admin/users                       admin: users with department, manager, roles
-///     PATCH  /api/v1/admin/users/{id}                  admin: {"department_id"?, "manager_id"?, "roles"?: [keys], "dimension_values"?: [..] | null, "active"?} (other keys: 422)
+///     PATCH  /api/v1/admin/users/{id}                  admin: {"department_id"?, "manager_id"?, "roles"?: [keys], "dimension_values"?: [..] | null, "active"?, "end_sessions"?} (other keys: 422)
 ///     POST   /api/v1/admin/users/{id}/handover         admin: {"to", "entities"?, "deactivate"? (default true)}
 ///     GET    /api/v1/{entity}/{id}/shares              who the record is shared with (read scope)
 ///     POST   /api/v1/{entity}/{id}/shares              {"kind": "user|department|role", "id", "access": "read|write"} (share scope)

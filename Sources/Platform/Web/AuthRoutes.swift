@@ -32,6 +32,8 @@ public struct AuthRoutes: Sendable {
         router.post("settings/locale", use: changeLocale)
         router.post("tokens", use: createTokenFromForm)
         router.post("tokens/:id/revoke", use: revokeTokenFromForm)
+        router.post("sessions/others/end", use: endOtherSessions)
+        router.post("sessions/:id/end", use: endSession)
         router.get("api/v1/me", use: me)
         router.get("api/v1/tokens", use: listTokens)
         router.post("api/v1/tokens", use: createToken)
@@ -146,11 +148,16 @@ public struct AuthRoutes: Sendable {
         guard let identity = context.identity else { return redirect("/login") }
         let lang = locale(request, context)
         let logger = context.logger
-        let (moduleIDs, tokens, access) = try await database.withTenant(tenant.id, logger: logger) { connection in
+        var currentHash: String?
+        if case .session(let hash, _) = identity.method { currentHash = hash }
+        let thisSession = currentHash
+        let (moduleIDs, tokens, access, sessions) = try await database.withTenant(tenant.id, logger: logger) { connection in
             (try await TenantModules.enabled(on: connection, logger: logger),
              try await APITokenStore.list(userID: identity.user.id, on: connection, logger: logger),
-             try await AccessContext.load(for: identity.user, cache: services.accessCache, on: connection, logger: logger))
+             try await AccessContext.load(for: identity.user, cache: services.accessCache, on: connection, logger: logger),
+             try await SessionStore.list(userID: identity.user.id, currentHash: thisSession, on: connection, logger: logger))
         }
+        func text(_ key: String, _ args: [String: String] = [:]) -> String { renderer.localizer.string(key, locale: lang, args) ?? key }
         let csrf = identity.csrfToken ?? ""
         // The menu follows the roles: a module none of the user's roles reaches is not shown.
         let modules: [[String: Any]] = moduleIDs.compactMap { id in
@@ -163,7 +170,15 @@ public struct AuthRoutes: Sendable {
             "tenant": ["name": tenant.name, "slug": tenant.slug, "plan": tenant.plan],
             "user": ["displayName": identity.user.displayName, "email": identity.user.email, "isAdmin": identity.user.isAdmin],
             "modules": modules,
-            "tokens": tokens.map { ["id": $0.id.uuidString, "name": $0.name, "prefix": $0.prefix, "csrf": csrf] as [String: Any] },
+            "tokens": tokens.map {
+                ["id": $0.id.uuidString, "name": $0.name, "prefix": $0.prefix, "csrf": csrf,
+                 "used": $0.lastUsedAt.map { text("sessions.last_used", ["when": DisplayFormat.dateTime($0)]) } ?? text("sessions.never_used")] as [String: Any]
+            },
+            "sessions": sessions.map {
+                ["id": $0.id, "device": SessionStore.device($0.userAgent), "ip": $0.ip ?? "", "since": DisplayFormat.dateTime($0.createdAt),
+                 "seen": DisplayFormat.dateTime($0.lastSeenAt), "current": $0.current, "csrf": csrf] as [String: Any]
+            },
+            "other_sessions": sessions.contains { !$0.current },
             "csrf": csrf,
         ]) { $1 }
         if let newToken { values["new_token"] = newToken }
@@ -205,6 +220,50 @@ public struct AuthRoutes: Sendable {
         try CSRF.verify(request, context: context, form: form)
         try await revoke(id: context.parameters.get("id") ?? "", context: context)
         return redirect("/")
+    }
+
+    // MARK: Sessions
+
+    /// Ends one of the user's own sessions (another browser, a lost phone).
+    @Sendable func endSession(_ request: Request, context: AtriumContext) async throws -> Response {
+        let form = try await FormBody.parse(request)
+        guard context.identity != nil else { return redirect("/login") }
+        try CSRF.verify(request, context: context, form: form)
+        let tenant = try context.requireTenant()
+        let user = try context.requireUser()
+        let id = context.parameters.get("id") ?? ""
+        let logger = context.logger, ip = context.clientIP, requestID = context.id
+        let ended = try await database.withTenant(tenant.id, logger: logger) { connection in
+            guard try await SessionStore.end(id: id, userID: user.id, on: connection, logger: logger) else { return false }
+            try await AuditLog.record(.init(action: "session.ended", actor: .user(user), entity: "user", recordID: user.id.uuidString,
+                                            details: ["session": id], ip: ip, requestID: requestID),
+                                      tenantID: tenant.id, on: connection, logger: logger)
+            return true
+        }
+        guard ended else { throw AtriumError(status: .notFound, code: "session_not_found", message: "no such session of yours") }
+        let lang = locale(request, context)
+        return try await homePage(request, context: context, newToken: nil, flash: renderer.localizer.string("sessions.ended", locale: lang) ?? "")
+    }
+
+    /// Ends every session of the user but this one ("I left myself signed in somewhere").
+    @Sendable func endOtherSessions(_ request: Request, context: AtriumContext) async throws -> Response {
+        let form = try await FormBody.parse(request)
+        guard let identity = context.identity else { return redirect("/login") }
+        try CSRF.verify(request, context: context, form: form)
+        guard case .session(let keep, _) = identity.method else { return redirect("/") }
+        let tenant = try context.requireTenant()
+        let user = identity.user
+        let logger = context.logger, ip = context.clientIP, requestID = context.id
+        let count = try await database.withTenant(tenant.id, logger: logger) { connection in
+            let count = try await SessionStore.endOthers(userID: user.id, keepHash: keep, on: connection, logger: logger)
+            try await AuditLog.record(.init(action: "session.ended_others", actor: .user(user), entity: "user", recordID: user.id.uuidString,
+                                            details: ["count": "\(count)"], ip: ip, requestID: requestID),
+                                      tenantID: tenant.id, on: connection, logger: logger)
+            return count
+        }
+        let lang = locale(request, context)
+        return try await homePage(request, context: context, newToken: nil,
+                                  flash: renderer.localizer.string("sessions.ended_others", locale: lang, ["count": "\(count)"]) ?? "")
     }
 
     // MARK: JSON API
