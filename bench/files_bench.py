@@ -102,12 +102,7 @@ def main():
         print(f"files_bench failed: {error}\n--- server log ---\n{rb.log_tail(log_path)}", file=sys.stderr)
         return 1
     finally:
-        rb.stop_server(server)
-        if tenant_id:
-            try:
-                rb.cleanup(env, owner_url, slug, tenant_id)
-            except rb.BenchError as error:
-                print(f"files_bench: cleanup failed: {error}", file=sys.stderr)
+        rb.stop_and_clean_up("files_bench", server, env, owner_url, slug, tenant_id)
         shutil.rmtree(files_dir, ignore_errors=True)
     print("==================== files_bench summary ====================")
     print(f"machine     nproc {machine['nproc']} | {machine['cpu']} | postgres {machine['postgres']} | server .build/debug/atrium")

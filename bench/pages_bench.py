@@ -61,12 +61,7 @@ def main():
         print(f"pages_bench failed: {error}\n--- server log ---\n{rb.log_tail(log_path)}", file=sys.stderr)
         return 1
     finally:
-        rb.stop_server(server)
-        if tenant_id:
-            try:
-                rb.cleanup(env, owner_url, slug, tenant_id)
-            except rb.BenchError as error:
-                print(f"pages_bench: cleanup failed: {error}", file=sys.stderr)
+        rb.stop_and_clean_up("pages_bench", server, env, owner_url, slug, tenant_id)
     print("==================== pages_bench summary ====================")
     print(f"machine     nproc {machine['nproc']} | {machine['cpu']} | postgres {machine['postgres']} | server .build/debug/atrium")
     print(f"data        {args.records} records of one custom object; {args.requests} requests per line after 10 warm-up calls")

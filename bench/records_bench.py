@@ -630,6 +630,16 @@ ROLLBACK;
             "seq_scan": "Seq Scan on records" in plan, "plan": plan.strip("\n")}
 
 
+def stop_and_clean_up(name, server, env, owner_url, slug, tenant_id):
+    """A bench's last step: stops its server, then deletes its tenant (a failure is reported, not raised)."""
+    stop_server(server)
+    if tenant_id:
+        try:
+            cleanup(env, owner_url, slug, tenant_id)
+        except BenchError as error:
+            print(f"{name}: cleanup failed: {error}", file=sys.stderr)
+
+
 def cleanup(env, owner_url, slug, tenant_id):
     """Deletes the bench tenant's records (their index keys go with them) and suspends the tenant."""
     deleted = psql(owner_url, f"""

@@ -151,12 +151,7 @@ def main():
         print(f"scope_bench failed: {error}\n--- server log ---\n{rb.log_tail(log_path)}", file=sys.stderr)
         return 1
     finally:
-        rb.stop_server(server)
-        if tenant_id:
-            try:
-                rb.cleanup(env, owner_url, slug, tenant_id)
-            except rb.BenchError as error:
-                print(f"scope_bench: cleanup failed: {error}", file=sys.stderr)
+        rb.stop_and_clean_up("scope_bench", server, env, owner_url, slug, tenant_id)
     base = results["admin (no scope)"]["latency"]["p50"]
     lines = ["==================== scope_bench summary ====================",
              f"machine     nproc {machine['nproc']} | {machine['cpu']} | postgres {machine['postgres']} | server .build/debug/atrium",
