@@ -51,6 +51,16 @@ import Testing
             #expect(ended.status == .ok, "\(ended.text)")
             #expect(try await browser.session.send(.get, "/").status == .seeOther, "the browser is signed out")
             #expect(try await member.api.call(.get, "/api/v1/me").status == .ok, "API tokens stay: ending sessions is not offboarding")
+
+            // The same from the administrator's user page.
+            var again = try await WebAppTests.Browser.signIn(client, slug: tenant.info.slug, email: member.email, password: PermissionFixtures.password)
+            var adminBrowser = try await WebAppTests.Browser.signIn(client, slug: tenant.info.slug, email: tenant.adminEmail, password: tenant.password)
+            let page = try await adminBrowser.get("/app/admin/users/\(member.id)")
+            #expect(page.1.contains(#"data-testid="end-user-sessions""#))
+            let form = try await adminBrowser.post("/app/admin/users/\(member.id)/sessions/end", [:])
+            #expect(form.0 == .seeOther, "\(form.0)")
+            #expect(try await again.session.send(.get, "/").status == .seeOther, "signed out from the admin page")
+            #expect(try await adminBrowser.post("/app/admin/users/\(UUID())/sessions/end", [:]).0 == .notFound)
         }
     }
 }

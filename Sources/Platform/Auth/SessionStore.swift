@@ -101,6 +101,11 @@ public enum SessionStore {
             """, logger: logger).collect().count
     }
 
+    /// Ends every session of the user (an administrator's "sign out everywhere"); returns how many.
+    public static func endAll(userID: UUID, on connection: PostgresConnection, logger: Logger) async throws -> Int {
+        try await connection.query("DELETE FROM sessions WHERE user_id = \(userID) RETURNING 1", logger: logger).collect().count
+    }
+
     /// "Chrome on Windows", "WeChat on iPhone"…: enough to recognise a device, from its User-Agent.
     public static func device(_ userAgent: String?) -> String {
         guard let agent = userAgent, !agent.isEmpty else { return "?" }

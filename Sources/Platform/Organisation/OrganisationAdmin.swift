@@ -330,7 +330,7 @@ public struct OrganisationAdmin: Sendable {
             details["active"] = "\(active)"
         }
         if change.endSessions == true {
-            let ended = try await connection.query("DELETE FROM sessions WHERE user_id = \(id) RETURNING 1", logger: logger).collect().count
+            let ended = try await SessionStore.endAll(userID: id, on: connection, logger: logger)
             details["sessions_ended"] = "\(ended)"
         }
         try await Self.audit("user.changed", entity: "user", id: id, details: details, actor: actor, on: connection, logger: logger)

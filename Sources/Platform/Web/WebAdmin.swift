@@ -27,6 +27,7 @@ struct WebAdmin: Sendable {
         router.post("app/admin/users/:id", use: changeUser)
         router.post("app/admin/users/:id/active", use: setActive)
         router.post("app/admin/users/:id/password", use: resetPassword)
+        router.post("app/admin/users/:id/sessions/end", use: endSessions)
         router.get("app/admin/departments", use: departments)
         router.post("app/admin/departments", use: createDepartment)
         router.post("app/admin/departments/:id", use: changeDepartment)
@@ -199,6 +200,22 @@ struct WebAdmin: Sendable {
                 throw AtriumError(status: .notFound, code: "user_not_found", message: "no user \(id.uuidString.lowercased())")
             }
             try await Self.audit(active ? "user.activated" : "user.deactivated", entity: "user", id: id, details: [:], actor: page.actor,
+                                 on: db.connection, logger: db.logger)
+            return WebApp.redirect("/app/admin/users/\(id.uuidString.lowercased())?notice=saved")
+        }
+    }
+
+    /// Signs the user out of every browser (a lost laptop); API tokens stay.
+    @Sendable func endSessions(_ request: Request, context: AtriumContext) async throws -> Response {
+        guard app.signedIn(context) else { return WebApp.redirect("/login") }
+        let id = try Self.id(context, what: "user")
+        let form = try await FormBody.parse(request)
+        return try await app.adminPage(request, context, form: form, current: "admin:users") { page, db in
+            guard try await organisation.members(on: db.connection, logger: db.logger).contains(where: { $0.id == id }) else {
+                throw AtriumError(status: .notFound, code: "user_not_found", message: "no user \(id.uuidString.lowercased())")
+            }
+            let ended = try await SessionStore.endAll(userID: id, on: db.connection, logger: db.logger)
+            try await Self.audit("user.sessions_ended", entity: "user", id: id, details: ["sessions_ended": "\(ended)"], actor: page.actor,
                                  on: db.connection, logger: db.logger)
             return WebApp.redirect("/app/admin/users/\(id.uuidString.lowercased())?notice=saved")
         }
