@@ -12,6 +12,13 @@ import Tenancy
 /// user and reseller commands go through the server's admin API with an admin token.
 @main
 struct AdminCommand: AsyncParsableCommand {
+    /// The file store of this installation (`ATRIUM_FILES_DIR`, as the server reads it):
+    /// tenant export reads attachments' bytes from it, import writes them.
+    static func fileStore() -> LocalFileStore {
+        let path = ProcessInfo.processInfo.environment["ATRIUM_FILES_DIR"].flatMap { $0.isEmpty ? nil : $0 }
+        return LocalFileStore(path: path ?? AtriumConfiguration.defaultFilesDirectory)
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "atrium-admin",
         abstract: "Operate an Atrium instance: migrations, tenants, users, resellers, admin tokens.",

@@ -185,7 +185,7 @@ struct TenantCommand: AsyncParsableCommand {
                 }
                 let box = ProgressWriter(handle: handle)
                 let counts = try await connection.withConnection { conn, logger in
-                    try await TenantArchive.export(slug: slug, includePasswordHashes: withPasswordHashes, on: conn, logger: logger) { line in
+                    try await TenantArchive.export(slug: slug, includePasswordHashes: withPasswordHashes, files: AdminCommand.fileStore(), on: conn, logger: logger) { line in
                         try box.write(line)
                     }
                 }
@@ -220,7 +220,7 @@ struct TenantCommand: AsyncParsableCommand {
                 }
                 let lines = text.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
                 let counts = try await connection.withConnection { conn, logger in
-                    try await TenantArchive.restore(lines: lines, slug: slug, name: name, on: conn, logger: logger)
+                    try await TenantArchive.restore(lines: lines, slug: slug, name: name, files: AdminCommand.fileStore(), on: conn, logger: logger)
                 }
                 print("imported tenant \(slug): \(counts.values.reduce(0, +)) rows in \(counts.count) tables")
             }

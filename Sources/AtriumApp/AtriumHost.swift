@@ -76,7 +76,7 @@ public enum AtriumHost {
         router.add(middleware: MetricsMiddleware(metrics: metrics))
         OperationsRoutes(services: services, expectedSchemaVersion: migrations.map(\.version).max() ?? 0).register(on: router)
         MetricsRoutes(metrics: metrics, database: database).register(on: router)
-        AdminRoutes(owner: ownerDatabase, catalog: catalog, hasher: services.hasher).register(on: router)
+        AdminRoutes(owner: ownerDatabase, catalog: catalog, hasher: services.hasher, files: services.files).register(on: router)
         let tenantRoutes = router.group()
             .add(middleware: RequestTransactionMiddleware(database: database))
             .add(middleware: TenantResolver(database: database, baseDomain: configuration.baseDomain, defaultTenant: configuration.defaultTenant))

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Logging
+import NIOCore
 import Platform
 import PostgresNIO
 
@@ -12,6 +13,10 @@ import PostgresNIO
 /// administrators can write. Import restores it under a new or the same
 /// slug on this or another instance (same schema version), keeping every id, so records,
 /// custom field values, layouts and links come back identical.
+///
+/// Attachments' bytes travel as `{"file": {"key", "data"}}` lines (base64) after the batches,
+/// one per stored file, checked against their SHA-256 and written to the target's file store
+/// on import (a file line counts under `@files` in the end line).
 ///
 /// Sessions, API tokens and sign-in attempts are never exported. Password hashes are left out
 /// unless asked for (`includePasswordHashes`); without them imported users must get a new
@@ -40,6 +45,16 @@ public enum TenantArchive {
         }
     }
 
+    /// One attachment file's bytes.
+    struct FileLine: Codable {
+        struct Content: Codable {
+            var key: String
+            var data: String
+        }
+        var file: Content
+    }
+    static let filesCount = "@files"
+
     /// The last line: rows per table and the digest of every line before it.
     struct End: Codable {
         var end: [String: Int]
@@ -58,7 +73,7 @@ public enum TenantArchive {
     }
 
     /// Writes the archive line by line through `write`; returns the rows per table.
-    public static func export(slug: String, includePasswordHashes: Bool, on connection: PostgresConnection, logger: Logger,
+    public static func export(slug: String, includePasswordHashes: Bool, files: any FileStore, on connection: PostgresConnection, logger: Logger,
                               write: @Sendable (String) throws -> Void) async throws -> [String: Int] {
         guard let tenant = try await TenantDirectory.find(slug: slug, on: connection, logger: logger) else {
             throw TenancyError.tenantNotFound(slug)
@@ -94,6 +109,15 @@ public enum TenantArchive {
                 }
                 try flush()
             }
+            // The files the attachment rows name (deleted ones too: their rows travel).
+            let keys = try await connection.query("SELECT DISTINCT storage_key FROM attachments ORDER BY 1", logger: logger).collect()
+                .map { try $0.decode(String.self) }
+            for key in keys {
+                let content = try await files.load(key, tenant: tenant.id)
+                let line = FileLine(file: .init(key: key, data: Data(content.readableBytesView).base64EncodedString()))
+                try emit(String(decoding: try encoder().encode(line), as: UTF8.self))
+                counts[filesCount, default: 0] += 1
+            }
             let end = try encoder().encode(End(end: counts, sha256: digest.finalize().map { String(format: "%02x", $0) }.joined()))
             try write(String(decoding: end, as: UTF8.self))
             return counts
@@ -104,7 +128,7 @@ public enum TenantArchive {
     /// returns the rows per table. Refuses a different schema version, a taken slug, or an
     /// archive whose end line is missing or does not match what was read.
     public static func restore(lines: [String], slug: String, name: String?, resellerID: UUID? = nil, actor: String = "atrium-admin",
-                               on connection: PostgresConnection, logger: Logger) async throws -> [String: Int] {
+                               files: any FileStore, on connection: PostgresConnection, logger: Logger) async throws -> [String: Int] {
         guard let first = lines.first, let header = try? JSONDecoder.iso.decode(Header.self, from: Data(first.utf8)), header.format == format else {
             throw AtriumError.validation(field: "file", "is not an Atrium tenant archive")
         }
@@ -142,6 +166,11 @@ public enum TenantArchive {
                     expected = end.compactMapValues { $0.intValue }
                     continue
                 }
+                if object["file"] != nil {
+                    try await restoreFile(line, tenant: tenantID, files: files)
+                    counts[filesCount, default: 0] += 1
+                    continue
+                }
                 guard let table = object["table"]?.stringValue, tables.contains(table), !skipped.contains(table), case .array(var rows)? = object["rows"] else {
                     throw AtriumError.validation(field: "file", "has a batch for an unknown table")
                 }
@@ -176,6 +205,24 @@ public enum TenantArchive {
     }
 
     /// Columns a restore writes: all but identity columns (their values are given anew).
+    /// Writes one file line's bytes to the new tenant's store, refusing bytes that do not match
+    /// the key the attachment rows name.
+    static func restoreFile(_ line: String, tenant: UUID, files: any FileStore) async throws {
+        guard let entry = try? JSONDecoder().decode(FileLine.self, from: Data(line.utf8)).file,
+              let data = Data(base64Encoded: entry.data) else {
+            throw AtriumError.validation(field: "file", "has a file line that cannot be read")
+        }
+        let content = ByteBuffer(bytes: data)
+        let sha256 = FileDigest.sha256(content)
+        guard entry.key.hasSuffix(sha256) else {
+            throw AtriumError.validation(field: "file", "has a file whose content does not match its name \(entry.key)")
+        }
+        let key = try await files.store(content, sha256: sha256, tenant: tenant)
+        guard key == entry.key else {
+            throw AtriumError.validation(field: "file", "has a file stored as \(entry.key), which this server would store as \(key)")
+        }
+    }
+
     /// Refuses an archive whose lines before the end line do not hash to the end line's
     /// `sha256`, before anything is written.
     static func checkDigest(_ lines: [String]) throws {

@@ -26,6 +26,7 @@ import Testing
         env["ATRIUM_ARGON2_MEMORY_KIB"] = "1024"
         env["ATRIUM_ARGON2_ITERATIONS"] = "1"
         env["ATRIUM_PLUGINS"] = TestEnvironment.packageRoot.appendingPathComponent("plugins.json").path
+        env["ATRIUM_FILES_DIR"] = TestEnvironment.filesDirectory.path  // the servers' file store in tests
         env.merge(extra) { $1 }
         process.environment = env
         let out = Pipe(), err = Pipe()

@@ -128,7 +128,12 @@ import Testing
             try await TenantDeletionTests.populate(client, a)
             let api = try await RecordAPIClient.admin(client, a)
             #expect(try await api.call(.put, "/api/v1/admin/entities/x_project/layouts/list", json: #"{"columns": ["x_name", "x_budget"], "sort": "x_name"}"#).status == .ok)
-            _ = try await api.createID("x_project", #"{"x_name": "华通 second", "x_stage": "build", "x_start": "2026-11-23", "x_budget": {"amount": "12.30", "currency": "USD"}}"#)
+            let second = try await api.createID("x_project", #"{"x_name": "华通 second", "x_stage": "build", "x_start": "2026-11-23", "x_budget": {"amount": "12.30", "currency": "USD"}}"#)
+            // An attachment: its row and its bytes travel with the archive.
+            let scan = Array("%PDF-1.4 contract 合同 \(UUID())".utf8)
+            let uploaded = try await AttachmentTests.upload(api, "/api/v1/x_project/\(second)",
+                                                            [.init(name: "file", fileName: "合同.pdf", contentType: "application/pdf", content: scan)])
+            try #require(uploaded.status == .created, "\(uploaded.text)")
             let before = try await Self.rows(a.info.id)
 
             let file = FileManager.default.temporaryDirectory.appendingPathComponent("arc-\(UUID().uuidString).jsonl").path
@@ -166,6 +171,12 @@ import Testing
             let restoredAPI = try await RecordAPIClient.signIn(client, slug: slug, email: a.adminEmail, password: "Restored-password-1")
             let names = try await restoredAPI.list("x_project", sort: "x_name").records.compactMap { $0["x_name"]?.stringValue }
             #expect(names == ["to delete", "华通 second"])
+            let restoredFiles = try await AttachmentTests.files(restoredAPI, "/api/v1/x_project/\(second)")
+            let href = try #require(restoredFiles.json["attachments"]?[0]?["href"]?.stringValue, "\(restoredFiles.text)")
+            let downloaded = try await AttachmentTests.download(restoredAPI, href)
+            #expect(downloaded.status == .ok)
+            #expect(Array(downloaded.body.readableBytesView) == scan, "the restored tenant serves the same bytes")
+            #expect(archive.contains(#"{"file":{"#), "the archive carries the file")
 
             // A damaged archive is refused and leaves nothing behind.
             let cut = archive.split(separator: "\n").dropLast().joined(separator: "\n")

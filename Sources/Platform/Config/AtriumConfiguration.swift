@@ -38,7 +38,8 @@ public struct AtriumConfiguration: Sendable {
     /// Path of the instance's module catalog.
     public var pluginsFile: String = "plugins.json"
     /// Root of the local file store (attachments), one folder per tenant below it.
-    public var filesDirectory: String = "./var/files"
+    public var filesDirectory: String = Self.defaultFilesDirectory
+    public static let defaultFilesDirectory = "./var/files"
     /// Largest accepted upload, in bytes (`ATRIUM_MAX_UPLOAD_MB`).
     public var maxUploadBytes: Int = 20 * 1024 * 1024
     public var logLevel: Logger.Level = .info

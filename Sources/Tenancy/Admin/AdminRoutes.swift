@@ -40,13 +40,16 @@ public struct AdminRoutes: Sendable {
     let owner: Database?
     let catalog: ModuleCatalog
     let hasher: PasswordHasher
+    /// Where attachments' bytes live: exports read them, imports write them.
+    let files: any FileStore
     /// Largest archive `POST /tenants/import` accepts (it is parsed in memory).
     public static let maxImportBytes = 512 * 1024 * 1024
 
-    public init(owner: Database?, catalog: ModuleCatalog, hasher: PasswordHasher) {
+    public init(owner: Database?, catalog: ModuleCatalog, hasher: PasswordHasher, files: any FileStore) {
         self.owner = owner
         self.catalog = catalog
         self.hasher = hasher
+        self.files = files
     }
 
     public func register(on router: Router<AtriumContext>) {
@@ -106,7 +109,7 @@ public struct AdminRoutes: Sendable {
                     throw TenancyError.archiveTooLarge(maxMiB: Self.maxImportBytes / 1024 / 1024)
                 }
                 let lines = String(buffer: buffer).split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
-                let counts = try await TenantArchive.restore(lines: lines, slug: slug, name: name, resellerID: call.caller.resellerID, actor: call.actor,
+                let counts = try await TenantArchive.restore(lines: lines, slug: slug, name: name, resellerID: call.caller.resellerID, actor: call.actor, files: files,
                                                              on: call.connection, logger: call.logger)
                 let tenant = try await TenantDirectory.find(slug: slug, on: call.connection, logger: call.logger)
                 call.tenantID = tenant?.id
@@ -150,7 +153,7 @@ public struct AdminRoutes: Sendable {
             return try await call(request, context, action: "tenant.export", tenant: context.parameters.get("slug"),
                                   details: ["password_hashes": "\(hashes)"]) { call in
                 let tenant = try call.requireTenant()
-                return try await Self.exportResponse(slug: tenant.slug, passwordHashes: hashes, connection: call.connection, logger: call.logger)
+                return try await Self.exportResponse(slug: tenant.slug, passwordHashes: hashes, files: files, connection: call.connection, logger: call.logger)
             }
         }
         v1.get("tenants/:slug/modules") { request, context in
@@ -364,7 +367,7 @@ extension AdminRoutes {
     /// first (one consistent snapshot, and a Content-Length for the client's progress), then
     /// streamed in 64 KiB chunks. The file is unlinked before streaming starts, so it
     /// disappears whatever happens to the connection.
-    static func exportResponse(slug: String, passwordHashes: Bool, connection: PostgresConnection, logger: Logger) async throws -> Response {
+    static func exportResponse(slug: String, passwordHashes: Bool, files: any FileStore, connection: PostgresConnection, logger: Logger) async throws -> Response {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("atrium-export-\(UUID().uuidString).jsonl").path
         guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]),
               let output = FileHandle(forWritingAtPath: path) else {
@@ -372,7 +375,7 @@ extension AdminRoutes {
         }
         defer { try? FileManager.default.removeItem(atPath: path) }
         do {
-            _ = try await TenantArchive.export(slug: slug, includePasswordHashes: passwordHashes, on: connection, logger: logger) { line in
+            _ = try await TenantArchive.export(slug: slug, includePasswordHashes: passwordHashes, files: files, on: connection, logger: logger) { line in
                 try output.write(contentsOf: Data((line + "\n").utf8))
             }
             try output.close()
