@@ -111,6 +111,7 @@ struct TenantCommand: AsyncParsableCommand {
                         ["files", "\(details.usage.attachments) attached, \(details.usage.fileBytes / 1024) KiB stored"],
                         ["max users", details.limits.maxUsers.map(String.init) ?? "unlimited"],
                         ["max records", details.limits.maxRecords.map(String.init) ?? "unlimited"],
+                        ["max storage", details.limits.maxStorageMB.map { "\($0) MiB" } ?? "unlimited"],
                         ["trial ends", details.limits.trialEndsAt.map { ISO8601DateFormatter().string(from: $0) } ?? "-"],
                         ["reseller", details.reseller ?? "-"],
                     ]))
@@ -240,12 +241,13 @@ struct TenantCommand: AsyncParsableCommand {
     }
 
     struct Limits: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show or change a tenant's user and record limits and trial end ('none' lifts one).")
+        static let configuration = CommandConfiguration(abstract: "Show or change a tenant's user, record and file-storage limits and trial end ('none' lifts one).")
         @OptionGroup var connection: ConnectionOptions
         @Argument(help: "Tenant slug.") var slug: String
         @Option(help: "Most active users, or none.") var maxUsers: String?
         @Option(help: "Most live records, or none.") var maxRecords: String?
         @Option(help: "Trial end as YYYY-MM-DD (UTC midnight), or none.") var trialEnds: String?
+        @Option(help: "Most MiB of attachments, or none.") var maxStorageMb: String?
 
         static func number(_ text: String?, _ name: String, current: Int?) throws -> Int? {
             guard let text else { return current }
@@ -259,8 +261,9 @@ struct TenantCommand: AsyncParsableCommand {
                 try connection.requireLocal("tenant limits")
                 let limits = try await connection.withConnection { conn, logger in
                     var limits = try await TenantDirectory.limits(slug: slug, on: conn, logger: logger)
-                    if maxUsers != nil || maxRecords != nil || trialEnds != nil {
+                    if maxUsers != nil || maxRecords != nil || trialEnds != nil || maxStorageMb != nil {
                         limits.maxUsers = try Self.number(maxUsers, "max-users", current: limits.maxUsers)
+                        limits.maxStorageMB = try Self.number(maxStorageMb, "max-storage-mb", current: limits.maxStorageMB)
                         limits.maxRecords = try Self.number(maxRecords, "max-records", current: limits.maxRecords)
                         if let trialEnds {
                             if trialEnds == "none" { limits.trialEndsAt = nil } else {
@@ -277,6 +280,7 @@ struct TenantCommand: AsyncParsableCommand {
                 print(Output.table(header: nil, rows: [
                     ["max users", limits.maxUsers.map(String.init) ?? "unlimited"],
                     ["max records", limits.maxRecords.map(String.init) ?? "unlimited"],
+                    ["max storage", limits.maxStorageMB.map { "\($0) MiB" } ?? "unlimited"],
                     ["trial ends", limits.trialEndsAt.map { ISO8601DateFormatter().string(from: $0) } ?? "—"],
                 ]))
             }

@@ -150,8 +150,8 @@ public enum TenantArchive {
                 try await ResellerDirectory.reserve(resellerID: resellerID, seats: limits.maxUsers, on: connection, logger: logger)
             }
             let tenantID = try await connection.query("""
-                INSERT INTO tenants (slug, name, plan, max_users, max_records, reseller_id)
-                VALUES (\(slug), \(name ?? header.name), \(header.plan), \(limits.maxUsers), \(limits.maxRecords), \(resellerID))
+                INSERT INTO tenants (slug, name, plan, max_users, max_records, max_storage_mb, reseller_id)
+                VALUES (\(slug), \(name ?? header.name), \(header.plan), \(limits.maxUsers), \(limits.maxRecords), \(limits.maxStorageMB), \(resellerID))
                 RETURNING id
                 """, logger: logger).one(UUID.self)
             try await TenantScope.enter(tenantID, on: connection, logger: logger)

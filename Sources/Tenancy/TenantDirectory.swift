@@ -150,16 +150,20 @@ extension TenantDirectory {
         public var maxUsers: Int?
         public var maxRecords: Int?
         public var trialEndsAt: Date?
-        enum CodingKeys: String, CodingKey { case maxUsers = "max_users", maxRecords = "max_records", trialEndsAt = "trial_ends_at" }
+        /// Attachment storage in MiB (nil: unlimited).
+        public var maxStorageMB: Int?
+        enum CodingKeys: String, CodingKey {
+            case maxUsers = "max_users", maxRecords = "max_records", trialEndsAt = "trial_ends_at", maxStorageMB = "max_storage_mb"
+        }
     }
 
     public static func limits(slug: String, on connection: PostgresConnection, logger: Logger) async throws -> Limits {
-        guard let (users, records, trial) = try await connection.query(
-            "SELECT max_users, max_records, trial_ends_at FROM tenants WHERE slug = \(slug)", logger: logger
-        ).collect().first?.decode((Int?, Int?, Date?).self) else {
+        guard let (users, records, trial, storage) = try await connection.query(
+            "SELECT max_users, max_records, trial_ends_at, max_storage_mb FROM tenants WHERE slug = \(slug)", logger: logger
+        ).collect().first?.decode((Int?, Int?, Date?, Int?).self) else {
             throw TenancyError.tenantNotFound(slug)
         }
-        return Limits(maxUsers: users, maxRecords: records, trialEndsAt: trial)
+        return Limits(maxUsers: users, maxRecords: records, trialEndsAt: trial, maxStorageMB: storage)
     }
 
     /// Sets a tenant's limits (nil = unlimited / no trial end), audited in the tenant.
@@ -169,13 +173,17 @@ extension TenantDirectory {
         }
         try await connection.inTenantTransaction(tenant.id, logger: logger) { connection in
             try await connection.query("""
-                UPDATE tenants SET max_users = \(limits.maxUsers), max_records = \(limits.maxRecords), trial_ends_at = \(limits.trialEndsAt), updated_at = now()
+                UPDATE tenants SET max_users = \(limits.maxUsers), max_records = \(limits.maxRecords), trial_ends_at = \(limits.trialEndsAt),
+                                   max_storage_mb = \(limits.maxStorageMB), updated_at = now()
                 WHERE id = \(tenant.id)
                 """, logger: logger)
+            func shown(_ value: Int?) -> String { value.map(String.init) ?? "unlimited" }
+            let details: [String: String] = [
+                "max_users": shown(limits.maxUsers), "max_records": shown(limits.maxRecords), "max_storage_mb": shown(limits.maxStorageMB),
+                "trial_ends_at": limits.trialEndsAt.map { ISO8601DateFormatter().string(from: $0) } ?? "none",
+            ]
             try await AuditLog.record(.init(action: "tenant.limits_changed", actor: .system(actor), entity: "tenant", recordID: tenant.id.uuidString,
-                                            details: ["max_users": limits.maxUsers.map(String.init) ?? "unlimited",
-                                                      "max_records": limits.maxRecords.map(String.init) ?? "unlimited",
-                                                      "trial_ends_at": limits.trialEndsAt.map { ISO8601DateFormatter().string(from: $0) } ?? "none"]),
+                                            details: details),
                                       tenantID: tenant.id, on: connection, logger: logger)
         }
     }

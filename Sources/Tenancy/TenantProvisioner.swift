@@ -111,8 +111,8 @@ public struct TenantProvisioner: Sendable {
                     try await ResellerDirectory.reserve(resellerID: reseller, seats: limits.maxUsers, on: connection, logger: logger)
                 }
                 let rows = try await connection.query("""
-                    INSERT INTO tenants (slug, name, plan, max_users, max_records, trial_ends_at, reseller_id)
-                    VALUES (\(request.slug), \(name), \(request.plan), \(limits.maxUsers), \(limits.maxRecords), \(trialEnds), \(request.resellerID))
+                    INSERT INTO tenants (slug, name, plan, max_users, max_records, max_storage_mb, trial_ends_at, reseller_id)
+                    VALUES (\(request.slug), \(name), \(request.plan), \(limits.maxUsers), \(limits.maxRecords), \(limits.maxStorageMB), \(trialEnds), \(request.resellerID))
                     RETURNING id, slug, name, status, plan
                     """, logger: logger)
                 guard let tenant = try await TenantDirectory.decode(rows).first else {

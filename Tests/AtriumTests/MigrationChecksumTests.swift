@@ -24,6 +24,7 @@ import Testing
         15: "ebdb92a0881aa68fb9cb7365fe22ff8d25d6842348add649d249951d7a060395",
         16: "d1ae0ef07396cab25df07c963aad70222396b2251dcbf5b91836c6a661661d65",
         17: "a53c313266efa0c1cc8ba2240157415e55964ac8d5255f5473b6e3f12407da7f",
+        18: "ef8e744c42728ead543a76163c1d95acd8840854c1c726f972cb13579f53087d",
     ]
 
     @Test func releasedMigrationsKeepTheirChecksums() {

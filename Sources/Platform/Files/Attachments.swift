@@ -99,6 +99,7 @@ public struct Attachments: Sendable {
         let upload = try policy.check(file)
         let tenant = try await engine.currentTenant(on: connection, logger: logger)
         let digest = FileDigest.sha256(upload.content)
+        try await PlanLimits.checkStorage(adding: upload.byteSize, sha256: digest, on: connection, logger: logger)
         let key = try await files.store(upload.content, sha256: digest, tenant: tenant)
         let attachment = try await Self.decode(connection.query("""
             INSERT INTO attachments (tenant_id, entity, record_id, file_name, content_type, byte_size, sha256, storage_key, uploaded_by)

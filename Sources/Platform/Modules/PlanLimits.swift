@@ -13,15 +13,20 @@ public struct PlanLimits: Sendable, Equatable {
     public var trialDays: Int?
     /// API-token requests per second over the whole company (``RateLimitMiddleware``); nil: no limit.
     public var apiRequestsPerSecond: Int?
+    /// Attachment storage in MiB (each content counted once); nil: no limit. Stored per tenant
+    /// (`tenants.max_storage_mb`) at provisioning, changed by `atrium-admin tenant limits`.
+    public var maxStorageMB: Int?
 
     public static let defaults: [String: PlanLimits] = [
-        "trial": PlanLimits(maxUsers: 5, maxRecords: 2_000, trialDays: 14, apiRequestsPerSecond: 20),
-        "basic": PlanLimits(maxUsers: 10, maxRecords: 20_000, trialDays: nil, apiRequestsPerSecond: 50),
-        "pro": PlanLimits(maxUsers: 50, maxRecords: 200_000, trialDays: nil, apiRequestsPerSecond: 100),
-        "enterprise": PlanLimits(maxUsers: nil, maxRecords: nil, trialDays: nil, apiRequestsPerSecond: nil),
+        "trial": PlanLimits(maxUsers: 5, maxRecords: 2_000, trialDays: 14, apiRequestsPerSecond: 20, maxStorageMB: 500),
+        "basic": PlanLimits(maxUsers: 10, maxRecords: 20_000, trialDays: nil, apiRequestsPerSecond: 50, maxStorageMB: 5_120),
+        "pro": PlanLimits(maxUsers: 50, maxRecords: 200_000, trialDays: nil, apiRequestsPerSecond: 100, maxStorageMB: 51_200),
+        "enterprise": PlanLimits(maxUsers: nil, maxRecords: nil, trialDays: nil, apiRequestsPerSecond: nil, maxStorageMB: nil),
     ]
 
-    public static func defaults(plan: String) -> PlanLimits { defaults[plan] ?? PlanLimits(maxUsers: nil, maxRecords: nil, trialDays: nil, apiRequestsPerSecond: nil) }
+    public static func defaults(plan: String) -> PlanLimits {
+        defaults[plan] ?? PlanLimits(maxUsers: nil, maxRecords: nil, trialDays: nil, apiRequestsPerSecond: nil, maxStorageMB: nil)
+    }
 
     /// The limits on the current transaction's tenant row (plan name, max users, max records).
     static func current(on connection: PostgresConnection, logger: Logger) async throws -> (plan: String, users: Int?, records: Int?)? {
@@ -55,6 +60,27 @@ public struct PlanLimits: Sendable, Equatable {
                 ? "the \(plan) plan allows \(limit) records and this company has \(live); delete records or change the plan"
                 : "the \(plan) plan allows \(limit) records and this company has \(live), so \(adding) more do not fit (room for \(max(0, limit - live))); import fewer rows, delete records or change the plan"
             throw AtriumError(status: .unprocessableContent, code: "plan_limit_records", message: message, field: "records")
+        }
+    }
+
+    /// Refuses `adding` more bytes of attachments beyond the tenant's storage limit. Usage counts
+    /// each stored content once (the same file attached twice takes its bytes once), deleted
+    /// attachments included: their bytes stay in the store.
+    public static func checkStorage(adding bytes: Int, sha256: String, on connection: PostgresConnection, logger: Logger) async throws {
+        guard let (plan, limitMB) = try await connection.query("""
+            SELECT plan, max_storage_mb FROM tenants WHERE id = NULLIF(current_setting('app.tenant_id', true), '')::uuid
+            """, logger: logger).collect().first?.decode((String, Int?).self), let limitMB else { return }
+        let (used, known) = try await connection.query("""
+            SELECT coalesce(sum(byte_size), 0)::bigint, coalesce(bool_or(sha256 = \(sha256)), false)
+            FROM (SELECT DISTINCT ON (sha256) sha256, byte_size FROM attachments ORDER BY sha256) stored
+            """, logger: logger).collect().first?.decode((Int64, Bool).self) ?? (Int64(0), false)
+        guard !known else { return }  // the bytes are stored already
+        let limit = Int64(limitMB) * 1024 * 1024
+        if used + Int64(bytes) > limit {
+            let usedMB = Double(used) / 1_048_576
+            throw AtriumError(status: .unprocessableContent, code: "plan_limit_storage",
+                              message: "the \(plan) plan allows \(limitMB) MiB of files and this company uses \(String(format: "%.1f", usedMB)) MiB; remove files or change the plan",
+                              field: "file")
         }
     }
 }
