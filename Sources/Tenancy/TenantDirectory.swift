@@ -238,10 +238,8 @@ public struct TenantUsage: Sendable, Codable {
             usage.storageBytes = try await connection.query("""
                 SELECT (coalesce((SELECT sum(pg_column_size(r.*)) FROM records r), 0) + coalesce((SELECT sum(pg_column_size(a.*)) FROM audit_log a), 0))::bigint
                 """, logger: logger).collect().first?.decode(Int.self) ?? 0
-            (usage.attachments, usage.fileBytes) = try await connection.query("""
-                SELECT (SELECT count(*)::int FROM attachments WHERE deleted_at IS NULL),
-                       (SELECT coalesce(sum(byte_size), 0)::bigint FROM (SELECT DISTINCT ON (sha256) byte_size FROM attachments) stored)
-                """, logger: logger).one((Int, Int).self)
+            usage.attachments = try await connection.query("SELECT count(*)::int FROM attachments WHERE deleted_at IS NULL", logger: logger).one(Int.self)
+            usage.fileBytes = try await Attachments.storedBytes(on: connection, logger: logger)
             return usage
         }
     }

@@ -50,6 +50,15 @@ public struct Attachments: Sendable {
         self.files = files
     }
 
+    /// Bytes the current tenant's files take in the store: each content once (the store keeps
+    /// one copy per SHA-256), removed attachments included (their bytes stay). What the storage
+    /// limit counts and what `tenant show` reports.
+    public static func storedBytes(on connection: PostgresConnection, logger: Logger) async throws -> Int {
+        try await connection.query("""
+            SELECT coalesce(sum(byte_size), 0)::bigint FROM (SELECT DISTINCT ON (sha256) byte_size FROM attachments) stored
+            """, logger: logger).one(Int.self)
+    }
+
     static let columns = "id, entity, record_id, file_name, content_type, byte_size, sha256, storage_key, uploaded_by, uploaded_at"
 
     static func decode(_ rows: PostgresRowSequence) async throws -> [Attachment] {

@@ -28,16 +28,17 @@ public struct PlanLimits: Sendable, Equatable {
         defaults[plan] ?? PlanLimits(maxUsers: nil, maxRecords: nil, trialDays: nil, apiRequestsPerSecond: nil, maxStorageMB: nil)
     }
 
-    /// The limits on the current transaction's tenant row (plan name, max users, max records).
-    static func current(on connection: PostgresConnection, logger: Logger) async throws -> (plan: String, users: Int?, records: Int?)? {
+    /// The limits on the current transaction's tenant row (plan name, max users, max records,
+    /// max attachment storage in MiB).
+    static func current(on connection: PostgresConnection, logger: Logger) async throws -> (plan: String, users: Int?, records: Int?, storageMB: Int?)? {
         try await connection.query("""
-            SELECT plan, max_users, max_records FROM tenants WHERE id = NULLIF(current_setting('app.tenant_id', true), '')::uuid
-            """, logger: logger).collect().first?.decode((String, Int?, Int?).self)
+            SELECT plan, max_users, max_records, max_storage_mb FROM tenants WHERE id = NULLIF(current_setting('app.tenant_id', true), '')::uuid
+            """, logger: logger).collect().first?.decode((String, Int?, Int?, Int?).self)
     }
 
     /// Refuses one more active user beyond the tenant's limit.
     public static func checkUsers(on connection: PostgresConnection, logger: Logger) async throws {
-        guard let (plan, limit, _) = try await current(on: connection, logger: logger), let limit else { return }
+        guard let (plan, limit, _, _) = try await current(on: connection, logger: logger), let limit else { return }
         let active = try await connection.query("SELECT count(*)::int FROM users WHERE is_active", logger: logger).collect().first?.decode(Int.self) ?? 0
         if active >= limit {
             throw AtriumError(status: .unprocessableContent, code: "plan_limit_users",
@@ -50,7 +51,7 @@ public struct PlanLimits: Sendable, Equatable {
     /// tenant's limit.
     /// `excluding`: entities of modules' reference data (seeded stages, categories), not counted.
     public static func checkRecords(adding: Int = 1, excluding: [String] = [], on connection: PostgresConnection, logger: Logger) async throws {
-        guard let (plan, _, limit) = try await current(on: connection, logger: logger), let limit else { return }
+        guard let (plan, _, limit, _) = try await current(on: connection, logger: logger), let limit else { return }
         let live = try await connection.query("""
             SELECT count(*)::int FROM records WHERE tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid AND deleted_at IS NULL
                 AND entity <> ALL(\(excluding))
@@ -67,14 +68,11 @@ public struct PlanLimits: Sendable, Equatable {
     /// each stored content once (the same file attached twice takes its bytes once), deleted
     /// attachments included: their bytes stay in the store.
     public static func checkStorage(adding bytes: Int, sha256: String, on connection: PostgresConnection, logger: Logger) async throws {
-        guard let (plan, limitMB) = try await connection.query("""
-            SELECT plan, max_storage_mb FROM tenants WHERE id = NULLIF(current_setting('app.tenant_id', true), '')::uuid
-            """, logger: logger).collect().first?.decode((String, Int?).self), let limitMB else { return }
-        let (used, known) = try await connection.query("""
-            SELECT coalesce(sum(byte_size), 0)::bigint, coalesce(bool_or(sha256 = \(sha256)), false)
-            FROM (SELECT DISTINCT ON (sha256) sha256, byte_size FROM attachments ORDER BY sha256) stored
-            """, logger: logger).collect().first?.decode((Int64, Bool).self) ?? (Int64(0), false)
+        guard let (plan, _, _, limitMB) = try await current(on: connection, logger: logger), let limitMB else { return }
+        let known = try await connection.query("SELECT EXISTS (SELECT 1 FROM attachments WHERE sha256 = \(sha256))", logger: logger)
+            .collect().first?.decode(Bool.self) ?? false
         guard !known else { return }  // the bytes are stored already
+        let used = Int64(try await Attachments.storedBytes(on: connection, logger: logger))
         let limit = Int64(limitMB) * 1024 * 1024
         if used + Int64(bytes) > limit {
             let usedMB = Double(used) / 1_048_576
