@@ -26,7 +26,7 @@ public struct LoginThrottle: Sendable {
         self.policy = policy
     }
 
-    /// When the pair is locked, the moment the lock ends.
+    /// When the pair or the address is locked, the moment the lock ends.
     public func lockedUntil(email: String, ip: String, on connection: PostgresConnection, logger: Logger) async throws -> Date? {
         let window = policy.lockoutMinutes * 60
         let rows = try await connection.query("""
@@ -38,16 +38,17 @@ public struct LoginThrottle: Sendable {
                 WHERE a.email = \(email) AND a.ip = \(ip) AND NOT a.succeeded AND a.reason <> 'locked'
                   AND a.at > s.at AND a.at > now() - make_interval(secs => \(window))
                 ORDER BY a.at DESC
+            ), address_failures AS (
+                SELECT at FROM login_attempts
+                WHERE ip = \(ip) AND NOT succeeded AND reason <> 'locked' AND at > now() - make_interval(secs => \(window))
+                ORDER BY at DESC
             )
-            SELECT (SELECT at FROM failures OFFSET \(policy.maxFailures - 1) LIMIT 1) + make_interval(secs => \(window))
+            -- The later of the two locks (greatest ignores a NULL: no lock of that kind).
+            SELECT greatest((SELECT at FROM failures OFFSET \(policy.maxFailures - 1) LIMIT 1),
+                            (SELECT at FROM address_failures OFFSET \(policy.maxAddressFailures - 1) LIMIT 1))
+                   + make_interval(secs => \(window))
             """, logger: logger)
-        let pair = try await rows.collect().first?.decode(Date?.self) ?? nil
-        let address = try await connection.query("""
-            SELECT (SELECT at FROM login_attempts
-                    WHERE ip = \(ip) AND NOT succeeded AND reason <> 'locked' AND at > now() - make_interval(secs => \(window))
-                    ORDER BY at DESC OFFSET \(policy.maxAddressFailures - 1) LIMIT 1) + make_interval(secs => \(window))
-            """, logger: logger).collect().first?.decode(Date?.self) ?? nil
-        guard let until = [pair, address].compactMap({ $0 }).max() else { return nil }
+        guard let until = try await rows.collect().first?.decode(Date?.self) else { return nil }
         return until > Date() ? until : nil
     }
 
