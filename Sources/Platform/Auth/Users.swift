@@ -110,7 +110,7 @@ public enum UserStore {
     /// Ends a user's web sessions and revokes their API tokens: on a password reset and on
     /// deactivation, so losing access to the account loses access through every door.
     public static func endSessionsAndTokens(of user: UUID, on connection: PostgresConnection, logger: Logger) async throws {
-        try await connection.query("DELETE FROM sessions WHERE user_id = \(user)", logger: logger)
+        _ = try await SessionStore.endAll(userID: user, on: connection, logger: logger)
         try await connection.query("UPDATE api_tokens SET revoked_at = now() WHERE user_id = \(user) AND revoked_at IS NULL", logger: logger)
     }
 

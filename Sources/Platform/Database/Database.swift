@@ -131,9 +131,16 @@ public struct Database: Sendable {
 /// saturated. Answered 503 with `Retry-After`.
 public struct DatabaseBusy: DomainError {
     public let waited: Duration
-    public var atriumError: AtriumError {
-        AtriumError(status: .serviceUnavailable, code: "database_unavailable", message: "the database is unavailable; try again shortly")
-    }
+    public var atriumError: AtriumError { .databaseUnavailable }
+}
+
+extension AtriumError {
+    /// What a caller is told while the database cannot be reached (no pooled connection in
+    /// time, or a connection that broke): 503, with `Retry-After` added by ``ErrorMiddleware``.
+    public static let databaseUnavailable = AtriumError(status: .serviceUnavailable, code: "database_unavailable",
+                                                        message: "the database is unavailable; try again shortly")
+    /// Seconds a client is asked to wait after a 503 (`Retry-After`).
+    public static let retryAfterSeconds = 5
 }
 
 /// Sets the tenant that RLS policies read, for the current transaction only (`is_local = true`),

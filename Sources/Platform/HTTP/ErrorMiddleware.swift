@@ -42,7 +42,7 @@ public struct ErrorMiddleware: RouterMiddleware {
     static func retryLater(_ response: Response) -> Response {
         guard response.status == .serviceUnavailable else { return response }
         var response = response
-        response.headers[.retryAfter] = "5"
+        response.headers[.retryAfter] = "\(AtriumError.retryAfterSeconds)"
         return response
     }
 
@@ -60,7 +60,7 @@ public struct ErrorMiddleware: RouterMiddleware {
                                message: "the request contains text that cannot be stored (a NUL character or invalid UTF-8)")
         case let error as PSQLError where [.connectionError, .serverClosedConnection, .poolClosed].contains(error.code):
             context.logger.error("database unavailable", metadata: ["error": "\(DatabaseErrors.describe(error))"])
-            return AtriumError(status: .serviceUnavailable, code: "database_unavailable", message: "the database is unavailable; try again shortly")
+            return .databaseUnavailable
         default:
             context.logger.error("unhandled error", metadata: ["error": "\(DatabaseErrors.describe(error))"])
             return AtriumError(status: .internalServerError, code: "internal", message: "internal error (request id \(context.id))")

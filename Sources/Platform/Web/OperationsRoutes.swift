@@ -35,7 +35,7 @@ public struct OperationsRoutes: Sendable {
                 return EditedResponse(status: .ok, response: Status(status: "ready"))
             } catch {
                 var headers = HTTPFields()
-                headers[.retryAfter] = "5"
+                headers[.retryAfter] = "\(AtriumError.retryAfterSeconds)"
                 return EditedResponse(status: .serviceUnavailable, headers: headers,
                                       response: Status(status: "unavailable", reason: "database: \(DatabaseErrors.describe(error))"))
             }
