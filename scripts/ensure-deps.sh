@@ -3,14 +3,15 @@
 # what to install. Usage: scripts/ensure-deps.sh [--browser]
 #   always:     libargon2-dev (password hashing), postgresql (embedded cluster), python3
 #   --browser:  chromium, chromium-driver, python3-pip, shellcheck, fonts-noto-cjk (readable
-#               Chinese in screenshots); selenium and
-#               openapi-spec-validator from PyPI (UI, API document and deploy/ kit tests)
+#               Chinese in screenshots), openssl (a certificate for the STARTTLS test); selenium,
+#               openapi-spec-validator and aiosmtpd (the mail tests' SMTP server) from PyPI
+#               (UI, API document, mail and deploy/ kit tests)
 set -euo pipefail
 packages=(libargon2-dev postgresql python3)
 browser=0
 if [ "${1:-}" = "--browser" ]; then
     browser=1
-    packages+=(chromium chromium-driver python3-pip shellcheck fonts-noto-cjk curl)
+    packages+=(chromium chromium-driver python3-pip shellcheck fonts-noto-cjk curl openssl)
 fi
 missing=()
 for package in "${packages[@]}"; do
@@ -34,4 +35,5 @@ pip_install() {
 if [ "$browser" = 1 ]; then
     python3 -c 'import selenium' 2>/dev/null || { echo "ensure-deps: installing selenium from PyPI" >&2; pip_install selenium; }
     python3 -c 'import openapi_spec_validator' 2>/dev/null || { echo "ensure-deps: installing openapi-spec-validator from PyPI" >&2; pip_install openapi-spec-validator; }
+    python3 -c 'import aiosmtpd' 2>/dev/null || { echo "ensure-deps: installing aiosmtpd from PyPI" >&2; pip_install aiosmtpd; }
 fi

@@ -4,6 +4,7 @@ import Logging
 import Modules
 import Platform
 import PostgresNIO
+import ServiceLifecycle
 import Tenancy
 
 /// Wires Platform, Tenancy and the modules named in `plugins.json` into one application.
@@ -50,10 +51,14 @@ public enum AtriumHost {
         let ownerDatabase = configuration.ownerDatabaseURL.map { Database(url: $0, poolSize: 4, logger: logger) }
 
         let router = buildRouter(configuration: configuration, services: services, database: database, ownerDatabase: ownerDatabase, catalog: catalog)
+        var background: [any Service] = [database.client] + (ownerDatabase.map { [$0.client] } ?? [])
+        if configuration.outboxWorker {
+            background.append(outboxWorker(configuration: configuration, services: services, catalog: catalog, logger: logger))
+        }
         var app = Application(
             router: router,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "atrium"),
-            services: [database.client] + (ownerDatabase.map { [$0.client] } ?? []),
+            services: background,
             logger: logger
         )
         app.beforeServerStarts {
@@ -87,6 +92,18 @@ public enum AtriumHost {
     }
 
     /// The record engine with the entities and hooks of the modules in the catalog.
+    /// The outbox worker with every channel this server delivers through.
+    public static func outboxWorker(configuration: AtriumConfiguration, services: PlatformServices, catalog: ModuleCatalog,
+                                    workerConfiguration: OutboxWorker.Configuration? = nil, logger: Logger) -> OutboxWorker {
+        let engine = recordEngine(catalog: catalog)
+        let email = EmailChannel(database: services.database, relay: configuration.smtpRelay, mailFrom: configuration.mailFrom,
+                                 publicURL: configuration.publicURL, localizer: services.renderer.localizer,
+                                 entities: { connection, logger in try await engine.entities(on: connection, logger: logger) }, logger: logger)
+        var settings = workerConfiguration ?? OutboxWorker.Configuration()
+        if workerConfiguration == nil { settings.pollInterval = configuration.outboxPollInterval }
+        return OutboxWorker(database: services.database, channels: [email], configuration: settings, logger: logger)
+    }
+
     public static func recordEngine(catalog: ModuleCatalog) -> RecordEngine {
         RecordEngine(catalog: catalog)
     }

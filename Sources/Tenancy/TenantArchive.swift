@@ -24,8 +24,9 @@ import PostgresNIO
 public enum TenantArchive {
     public static let format = "atrium-tenant-archive"
     /// Tables never exported: credentials, and what the import's own writes derive anew (cache
-    /// stamps, search tokens).
-    public static let skipped: Set<String> = ["sessions", "api_tokens", "login_attempts", "tenant_versions", "record_search_tokens"]
+    /// stamps, search tokens), and deliveries still waiting in the outbox (a moved tenant must
+    /// not mail its users twice).
+    public static let skipped: Set<String> = ["sessions", "api_tokens", "login_attempts", "tenant_versions", "record_search_tokens", "outbox"]
     static let batch = 2_000
     /// Stands in for a password hash that was not exported: shaped like an Argon2id hash (the
     /// column requires it) but without salt or digest, so no password verifies against it.

@@ -18,6 +18,7 @@ import Testing
         ("AccessError", AccessError.examples),
         ("TenancyError", TenancyError.examples),
         ("AttachmentError", AttachmentError.examples),
+        ("NotificationError", NotificationError.examples),
     ]
 
     /// The enum case's name, without its associated values.

@@ -44,6 +44,17 @@ public struct AtriumConfiguration: Sendable {
     public var maxUploadBytes: Int = 20 * 1024 * 1024
     public var logLevel: Logger.Level = .info
     public var logFormat: LogFormat = .text
+    /// The mail relay (`ATRIUM_SMTP_URL`); nil: e-mail notifications are recorded as failed
+    /// with "no mail relay" instead of sent.
+    public var smtpRelay: SMTPRelay?
+    /// The envelope sender and default From address (`ATRIUM_MAIL_FROM`).
+    public var mailFrom = "atrium@localhost"
+    /// How links in e-mails start (`ATRIUM_PUBLIC_URL`); `{tenant}` is replaced by the tenant's
+    /// slug, e.g. `https://{tenant}.crm.example.com`.
+    public var publicURL = "http://localhost:8080"
+    /// Run the outbox worker in this server (`ATRIUM_OUTBOX_WORKER`); every node may.
+    public var outboxWorker = true
+    public var outboxPollInterval: Duration = .seconds(1)
 
     public enum LogFormat: String, Sendable { case text, json }
 
@@ -97,6 +108,23 @@ public struct AtriumConfiguration: Sendable {
         pluginsFile = reader.string("ATRIUM_PLUGINS") ?? pluginsFile
         filesDirectory = reader.string("ATRIUM_FILES_DIR") ?? filesDirectory
         maxUploadBytes = try reader.int("ATRIUM_MAX_UPLOAD_MB", range: 1...2048).map { $0 * 1024 * 1024 } ?? maxUploadBytes
+        if let relay = reader.string("ATRIUM_SMTP_URL") {
+            smtpRelay = try SMTPRelay(parsing: relay)
+        }
+        if let from = reader.string("ATRIUM_MAIL_FROM") {
+            guard MailAddress.isValid(from) else {
+                throw ConfigurationError(variable: "ATRIUM_MAIL_FROM", message: "must be an e-mail address, e.g. crm@example.com")
+            }
+            mailFrom = from
+        }
+        if let url = reader.string("ATRIUM_PUBLIC_URL") {
+            guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
+                throw ConfigurationError(variable: "ATRIUM_PUBLIC_URL", message: "must start with http:// or https://, e.g. https://{tenant}.crm.example.com")
+            }
+            publicURL = url.hasSuffix("/") ? String(url.dropLast()) : url
+        }
+        outboxWorker = try reader.bool("ATRIUM_OUTBOX_WORKER") ?? outboxWorker
+        outboxPollInterval = try reader.int("ATRIUM_OUTBOX_POLL_MS", range: 10...600_000).map { .milliseconds($0) } ?? outboxPollInterval
         if let level = reader.string("LOG_LEVEL") {
             guard let parsed = Logger.Level(rawValue: level.lowercased()) else {
                 throw ConfigurationError(variable: "LOG_LEVEL", message: "must be one of trace, debug, info, notice, warning, error, critical")

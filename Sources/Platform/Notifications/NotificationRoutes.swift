@@ -21,18 +21,13 @@ struct NotificationRoutes: Sendable {
         router.get("app/notifications", use: page)
         router.post("app/notifications/read-all", use: pageReadAll)
         router.post("app/notifications/:id/open", use: open)
+        registerPreferences(on: router)
     }
 
     /// The notification's text in `locale`: its kind's locale text with its arguments, the
     /// entity's label as `entity`.
     static func text(_ notification: UserNotification, web: WebApp, entities: [String: EntityDefinition], locale: String) -> String {
-        var arguments = notification.arguments
-        if let key = notification.entity {
-            arguments["entity"] = entities[key].map { DisplayFormat.label($0.labels, locale: locale, fallback: key) } ?? key
-        }
-        let key = "notifications.kinds.\(notification.kind)"
-        let text = web.t(key, locale, arguments)
-        return text == key ? web.t("notifications.kinds.other", locale, ["kind": notification.kind]) : text
+        notification.text(localizer: web.renderer.localizer, entities: entities, locale: locale)
     }
 
     static func id(_ context: AtriumContext) throws -> UUID {
@@ -127,14 +122,24 @@ struct NotificationRoutes: Sendable {
 public enum NotificationError: DomainError, Equatable {
     /// No notification of the caller's with this id (someone else's is as absent as a missing one).
     case notFound(String)
+    /// A preference named something that is not a notification kind (`approval.task_assigned`),
+    /// or a choice that is not true or false.
+    case invalidPreference(String)
+    /// A tenant mail setting that cannot be used (an address that is not one); names the field.
+    case invalidMailSetting(String)
 
     public var atriumError: AtriumError {
         switch self {
         case .notFound(let reference):
             AtriumError(status: .notFound, code: "notification_not_found", message: "no notification \(reference)")
+        case .invalidPreference(let kind):
+            AtriumError(status: .unprocessableContent, code: "invalid_notification_preference",
+                        message: "'\(kind.prefix(100))' is not a notification kind with a true/false choice", field: kind)
+        case .invalidMailSetting(let field):
+            AtriumError(status: .unprocessableContent, code: "invalid_mail_setting", message: "\(field) is not a usable value", field: field)
         }
     }
 
     /// One of each case, for the locale and status checks.
-    public static let examples: [NotificationError] = [.notFound("x")]
+    public static let examples: [NotificationError] = [.notFound("x"), .invalidPreference("x"), .invalidMailSetting("reply_to")]
 }

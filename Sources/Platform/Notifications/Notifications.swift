@@ -47,6 +47,17 @@ public struct UserNotification: Sendable, Equatable {
         return "/app/\(entity)/\(recordID.uuidString.lowercased())"
     }
 
+    /// The notification's text in `locale`: its kind's locale text with its arguments, the
+    /// entity's label as `entity`.
+    public func text(localizer: Localizer, entities: [String: EntityDefinition], locale: String) -> String {
+        var arguments = self.arguments
+        if let key = entity {
+            arguments["entity"] = entities[key].map { DisplayFormat.label($0.labels, locale: locale, fallback: key) } ?? key
+        }
+        return localizer.string("notifications.kinds.\(kind)", locale: locale, arguments)
+            ?? localizer.string("notifications.kinds.other", locale: locale, ["kind": kind]) ?? kind
+    }
+
     public func json(text: String) -> JSONValue {
         .object([
             "id": .string(id.uuidString.lowercased()), "kind": .string(kind), "text": .string(text),
@@ -68,10 +79,23 @@ public enum Notifications {
     public static func notify(_ users: [UUID], of event: NotificationEvent, on connection: PostgresConnection, logger: Logger) async throws {
         let recipients = Array(Set(users).subtracting(event.actor.map { [$0] } ?? [])).sorted { $0.uuidString < $1.uuidString }
         guard !recipients.isEmpty else { return }
+        // The inbox entries and, in the same statement, an e-mail in the outbox for each
+        // active recipient who wants this kind by e-mail (their choice, else the default).
+        let emailByDefault = NotificationPreferences.emailByDefault.contains(event.kind)
         try await connection.query("""
-            INSERT INTO notifications (tenant_id, user_id, kind, entity, record_id, actor_id, arguments)
-            SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid, u, \(event.kind), \(event.entity), \(event.recordID), \(event.actor), \(MetadataStore.encode(event.arguments))::jsonb
-            FROM unnest(\(recipients)::uuid[]) AS u
+            WITH created AS (
+                INSERT INTO notifications (tenant_id, user_id, kind, entity, record_id, actor_id, arguments)
+                SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid, u, \(event.kind), \(event.entity), \(event.recordID), \(event.actor), \(MetadataStore.encode(event.arguments))::jsonb
+                FROM unnest(\(recipients)::uuid[]) AS u
+                RETURNING tenant_id, id, user_id
+            )
+            INSERT INTO outbox (tenant_id, channel, payload)
+            SELECT c.tenant_id, 'email', jsonb_build_object('kind', 'notification', 'notification_id', c.id)
+            FROM created c
+            JOIN users u ON u.tenant_id = c.tenant_id AND u.id = c.user_id AND u.is_active
+            LEFT JOIN notification_preferences p ON p.tenant_id = c.tenant_id AND p.user_id = c.user_id AND p.kind = \(event.kind) AND p.channel = 'email'
+            WHERE coalesce(p.enabled, \(emailByDefault))
+              AND NOT EXISTS (SELECT 1 FROM tenant_mail_settings s WHERE s.tenant_id = c.tenant_id AND NOT s.email_enabled)
             """, logger: logger)
     }
 

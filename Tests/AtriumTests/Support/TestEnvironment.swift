@@ -36,6 +36,7 @@ enum TestEnvironment {
         env["LOG_LEVEL"] = "warning"
         env["ATRIUM_API_RATE_LIMITS"] = "off"  // RateLimitTests turn them on with small numbers
         env["ATRIUM_FILES_DIR"] = filesDirectory.path
+        env["ATRIUM_OUTBOX_WORKER"] = "false"  // OutboxTests run their own worker against a local SMTP server
         return try AtriumConfiguration(environment: env)
     }
 
