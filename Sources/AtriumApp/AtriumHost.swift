@@ -101,7 +101,9 @@ public enum AtriumHost {
                                  entities: { connection, logger in try await engine.entities(on: connection, logger: logger) }, logger: logger)
         var settings = workerConfiguration ?? OutboxWorker.Configuration()
         if workerConfiguration == nil { settings.pollInterval = configuration.outboxPollInterval }
-        return OutboxWorker(database: services.database, channels: [email], configuration: settings, logger: logger)
+        let webhooks = WebhookChannel(database: services.database, allowPrivateAddresses: configuration.webhookAllowPrivateAddresses,
+                                      disableAfter: configuration.webhookDisableAfter, logger: logger)
+        return OutboxWorker(database: services.database, channels: [email, webhooks], configuration: settings, logger: logger)
     }
 
     public static func recordEngine(catalog: ModuleCatalog) -> RecordEngine {

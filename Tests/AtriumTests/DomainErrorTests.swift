@@ -19,6 +19,7 @@ import Testing
         ("TenancyError", TenancyError.examples),
         ("AttachmentError", AttachmentError.examples),
         ("NotificationError", NotificationError.examples),
+        ("WebhookError", WebhookError.examples),
     ]
 
     /// The enum case's name, without its associated values.

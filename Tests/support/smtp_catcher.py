@@ -3,9 +3,10 @@
 written to DIR as NNNN.eml (the DATA as received) with NNNN.json (envelope sender, recipients,
 whether the session was TLS). Prints "READY <port>" once it listens.
 
-    smtp_catcher.py DIR [--starttls CERT KEY] [--defer-first N] [--refuse-rcpt TEXT]
+    smtp_catcher.py DIR [--starttls CERT KEY] [--defer-first N [--defer-match TEXT]] [--refuse-rcpt TEXT]
 
---defer-first N   answer the first N messages' DATA with 451 (try again later)
+--defer-first N   answer the first N messages' DATA with 451 (try again later); with
+                  --defer-match, only messages to a recipient containing TEXT count
 --refuse-rcpt T   answer RCPT TO with 550 for recipients containing T (a permanent bounce)
 """
 import argparse
@@ -21,9 +22,10 @@ from aiosmtpd.controller import Controller
 
 
 class Catcher:
-    def __init__(self, directory, defer_first, refuse_rcpt):
+    def __init__(self, directory, defer_first, defer_match, refuse_rcpt):
         self.directory = directory
         self.defer_left = defer_first
+        self.defer_match = defer_match
         self.refuse_rcpt = refuse_rcpt
         self.count = 0
 
@@ -34,7 +36,8 @@ class Catcher:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
-        if self.defer_left > 0:
+        matches = not self.defer_match or any(self.defer_match in r for r in envelope.rcpt_tos)
+        if self.defer_left > 0 and matches:
             self.defer_left -= 1
             return "451 4.3.0 try again later"
         self.count += 1
@@ -59,6 +62,7 @@ def main():
     parser.add_argument("directory")
     parser.add_argument("--starttls", nargs=2, metavar=("CERT", "KEY"))
     parser.add_argument("--defer-first", type=int, default=0)
+    parser.add_argument("--defer-match")
     parser.add_argument("--refuse-rcpt")
     args = parser.parse_args()
     os.makedirs(args.directory, exist_ok=True)
@@ -68,7 +72,7 @@ def main():
         context.load_cert_chain(*args.starttls)
         options = {"tls_context": context, "require_starttls": True}
     port = free_port()
-    controller = Controller(Catcher(args.directory, args.defer_first, args.refuse_rcpt),
+    controller = Controller(Catcher(args.directory, args.defer_first, args.defer_match, args.refuse_rcpt),
                             hostname="127.0.0.1", port=port, **options)
     controller.start()
     print("READY %d" % port, flush=True)

@@ -55,6 +55,11 @@ public struct AtriumConfiguration: Sendable {
     /// Run the outbox worker in this server (`ATRIUM_OUTBOX_WORKER`); every node may.
     public var outboxWorker = true
     public var outboxPollInterval: Duration = .seconds(1)
+    /// Let webhooks call loopback and private addresses (`ATRIUM_WEBHOOK_ALLOW_PRIVATE`): on for a
+    /// private deployment whose ERP is on the LAN, off for a hosted service.
+    public var webhookAllowPrivateAddresses = false
+    /// Failed webhook attempts in a row that turn an endpoint off (`ATRIUM_WEBHOOK_DISABLE_AFTER`).
+    public var webhookDisableAfter = 15
 
     public enum LogFormat: String, Sendable { case text, json }
 
@@ -125,6 +130,8 @@ public struct AtriumConfiguration: Sendable {
         }
         outboxWorker = try reader.bool("ATRIUM_OUTBOX_WORKER") ?? outboxWorker
         outboxPollInterval = try reader.int("ATRIUM_OUTBOX_POLL_MS", range: 10...600_000).map { .milliseconds($0) } ?? outboxPollInterval
+        webhookAllowPrivateAddresses = try reader.bool("ATRIUM_WEBHOOK_ALLOW_PRIVATE") ?? webhookAllowPrivateAddresses
+        webhookDisableAfter = try reader.int("ATRIUM_WEBHOOK_DISABLE_AFTER", range: 1...1000) ?? webhookDisableAfter
         if let level = reader.string("LOG_LEVEL") {
             guard let parsed = Logger.Level(rawValue: level.lowercased()) else {
                 throw ConfigurationError(variable: "LOG_LEVEL", message: "must be one of trace, debug, info, notice, warning, error, critical")

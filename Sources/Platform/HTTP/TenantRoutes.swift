@@ -12,10 +12,11 @@ public enum TenantRoutes {
         // Modules' actions, reports and pages first: their constant paths (api/v1/sales/…,
         // app/sales/…) sit beside the records' `:entity` patterns.
         for module in modules { module.routes?.register(on: router, web: web) }
-        // JSON API: metadata and designer, records, organisation and sharing, approvals.
+        // JSON API: metadata and designer, records, organisation and sharing, approvals, webhooks.
         records.register(on: router)
         records.registerOrganisation(on: router)
         records.registerApprovals(on: router)
+        WebhookRoutes(records: records, engine: engine, allowPrivateAddresses: services.configuration.webhookAllowPrivateAddresses).register(on: router)
         // Web UI: designer, administration, the approvals inbox, the notification centre and
         // records' attachments (their API too), then search and the pages of every entity.
         WebDesigner(app: web).register(on: router)

@@ -695,6 +695,14 @@ public struct RecordEngine: Sendable {
         try await AuditLog.record(.init(action: action, actor: .user(actor.user), entity: record.entity, recordID: record.id.uuidString.lowercased(),
                                         details: details, changes: changes, ip: actor.ip, requestID: actor.requestID),
                                   tenantID: tenantID, on: connection, logger: logger)
+        // Whatever is audited is also offered to the tenant's webhooks, in the same transaction.
+        var data = record.json
+        if action == "record.updated", case .object(var object) = data {
+            object["changes"] = .object(changes)
+            data = .object(object)
+        }
+        try await Webhooks.offer(entity: record.entity, action: String(action.dropFirst("record.".count)), data: data, actorID: actor.user.id,
+                                 on: connection, logger: logger)
     }
 
     /// An audit entry's details without the before/after of fields hidden from the caller.
