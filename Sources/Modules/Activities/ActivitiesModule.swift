@@ -17,7 +17,7 @@ public enum ActivitiesModule {
         recordPanels: [TimelinePanel()])
 
     /// Everyone logs their own follow-ups and works their own tasks; managers see their
-    /// department tree's, the director and administrators everyone's; read-only roles read.
+    /// department tree's, the director and administrators everyone's; read-only roles read all.
     static let defaultGrants: [String: [String: DataScope]] = [
         "administrator": DefaultRoles.working(.all),
         "sales_director": DefaultRoles.working(.all),
@@ -25,7 +25,7 @@ public enum ActivitiesModule {
         "salesperson": DefaultRoles.working(.own),
         "service_agent": DefaultRoles.working(.own),
         "purchaser": DefaultRoles.working(.own),
-        "finance": DefaultRoles.readAll.merging(DefaultRoles.working(.own)) { $1 },
+        "finance": DefaultRoles.working(.own),
         "read_only": DefaultRoles.rights([(.read, .all)]),
     ]
 

@@ -37,7 +37,7 @@ struct Timeline: Sendable {
         for task in try await visible("task", filter: about, sort: "-created_at", limit: limit, store: store) {
             items.append(Item(at: ActivitiesRules.date(task.values["completed_at"]) ?? task.createdAt, kind: .task, record: task, entry: nil))
         }
-        for entry in try await store.engine.history(entity, id: id, as: store.actor, on: store.connection, logger: store.logger) {
+        for entry in try await changes(entity, id: id, store: store) {
             items.append(Item(at: entry.at, kind: .change, record: nil, entry: entry))
         }
         // Newest first; at the same instant the activity before the task before the change.
@@ -54,6 +54,16 @@ struct Timeline: Sendable {
             return try await store.engine.list(entity, query: RecordQuery(filter: filter, sort: sort, limit: min(limit, RecordQuery.maxLimit)),
                                                as: store.actor, on: store.connection, logger: store.logger).records
         } catch let error as AtriumError where error.code == "entity_not_found" || error.code == "no_permission" {
+            return []
+        }
+    }
+
+    /// The record's audit trail as the viewer may see it; none for a record without entries
+    /// (the engine answers those with a 404, but the record itself was just read).
+    static func changes(_ entity: String, id: UUID, store: ModuleStore) async throws -> [RecordEngine.HistoryEntry] {
+        do {
+            return try await store.engine.history(entity, id: id, as: store.actor, on: store.connection, logger: store.logger)
+        } catch let error as AtriumError where error.code == "record_not_found" {
             return []
         }
     }
