@@ -3,6 +3,7 @@ import HTTPTypes
 import HummingbirdTesting
 @testable import Modules
 import Platform
+import PostgresNIO
 import Testing
 
 /// The activities module (first slice of issue 15) over the HTTP API and the web pages:
@@ -308,5 +309,45 @@ import Testing
             let dormant = try await browser.send(.get, "/app/activities/dormant?days=30")
             #expect(dormant.status == .ok)
         }
+    }
+
+    /// The module's demo data: a week of follow-ups on the sales demo's accounts and leads, and
+    /// tasks in every state; seeding again adds nothing; the last activity dates are kept.
+    @Test func demoDataSeedsAWeekOnce() async throws {
+        let tenant = try await TestEnvironment.provisionTenant("act-demo")
+        let logger = TestEnvironment.logger
+        let catalog = try TestEnvironment.catalog()
+        let counts = try await TestEnvironment.withAppRole { connection in
+            try await connection.inTenantTransaction(tenant.info.id, logger: logger) { connection in
+                let admin = try #require(try await UserStore.credentials(email: tenant.adminEmail, on: connection, logger: logger)).user
+                let engine = RecordEngine(catalog: catalog)
+                try await SalesDemoData.seed(engine: engine, admin: admin, salesperson: admin.id, on: connection, logger: logger)
+                let demo = ModuleDemoContext(engine: engine, admin: admin, people: [:], connection: connection, logger: logger)
+                try await ActivitiesDemoData.seed(demo)
+                try await ActivitiesDemoData.seed(demo)
+                var counts: [String: Int] = [:]
+                for try await (key, count) in try await connection.query("""
+                    SELECT entity || ':' || coalesce(data->>'status', ''), count(*)::int FROM records
+                    WHERE entity IN ('activity', 'task') AND deleted_at IS NULL GROUP BY 1
+                    """, logger: logger).decode((String, Int).self) {
+                    counts[key] = count
+                }
+                counts["touched"] = try await connection.query("SELECT count(*)::int FROM activity_last_touch", logger: logger).one(Int.self)
+                return counts
+            }
+        }
+        #expect(counts["activity:"] == 7, "\(counts)")
+        #expect(counts["task:open"] == 3 && counts["task:in_progress"] == 1 && counts["task:done"] == 1, "\(counts)")
+        #expect((counts["touched"] ?? 0) >= 1 && (counts["touched"] ?? 0) <= 7, "\(counts)")
+    }
+
+    /// Every working role logs its own follow-ups; a manager reads the department tree's, the
+    /// director everyone's; read-only reads all and writes nothing.
+    @Test func theModuleGrantsFollowTheSalesHierarchy() {
+        let roles = Dictionary(uniqueKeysWithValues: DefaultRoles.roles(modules: BuiltInModules.all).map { ($0.key, $0.grants["module:activities"] ?? [:]) })
+        #expect(roles["salesperson"]?["read"] == .own && roles["salesperson"]?["create"] == .all)
+        #expect(roles["sales_manager"]?["read"] == .departmentTree)
+        #expect(roles["sales_director"]?["read"] == .all)
+        #expect(roles["read_only"] == ["read": .all])
     }
 }
