@@ -3,7 +3,7 @@ import Platform
 
 /// The feature modules compiled into this build. `plugins.json` chooses among them.
 ///
-/// Sales, Expenses and Knowledge are modules in their own folders (Sources/Modules/<Name>); the others declare
+/// Sales, Expenses, Knowledge and Activities are modules in their own folders (Sources/Modules/<Name>); the others declare
 /// identity, labels and grants only so far, so tenants can enable them and the UI can list them.
 public enum BuiltInModules {
     public static let all: [ModuleManifest] = [
@@ -18,6 +18,7 @@ public enum BuiltInModules {
                        roles: [ModuleRole(key: "service_agent", labels: ["en": "Service Agent", "zh-CN": "客服"], customGrants: DefaultRoles.working(.own))]),
         KnowledgeModule.manifest,
         ExpensesModule.manifest,
+        ActivitiesModule.manifest,
         ModuleManifest(id: "purchasing", version: "0.1.0", names: ["en": "Purchasing", "zh-CN": "采购"],
                        defaultGrants: ["administrator": DefaultRoles.working(.all), "purchaser": DefaultRoles.working(.own),
                                        "finance": DefaultRoles.readAll, "read_only": DefaultRoles.rights([(.read, .all)])],

@@ -20,9 +20,9 @@ import Testing
     @Test func theRepositoryCatalogLoadsInDependencyOrder() throws {
         let catalog = try TestEnvironment.catalog()
         let ids = catalog.entries.map(\.id)
-        #expect(Set(ids) == ["sales", "marketing", "service", "knowledge", "expenses", "purchasing"])
+        #expect(Set(ids) == ["sales", "marketing", "service", "knowledge", "expenses", "activities", "purchasing"])
         #expect(ids.firstIndex(of: "sales")! < ids.firstIndex(of: "marketing")!)
-        #expect(catalog.defaultModules(plan: "trial").sorted() == ["expenses", "knowledge", "sales", "service"])
+        #expect(catalog.defaultModules(plan: "trial").sorted() == ["activities", "expenses", "knowledge", "sales", "service"])
     }
 
     @Test func aModuleThatIsNotCompiledInIsRefusedByName() {

@@ -18,8 +18,11 @@ import Testing
         "read_only": #"{"custom":{"read":"all"},"module:expenses":{"read":"all"},"module:knowledge":{"read":"all"},"module:marketing":{"read":"all"},"module:purchasing":{"read":"all"},"module:sales":{"read":"all"},"module:service":{"read":"all"}}"#,
     ]
 
+    /// Modules added after the move bring grants of their own (checked in their tests).
+    static let modulesAtTheMove: Set<String> = ["sales", "marketing", "service", "knowledge", "expenses", "purchasing"]
+
     @Test func newTenantsGetTheSameRolesAsBeforeTheMove() {
-        let roles = DefaultRoles.roles(modules: BuiltInModules.all)
+        let roles = DefaultRoles.roles(modules: BuiltInModules.all.filter { Self.modulesAtTheMove.contains($0.id) })
         #expect(Set(roles.map(\.key)) == Set(Self.before.keys))
         for role in roles {
             let encoder = JSONEncoder()

@@ -462,12 +462,15 @@ import Testing
     // MARK: Menu
 
     /// The home page lists only modules the user's roles reach (trial plan: sales, service,
-    /// knowledge base, expenses; every working role files its own expense claims).
+    /// knowledge base, expenses, activities; every working role files its own expense claims
+    /// and logs its own follow-ups).
     @Test func theModuleMenuFollowsTheRoles() async throws {
         try await F.withOrg("perm-menu") { org in
             let purchaser = try await F.member(org, "buyer", department: org.departments["West"], roles: ["purchaser"])
-            for (email, expected) in [(org["sh"].email, ["sales", "knowledge", "expenses"]), (org["reader"].email, ["sales", "service", "knowledge", "expenses"]),
-                                      (purchaser.email, ["knowledge", "expenses"]), (org.tenant.adminEmail, ["sales", "service", "knowledge", "expenses"])] {
+            for (email, expected) in [(org["sh"].email, ["sales", "knowledge", "expenses", "activities"]),
+                                      (org["reader"].email, ["sales", "service", "knowledge", "expenses", "activities"]),
+                                      (purchaser.email, ["knowledge", "expenses", "activities"]),
+                                      (org.tenant.adminEmail, ["sales", "service", "knowledge", "expenses", "activities"])] {
                 var browser = BrowserSession(client: org.client, tenant: org.tenant.info.slug)
                 let password = email == org.tenant.adminEmail ? org.tenant.password : F.password
                 #expect(try await browser.login(email: email, password: password).status == .seeOther)

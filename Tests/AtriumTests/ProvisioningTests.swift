@@ -43,7 +43,7 @@ import Testing
                 return (modules, admins, audit)
             }
         }
-        #expect(modules == ["knowledge", "sales"])
+        #expect(modules == ["activities", "knowledge", "sales"])
         #expect(admins == 1)
         #expect(audit.filter { $0 == "tenant.created" }.count == 1)
         // The sales module's set-up seeded the default pipeline, audited like any write.

@@ -43,12 +43,15 @@ public struct ModuleManifest: Sendable, Equatable {
     public let demoData: ModuleDemoData?
     /// Default layouts of the module's entities (tenants override them in the designer).
     public let layouts: [ModuleLayout]
+    /// Sections the module adds to record pages of any entity (e.g. the activity timeline),
+    /// shown while the tenant has the module enabled.
+    public let recordPanels: [any RecordPanel]
 
     public init(id: String, version: String, names: [String: String], depends: [String] = [], entities: [EntityDefinition] = [],
                 hooks: [(String, any RecordHooks)] = [], routes: (any ModuleRoutes)? = nil, setUp: ModuleSetUp? = nil,
                 pages: [ModulePage] = [], actions: [ModuleAction] = [], approvals: [ApprovalBinding] = [],
                 defaultGrants: [String: [String: DataScope]] = [:], roles: [ModuleRole] = [], migrations: [Migration] = [],
-                demoData: ModuleDemoData? = nil, layouts: [ModuleLayout] = []) {
+                demoData: ModuleDemoData? = nil, layouts: [ModuleLayout] = [], recordPanels: [any RecordPanel] = []) {
         self.id = id
         self.version = version
         self.names = names
@@ -69,6 +72,7 @@ public struct ModuleManifest: Sendable, Equatable {
         self.migrations = migrations
         self.demoData = demoData
         self.layouts = layouts
+        self.recordPanels = recordPanels
     }
 
     public static func == (a: ModuleManifest, b: ModuleManifest) -> Bool {
@@ -175,6 +179,15 @@ public struct ModuleCatalog: Sendable {
 /// Routes a module adds to the tenant's router (behind tenant resolution and sign-in).
 public protocol ModuleRoutes: Sendable {
     func register(on router: RouterGroup<AtriumContext>, web: WebApp)
+}
+
+/// A section a module adds to the record page of every entity (module entities and custom
+/// objects alike), below the record's own sections: it renders its HTML with the module's
+/// templates (``WebApp/fragment(_:_:_:)``) and reads through the engine as the viewer
+/// (`page.actor`), so it shows nothing the viewer could not read on their own.
+public protocol RecordPanel: Sendable {
+    /// The panel's HTML for this record, or nil to add nothing.
+    func render(record: Record, entity: EntityDefinition, page: WebApp.Page, db: PostgresConnectionBox, web: WebApp) async throws -> String?
 }
 
 /// A module's tenant set-up: runs inside the tenant transaction that enables the module.

@@ -172,12 +172,23 @@ public struct WebApp: Sendable {
     /// Renders a page. Mustache treats "" as true in `{{#key}}`, so top-level empty strings are
     /// dropped (a section then does not render).
     public func render(_ template: String, _ page: Page, status: HTTPResponse.Status = .ok, _ values: [String: Any]) -> Response {
+        renderer.html(template, locale: page.locale, status: status, Self.merged(page, values))
+    }
+
+    /// The page's shell values overlaid with `values`, top-level empty strings dropped.
+    static func merged(_ page: Page, _ values: [String: Any]) -> [String: Any] {
         var merged = page.shell
         for (key, value) in values {
             if let text = value as? String, text.isEmpty { continue }
             merged[key] = value
         }
-        return renderer.html(template, locale: page.locale, status: status, merged)
+        return merged
+    }
+
+    /// A module template rendered to HTML for inclusion in a page (a ``RecordPanel``): the
+    /// page's shell values (CSRF token, user) and locale strings are available to it.
+    public func fragment(_ template: String, _ page: Page, _ values: [String: Any]) -> String {
+        renderer.fragment(template, locale: page.locale, Self.merged(page, values))
     }
 
     /// A localized message for an engine error: its validation key, else `errors.<code>`, else

@@ -77,7 +77,15 @@ extension WebApp {
             let approval = try await WebApprovals.panel(entity: entity, record: record, page: page, app: self, db: db)
             let locked = approval?["locked"] as? Bool ?? false
             let attachments = try await attachmentsPanel(record, entity: entity, page: page, db: db)
+            // Sections of the tenant's enabled modules that apply to every record (e.g. the timeline).
+            var panels: [[String: Any]] = []
+            for moduleID in try await TenantModules.enabled(on: db.connection, logger: db.logger) {
+                for panel in services.catalog.manifests[moduleID]?.recordPanels ?? [] {
+                    if let html = try await panel.render(record: record, entity: entity, page: page, db: db, web: self) { panels.append(["html": html]) }
+                }
+            }
             return render("record", page, [
+                "panels": panels,
                 "approval": approval.map { $0 as Any } ?? false,
                 "module_actions": moduleActions,
                 "title": title,

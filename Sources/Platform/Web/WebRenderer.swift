@@ -41,12 +41,22 @@ public struct WebRenderer: @unchecked Sendable {
         return WebRenderer(library: library, localizer: localizer, assets: assets)
     }
 
-    public func html(_ template: String, locale: String, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:], _ values: [String: Any] = [:]) -> Response {
+    /// A template rendered to text with the locale's strings, for a part of a page.
+    public func fragment(_ template: String, locale: String, _ values: [String: Any]) -> String {
+        library.render(context(values, locale: locale), withTemplate: template) ?? ""
+    }
+
+    /// `values` with the locale's strings (`t`), `lang` and `is_zh`.
+    func context(_ values: [String: Any], locale: String) -> [String: Any] {
         var context = values
         context["t"] = localizer.tree(locale)
         context["lang"] = locale
         context["is_zh"] = locale == "zh-CN"
-        let body = library.render(context, withTemplate: template) ?? "template \(template) missing"
+        return context
+    }
+
+    public func html(_ template: String, locale: String, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:], _ values: [String: Any] = [:]) -> Response {
+        let body = library.render(context(values, locale: locale), withTemplate: template) ?? "template \(template) missing"
         var headers = headers
         headers[.contentType] = "text/html; charset=utf-8"
         headers[.cacheControl] = "no-store"

@@ -1,0 +1,67 @@
+import Foundation
+import Platform
+
+/// A week of follow-ups and tasks for the demo team (once): 王芳 calls, visits and WeChats her
+/// customers and leads, the administrator meets his; tasks open, in progress, overdue and done.
+/// Related to the sales module's accounts and leads when the tenant has them.
+enum ActivitiesDemoData {
+    @Sendable static func seed(_ demo: ModuleDemoContext) async throws {
+        let admin = ModuleStore(engine: demo.engine, actor: RecordEngine.Actor(user: demo.admin, access: .system),
+                                connection: demo.connection, logger: demo.logger)
+        guard try await admin.all("activity").isEmpty else { return }
+        let people = [demo.people["salesperson"], demo.admin].compactMap { $0 }
+        let entities = try await demo.engine.entities(on: demo.connection, logger: demo.logger)
+        // Each person's own customers and leads (the accounts the sales demo gave them).
+        var related: [(entity: String, record: Record)] = []
+        for key in ["account", "lead"] where entities[key] != nil {
+            related += try await admin.all(key, sort: "created_at").map { (key, $0) }
+        }
+        func time(_ daysAgo: Int, _ hour: Int) -> JSONValue { .string("\(ChinaCalendar.day(-daysAgo))T\(String(format: "%02d", hour)):30:00+08:00") }
+        let plan: [(kind: String, subject: String, notes: String, outcome: String, next: String, minutes: Int)] = [
+            ("call", "电话沟通续约意向", "客户对专业版感兴趣，关注价格和实施周期。", "有意向", "发送报价单", 15),
+            ("visit", "上门拜访信息中心", "演示了销售漏斗和报表，李主任提出移动端需求。", "需求确认", "准备方案", 90),
+            ("wechat", "微信发送产品资料", "发送了产品介绍和案例。", "已读", "三天后电话回访", 5),
+            ("meeting", "Solution workshop", "Walked through the import of 20 000 contacts.", "Positive", "Send a proposal", 60),
+            ("email", "Quote follow-up", "Sent the revised quote with a 5 % discount.", "Waiting for reply", "Call on Friday", 10),
+            ("call", "回款提醒", "提醒客户第二期款项即将到期。", "承诺月底付款", "月底确认到账", 8),
+        ]
+        for (index, person) in people.enumerated() {
+            let store = admin.acting(as: RecordEngine.Actor(user: person, access: .system))
+            let mine = related.filter { $0.record.ownerID == person.id }
+            guard !mine.isEmpty else { continue }
+            for day in 0..<7 {
+                let item = plan[(day + index) % plan.count]
+                let (entity, record) = mine[(day + index) % mine.count]
+                _ = try await store.create("activity", [
+                    "kind": .string(item.kind), "subject": .string(item.subject), "notes": .string(item.notes), "outcome": .string(item.outcome),
+                    "next_step": .string(item.next), "duration_minutes": .number(Decimal(item.minutes)), "occurred_at": time(day, 9 + day % 8),
+                    "related_entity": .string(entity), "related_id": .string(record.idText),
+                ])
+            }
+        }
+        // Tasks the administrator gives the salesperson (she is told), and his own.
+        let salesperson = demo.people["salesperson"] ?? demo.admin
+        let target = related.first { $0.record.ownerID == salesperson.id } ?? related.first
+        func about() -> [String: JSONValue] {
+            guard let target else { return [:] }
+            return ["related_entity": .string(target.entity), "related_id": .string(target.record.idText)]
+        }
+        let tasks: [(String, UUID, Int, String, String)] = [
+            ("准备华通专业版方案", salesperson.id, 2, "high", "open"),
+            ("确认第二期回款", salesperson.id, -1, "high", "open"),
+            ("整理本周拜访纪要", salesperson.id, 1, "normal", "in_progress"),
+            ("Review the Q4 forecast", demo.admin.id, 3, "normal", "open"),
+            ("发送产品资料", salesperson.id, -3, "low", "done"),
+        ]
+        for (subject, assignee, dueIn, priority, status) in tasks {
+            var values = about()
+            values["subject"] = .string(subject)
+            values["assignee"] = .string(assignee.uuidString.lowercased())
+            values["priority"] = .string(priority)
+            values["due_at"] = .string("\(ChinaCalendar.day(dueIn))T18:00:00+08:00")
+            values["reminder_at"] = .string("\(ChinaCalendar.day(dueIn))T09:00:00+08:00")
+            let task = try await admin.create("task", values)
+            if status != "open" { try await admin.update(task, ["status": .string(status)]) }
+        }
+    }
+}

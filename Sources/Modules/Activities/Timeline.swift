@@ -1,0 +1,158 @@
+import Foundation
+import Platform
+
+/// What happened with one record, newest first: the activities and tasks about it and the
+/// field changes of its audit trail.
+///
+/// Every part is read through the record engine as the viewer: the record itself (a record the
+/// viewer cannot read is a 404), activities and tasks with the viewer's list scope (a
+/// colleague's activity the viewer could not open on its own never shows), the audit trail
+/// with the viewer's field rules (hidden fields' changes are left out).
+struct Timeline: Sendable {
+    enum Kind: String, Sendable { case activity, task, change }
+
+    struct Item: Sendable {
+        let at: Date
+        let kind: Kind
+        /// The activity or task (for `activity` and `task`).
+        let record: Record?
+        /// The audit entry (for `change`).
+        let entry: RecordEngine.HistoryEntry?
+    }
+
+    let record: Record
+    let items: [Item]
+    let lastActivityAt: Date?
+
+    static let maxLimit = 500
+
+    static func load(entity: String, id: UUID, limit: Int = 100, store: ModuleStore) async throws -> Timeline {
+        guard (1...maxLimit).contains(limit) else { throw AtriumError.validation(field: "limit", "must be 1 to \(maxLimit)") }
+        let record = try await store.get(entity, id)
+        let about = ModuleStore.and([ModuleStore.eq("related_entity", entity), ModuleStore.eq("related_id", id.uuidString.lowercased())])
+        var items: [Item] = []
+        for activity in try await visible("activity", filter: about, sort: "-occurred_at", limit: limit, store: store) {
+            items.append(Item(at: ActivitiesRules.date(activity.values["occurred_at"]) ?? activity.createdAt, kind: .activity, record: activity, entry: nil))
+        }
+        for task in try await visible("task", filter: about, sort: "-created_at", limit: limit, store: store) {
+            items.append(Item(at: ActivitiesRules.date(task.values["completed_at"]) ?? task.createdAt, kind: .task, record: task, entry: nil))
+        }
+        for entry in try await changes(entity, id: id, store: store) {
+            items.append(Item(at: entry.at, kind: .change, record: nil, entry: entry))
+        }
+        // Newest first; at the same instant the activity before the task before the change.
+        let rank: [Kind: Int] = [.activity: 0, .task: 1, .change: 2]
+        items.sort { $0.at != $1.at ? $0.at > $1.at : rank[$0.kind]! < rank[$1.kind]! }
+        let last = try await LastActivity.of(entity: entity, ids: [id], on: store.connection, logger: store.logger)[id]
+        return Timeline(record: record, items: Array(items.prefix(limit)), lastActivityAt: last)
+    }
+
+    /// The records of `entity` the viewer may list; none when the viewer's roles give no read
+    /// right on it (the timeline of a record still shows its changes).
+    static func visible(_ entity: String, filter: JSONValue, sort: String, limit: Int, store: ModuleStore) async throws -> [Record] {
+        do {
+            return try await store.engine.list(entity, query: RecordQuery(filter: filter, sort: sort, limit: min(limit, RecordQuery.maxLimit)),
+                                               as: store.actor, on: store.connection, logger: store.logger).records
+        } catch let error as AtriumError where error.code == "entity_not_found" || error.code == "no_permission" {
+            return []
+        }
+    }
+
+    /// The record's audit trail as the viewer may see it; none for a record without entries
+    /// (the engine answers those with a 404, but the record itself was just read).
+    static func changes(_ entity: String, id: UUID, store: ModuleStore) async throws -> [RecordEngine.HistoryEntry] {
+        do {
+            return try await store.engine.history(entity, id: id, as: store.actor, on: store.connection, logger: store.logger)
+        } catch let error as AtriumError where error.code == "record_not_found" {
+            return []
+        }
+    }
+
+    static func time(_ date: Date) -> JSONValue { .string(date.formatted(.iso8601)) }
+
+    var json: JSONValue {
+        .object([
+            "entity": .string(record.entity),
+            "id": .string(record.id.uuidString.lowercased()),
+            "last_activity_at": lastActivityAt.map(Self.time) ?? .null,
+            "items": .array(items.map { item in
+                var object: [String: JSONValue] = ["type": .string(item.kind.rawValue), "at": Self.time(item.at)]
+                if let record = item.record { object["record"] = record.json }
+                if let entry = item.entry {
+                    object["action"] = .string(entry.action)
+                    object["actor"] = .string(entry.actor)
+                    object["changes"] = entry.details["changes"] ?? .object([:])
+                }
+                return .object(object)
+            }),
+        ])
+    }
+}
+
+/// Records of an entity in the viewer's scope that nobody has followed up for `days` days:
+/// the last activity (``LastActivity``) — or, for a record never followed up, its creation —
+/// lies before the cut-off. Oldest first, never-followed-up ones before all others.
+struct DormantRecords: Sendable {
+    struct Row: Sendable {
+        let record: Record
+        let lastActivityAt: Date?
+    }
+
+    let entity: String
+    let days: Int
+    let cutoff: Date
+    let rows: [Row]
+
+    static func parameters(entity: String?, days: String?, asOf: String?) throws -> (entity: String, days: Int, asOf: Date) {
+        let entity = entity.flatMap { $0.isEmpty ? nil : $0 } ?? "account"
+        guard entity.range(of: "^[a-z][a-z0-9_]{0,42}$", options: .regularExpression) != nil else {
+            throw AtriumError.validation(field: "entity", "must be an object key such as account")
+        }
+        let count: Int
+        if let days, !days.isEmpty {
+            guard let parsed = Int(days), (1...3650).contains(parsed) else { throw AtriumError.validation(field: "days", "must be a whole number of days from 1 to 3650") }
+            count = parsed
+        } else {
+            count = 30
+        }
+        var reference = Date()
+        if let asOf, !asOf.isEmpty {
+            // The start of that day in China time.
+            guard asOf.range(of: #"^\d{4}-\d{2}-\d{2}$"#, options: .regularExpression) != nil,
+                  let day = try? Date("\(asOf)T00:00:00+08:00", strategy: .iso8601) else {
+                throw AtriumError.validation(field: "as_of", "must be a date like 2026-11-23")
+            }
+            reference = day
+        }
+        return (entity, count, reference)
+    }
+
+    static func load(entity: String, days: Int, asOf: Date, owner: UUID? = nil, store: ModuleStore) async throws -> DormantRecords {
+        let cutoff = asOf.addingTimeInterval(-Double(days) * 86_400)
+        let candidates: [Record]
+        do {
+            candidates = try await store.all(entity, filter: owner.map { ModuleStore.eq("owner_id", $0.uuidString.lowercased()) }, sort: "created_at")
+        } catch let error as AtriumError where error.code == "entity_not_found" {
+            throw AtriumError.validation(field: "entity", "names no object you may read: \(entity)")
+        }
+        let last = try await LastActivity.of(entity: entity, ids: candidates.map(\.id), on: store.connection, logger: store.logger)
+        let rows = candidates.compactMap { record -> Row? in
+            let at = last[record.id]
+            guard (at ?? record.createdAt) < cutoff else { return nil }
+            return Row(record: record, lastActivityAt: at)
+        }.sorted { ($0.lastActivityAt ?? .distantPast, $0.record.createdAt) < ($1.lastActivityAt ?? .distantPast, $1.record.createdAt) }
+        return DormantRecords(entity: entity, days: days, cutoff: cutoff, rows: rows)
+    }
+
+    func json(limit: Int, offset: Int) -> JSONValue {
+        .object([
+            "entity": .string(entity), "days": .number(Decimal(days)), "cutoff": Timeline.time(cutoff),
+            "total": .number(Decimal(rows.count)), "limit": .number(Decimal(limit)), "offset": .number(Decimal(offset)),
+            "records": .array(rows.dropFirst(offset).prefix(limit).map { row in
+                var object = row.record.json.objectValue ?? [:]
+                object["last_activity_at"] = row.lastActivityAt.map(Timeline.time) ?? .null
+                return .object(object)
+            }),
+        ])
+    }
+}
