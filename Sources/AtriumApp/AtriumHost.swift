@@ -55,6 +55,9 @@ public enum AtriumHost {
         if configuration.outboxWorker {
             background.append(outboxWorker(configuration: configuration, services: services, catalog: catalog, logger: logger))
         }
+        if configuration.scheduler {
+            background.append(scheduler(database: database, catalog: catalog, logger: logger))
+        }
         var app = Application(
             router: router,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "atrium"),
@@ -104,6 +107,13 @@ public enum AtriumHost {
         let webhooks = WebhookChannel(database: services.database, allowPrivateAddresses: configuration.webhookAllowPrivateAddresses,
                                       disableAfter: configuration.webhookDisableAfter, logger: logger)
         return OutboxWorker(database: services.database, channels: [email, webhooks], configuration: settings, logger: logger)
+    }
+
+    /// The scheduler with the periodic jobs of every module in the catalog.
+    public static func scheduler(database: Database, catalog: ModuleCatalog, configuration: Scheduler.Configuration = Scheduler.Configuration(),
+                                 logger: Logger) -> Scheduler {
+        Scheduler(database: database, engine: recordEngine(catalog: catalog), jobs: catalog.modules.flatMap(\.jobs),
+                  configuration: configuration, logger: logger)
     }
 
     public static func recordEngine(catalog: ModuleCatalog) -> RecordEngine {

@@ -13,8 +13,8 @@ public enum ActivitiesModule {
         entities: ActivitiesEntities.all, hooks: ActivitiesRules.hooks, routes: ActivitiesRoutes(),
         pages: [ModulePage(path: "/app/activities/dormant", labelKey: "activities.nav.dormant", requires: "activity"),
                 ModulePage(path: "/app/task?f0=status&op0=in&v0=open,in_progress", labelKey: "activities.nav.open_tasks", requires: "task")],
-        defaultGrants: defaultGrants, migrations: LastActivity.migrations, demoData: ActivitiesDemoData.seed, layouts: layouts,
-        recordPanels: [TimelinePanel()])
+        defaultGrants: defaultGrants, migrations: LastActivity.migrations + [TaskReminders.migration], demoData: ActivitiesDemoData.seed,
+        layouts: layouts, recordPanels: [TimelinePanel()], jobs: [TaskReminders.job])
 
     /// Everyone logs their own follow-ups and works their own tasks; managers see their
     /// department tree's, the director and administrators everyone's; read-only roles read all.

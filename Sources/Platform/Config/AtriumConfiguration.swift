@@ -55,6 +55,9 @@ public struct AtriumConfiguration: Sendable {
     /// Run the outbox worker in this server (`ATRIUM_OUTBOX_WORKER`); every node may.
     public var outboxWorker = true
     public var outboxPollInterval: Duration = .seconds(1)
+    /// Run the scheduler (periodic jobs: reminders…) in this server (`ATRIUM_SCHEDULER`); every
+    /// node may, a due job runs on one.
+    public var scheduler = true
     /// Let webhooks call loopback and private addresses (`ATRIUM_WEBHOOK_ALLOW_PRIVATE`): on for a
     /// private deployment whose ERP is on the LAN, off for a hosted service.
     public var webhookAllowPrivateAddresses = false
@@ -130,6 +133,7 @@ public struct AtriumConfiguration: Sendable {
         }
         outboxWorker = try reader.bool("ATRIUM_OUTBOX_WORKER") ?? outboxWorker
         outboxPollInterval = try reader.int("ATRIUM_OUTBOX_POLL_MS", range: 10...600_000).map { .milliseconds($0) } ?? outboxPollInterval
+        scheduler = try reader.bool("ATRIUM_SCHEDULER") ?? scheduler
         webhookAllowPrivateAddresses = try reader.bool("ATRIUM_WEBHOOK_ALLOW_PRIVATE") ?? webhookAllowPrivateAddresses
         webhookDisableAfter = try reader.int("ATRIUM_WEBHOOK_DISABLE_AFTER", range: 1...1000) ?? webhookDisableAfter
         if let level = reader.string("LOG_LEVEL") {

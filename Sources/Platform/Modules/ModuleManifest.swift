@@ -46,12 +46,15 @@ public struct ModuleManifest: Sendable, Equatable {
     /// Sections the module adds to record pages of any entity (e.g. the activity timeline),
     /// shown while the tenant has the module enabled.
     public let recordPanels: [any RecordPanel]
+    /// Periodic rules (reminders, reclaim), run by the platform's ``Scheduler`` for each tenant
+    /// that has the module enabled.
+    public let jobs: [ScheduledJob]
 
     public init(id: String, version: String, names: [String: String], depends: [String] = [], entities: [EntityDefinition] = [],
                 hooks: [(String, any RecordHooks)] = [], routes: (any ModuleRoutes)? = nil, setUp: ModuleSetUp? = nil,
                 pages: [ModulePage] = [], actions: [ModuleAction] = [], approvals: [ApprovalBinding] = [],
                 defaultGrants: [String: [String: DataScope]] = [:], roles: [ModuleRole] = [], migrations: [Migration] = [],
-                demoData: ModuleDemoData? = nil, layouts: [ModuleLayout] = [], recordPanels: [any RecordPanel] = []) {
+                demoData: ModuleDemoData? = nil, layouts: [ModuleLayout] = [], recordPanels: [any RecordPanel] = [], jobs: [ScheduledJob] = []) {
         self.id = id
         self.version = version
         self.names = names
@@ -73,6 +76,7 @@ public struct ModuleManifest: Sendable, Equatable {
         self.demoData = demoData
         self.layouts = layouts
         self.recordPanels = recordPanels
+        self.jobs = jobs
     }
 
     public static func == (a: ModuleManifest, b: ModuleManifest) -> Bool {

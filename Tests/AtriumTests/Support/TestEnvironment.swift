@@ -37,6 +37,7 @@ enum TestEnvironment {
         env["ATRIUM_API_RATE_LIMITS"] = "off"  // RateLimitTests turn them on with small numbers
         env["ATRIUM_FILES_DIR"] = filesDirectory.path
         env["ATRIUM_OUTBOX_WORKER"] = "false"  // OutboxTests run their own worker against a local SMTP server
+        env["ATRIUM_SCHEDULER"] = "false"  // SchedulerTests run schedulers with a clock they set
         env["ATRIUM_WEBHOOK_ALLOW_PRIVATE"] = "true"  // webhook tests' receiver listens on loopback
         return try AtriumConfiguration(environment: env)
     }
