@@ -15,6 +15,7 @@ import Logging
 ///     POST   /api/v1/{entity}/import?dry_run=         CSV body; all rows or none
 ///     GET    /api/v1/{entity}/{id}                    read
 ///     PATCH  /api/v1/{entity}/{id}                    partial update, body has "version"
+///     PUT    /api/v1/{entity}/by/{field}/{value}      create or change the record whose unique field has the value (201 | 200)
 ///     DELETE /api/v1/{entity}/{id}                    soft delete
 ///     POST   /api/v1/{entity}/{id}/restore
 ///     DELETE /api/v1/{entity}/{id}/purge              admin: hard delete from the recycle bin
@@ -55,6 +56,7 @@ public struct RecordRoutes: Sendable {
         router.post("api/v1/:entity/import", use: importRecords)
         router.get("api/v1/:entity/:id", use: get)
         router.patch("api/v1/:entity/:id", use: update)
+        router.put("api/v1/:entity/by/:field/:value", use: upsert)
         router.delete("api/v1/:entity/:id", use: delete)
         router.post("api/v1/:entity/:id/restore", use: restore)
         router.delete("api/v1/:entity/:id/purge", use: purge)
@@ -294,6 +296,22 @@ public struct RecordRoutes: Sendable {
             try await engine.update(entity, id: id, values: changes, expectedVersion: expected, as: actor, on: db.connection, logger: db.logger)
         }
         return Self.json(record.json)
+    }
+
+    /// `PUT /api/v1/{entity}/by/{field}/{value}`: create or change the record whose unique
+    /// `field` has `value` (``RecordEngine/upsert(_:by:value:values:as:on:logger:)``); 201 when
+    /// created, 200 when changed.
+    @Sendable func upsert(_ request: Request, context: AtriumContext) async throws -> Response {
+        let values = try await Self.object(request)
+        let entity = Self.entityKey(context)
+        let field = context.parameters.get("field") ?? ""
+        guard let value = context.parameters.get("value")?.removingPercentEncoding, !value.isEmpty, !value.contains("\u{0}") else {
+            throw AtriumError.validation(field: field, "needs a value in the address")
+        }
+        let (record, created) = try await run(request, context, write: true) { actor, db in
+            try await engine.upsert(entity, by: field, value: value, values: values, as: actor, on: db.connection, logger: db.logger)
+        }
+        return Self.json(record.json, status: created ? .created : .ok)
     }
 
     @Sendable func delete(_ request: Request, context: AtriumContext) async throws -> Response {
