@@ -67,6 +67,7 @@ from crm_checks import CRM_CHECKS  # noqa: E402
 from sales_checks import SALES_CHECKS  # noqa: E402
 from expenses_checks import EXPENSES_CHECKS  # noqa: E402
 from knowledge_checks import KNOWLEDGE_CHECKS  # noqa: E402
+from notification_checks import NOTIFICATION_CHECKS  # noqa: E402
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SERVER_BINARY = os.path.join(REPO_ROOT, ".build", "debug", "atrium")
@@ -205,7 +206,7 @@ CHECKS = [
     home_page_fits_a_phone_screen_without_sideways_scrolling,
     logout_ends_the_session,
     session_cookie_is_httponly_and_samesite_lax,
-] + CRM_CHECKS + SALES_CHECKS + EXPENSES_CHECKS + KNOWLEDGE_CHECKS
+] + CRM_CHECKS + SALES_CHECKS + EXPENSES_CHECKS + KNOWLEDGE_CHECKS + NOTIFICATION_CHECKS
 
 
 # --- setup: database, tenant, server, browser ----------------------------------------------
