@@ -106,7 +106,10 @@ public enum AtriumHost {
         if workerConfiguration == nil { settings.pollInterval = configuration.outboxPollInterval }
         let webhooks = WebhookChannel(database: services.database, allowPrivateAddresses: configuration.webhookAllowPrivateAddresses,
                                       disableAfter: configuration.webhookDisableAfter, logger: logger)
-        return OutboxWorker(database: services.database, channels: [email, webhooks], configuration: settings, logger: logger)
+        let robots = RobotChannel(database: services.database, localizer: services.renderer.localizer, publicURL: configuration.publicURL,
+                                  allowPrivateAddresses: configuration.webhookAllowPrivateAddresses,
+                                  entities: { connection, logger in try await engine.entities(on: connection, logger: logger) }, logger: logger)
+        return OutboxWorker(database: services.database, channels: [email, webhooks, robots], configuration: settings, logger: logger)
     }
 
     /// The scheduler with the periodic jobs of every module in the catalog.

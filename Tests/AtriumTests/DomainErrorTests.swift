@@ -20,6 +20,7 @@ import Testing
         ("AttachmentError", AttachmentError.examples),
         ("NotificationError", NotificationError.examples),
         ("WebhookError", WebhookError.examples),
+        ("RobotError", RobotError.examples),
     ]
 
     /// The enum case's name, without its associated values.

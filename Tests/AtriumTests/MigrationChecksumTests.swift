@@ -28,6 +28,7 @@ import Testing
         19: "25f669dee8912c14d7f62c85dd87b4b8c77859d04226072cc6f65f3d6aab1393",
         20: "036d7514c9d5918ce24d6285560ef37196121d1ae8d00b05f25cc7912e08f3d1",
         21: "47552367a43a53b7414552f0898fc28129d22eb68f45fc6776dc2a1dc5a4a3ca",
+        22: "afd3526493c5cc2939e25c107eaba865b61bfd2764c8cebbc3dc42975deb10dc",
     ]
 
     @Test func releasedMigrationsKeepTheirChecksums() {

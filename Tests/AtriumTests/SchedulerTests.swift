@@ -48,6 +48,15 @@ import Testing
                          configuration: configuration, logger: TestEnvironment.logger)
     }
 
+    /// The server's scheduler with every module's jobs, on `clock`, serving `tenant` only.
+    static func hostScheduler(_ database: Database, clock: Clock, tenant: UUID) throws -> Scheduler {
+        var configuration = Scheduler.Configuration()
+        configuration.clock = { clock.now }
+        configuration.onlyTenants = [tenant]
+        return AtriumHost.scheduler(database: database, catalog: try TestEnvironment.catalog(), configuration: configuration,
+                                    logger: TestEnvironment.logger)
+    }
+
     @Test func aDueJobRunsOnceAcrossTwoNodesAndAgainOnlyWhenTheClockSaysSo() async throws {
         let tenant = try await TestEnvironment.provisionTenant("sched")
         let tally = Tally()
@@ -133,11 +142,7 @@ import Testing
                 try await NotificationTests.inbox(member).items.filter { $0["kind"] == .string("activities.task_reminder") }
             }
             try await Self.withDatabase { database in
-                var configuration = Scheduler.Configuration()
-                configuration.clock = { clock.now }
-                configuration.onlyTenants = [tenant.info.id]
-                let scheduler = AtriumHost.scheduler(database: database, catalog: try TestEnvironment.catalog(), configuration: configuration,
-                                                     logger: TestEnvironment.logger)
+                let scheduler = try Self.hostScheduler(database, clock: clock, tenant: tenant.info.id)
                 #expect(try await scheduler.runDue().contains("activities.task_reminders"))
                 #expect(try await reminders().isEmpty, "not yet time")
                 clock.advance(180)
@@ -182,11 +187,7 @@ import Testing
                 try await connection.query("DELETE FROM scheduler_jobs WHERE job = 'sales.receivable_reminders'", logger: TestEnvironment.logger)
             }
             try await Self.withDatabase { database in
-                var configuration = Scheduler.Configuration()
-                configuration.clock = { clock.now }
-                configuration.onlyTenants = [tenant.info.id]
-                let scheduler = AtriumHost.scheduler(database: database, catalog: try TestEnvironment.catalog(), configuration: configuration,
-                                                     logger: TestEnvironment.logger)
+                let scheduler = try Self.hostScheduler(database, clock: clock, tenant: tenant.info.id)
                 #expect(try await scheduler.runDue().contains("sales.receivable_reminders"))
                 let first = try await dunning()
                 #expect(first.count == 1, "\(first)")

@@ -20,6 +20,7 @@ import Testing
         }
 
         struct Call {
+            let path: String
             let headers: [String: String]
             let body: String
             var json: JSONValue { (try? JSONValue.parse(body)) ?? .null }
@@ -28,7 +29,7 @@ import Testing
         func calls() throws -> [Call] {
             try server.files(".json").map { file in
                 let object = try JSONSerialization.jsonObject(with: Data(contentsOf: file)) as? [String: Any] ?? [:]
-                return Call(headers: object["headers"] as? [String: String] ?? [:], body: object["body"] as? String ?? "")
+                return Call(path: object["path"] as? String ?? "", headers: object["headers"] as? [String: String] ?? [:], body: object["body"] as? String ?? "")
             }
         }
     }

@@ -80,22 +80,36 @@ public enum Notifications {
         let recipients = Array(Set(users).subtracting(event.actor.map { [$0] } ?? [])).sorted { $0.uuidString < $1.uuidString }
         guard !recipients.isEmpty else { return }
         // The inbox entries and, in the same statement, an e-mail in the outbox for each
-        // active recipient who wants this kind by e-mail (their choice, else the default).
+        // active recipient who wants this kind by e-mail (their choice, else the default), and
+        // one message for each of the tenant's group robots that hears the kind.
         let emailByDefault = NotificationPreferences.emailByDefault.contains(event.kind)
+        let area = event.kind.split(separator: ".").first.map { "\($0).*" } ?? "*"
+        let robotPayload = JSONValue.object([
+            "kind": .string(event.kind), "entity": event.entity.map(JSONValue.string) ?? .null,
+            "record_id": event.recordID.map { .string($0.uuidString.lowercased()) } ?? .null,
+            "arguments": .object(event.arguments.mapValues(JSONValue.string)),
+        ]).jsonText
         try await connection.query("""
             WITH created AS (
                 INSERT INTO notifications (tenant_id, user_id, kind, entity, record_id, actor_id, arguments)
                 SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid, u, \(event.kind), \(event.entity), \(event.recordID), \(event.actor), \(MetadataStore.encode(event.arguments))::jsonb
                 FROM unnest(\(recipients)::uuid[]) AS u
                 RETURNING tenant_id, id, user_id
+            ), mails AS (
+                INSERT INTO outbox (tenant_id, channel, payload)
+                SELECT c.tenant_id, 'email', jsonb_build_object('kind', 'notification', 'notification_id', c.id)
+                FROM created c
+                JOIN users u ON u.tenant_id = c.tenant_id AND u.id = c.user_id AND u.is_active
+                LEFT JOIN notification_preferences p ON p.tenant_id = c.tenant_id AND p.user_id = c.user_id AND p.kind = \(event.kind) AND p.channel = 'email'
+                WHERE coalesce(p.enabled, \(emailByDefault))
+                  AND NOT EXISTS (SELECT 1 FROM tenant_mail_settings s WHERE s.tenant_id = c.tenant_id AND NOT s.email_enabled)
+                RETURNING 1
             )
             INSERT INTO outbox (tenant_id, channel, payload)
-            SELECT c.tenant_id, 'email', jsonb_build_object('kind', 'notification', 'notification_id', c.id)
-            FROM created c
-            JOIN users u ON u.tenant_id = c.tenant_id AND u.id = c.user_id AND u.is_active
-            LEFT JOIN notification_preferences p ON p.tenant_id = c.tenant_id AND p.user_id = c.user_id AND p.kind = \(event.kind) AND p.channel = 'email'
-            WHERE coalesce(p.enabled, \(emailByDefault))
-              AND NOT EXISTS (SELECT 1 FROM tenant_mail_settings s WHERE s.tenant_id = c.tenant_id AND NOT s.email_enabled)
+            SELECT r.tenant_id, 'robot', \(robotPayload)::jsonb || jsonb_build_object('robot_id', r.id)
+            FROM notification_robots r
+            WHERE r.tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid AND r.active
+              AND r.kinds && ARRAY['*', \(event.kind), \(area)]::text[]
             """, logger: logger)
     }
 
