@@ -193,6 +193,22 @@ import Testing
                                                                                        "recurrence": "daily", "recurrence_count": 2]))
             #expect(repeating.errorField == "recurrence", "\(repeating.text)")
 
+            // The page offers to change one unchanged occurrence: the new-event form filled in as its exception.
+            var browser = BrowserSession(client: client, tenant: tenant.info.slug)
+            #expect(try await browser.login(email: tenant.adminEmail, password: tenant.password).status == .seeOther)
+            let week = String(buffer: try await browser.send(.get, "/app/calendar?view=week&date=2026-09-23").body)
+            let link = try #require(week.range(of: #"/app/event/new\?series_id=[^"]+"#, options: .regularExpression).map { String(week[$0]) })
+            #expect(link.contains("occurrence_start=2026-09-23T02:00"), "\(link)")
+            let form = try await browser.send(.get, link.replacingOccurrences(of: "&amp;", with: "&"))
+            #expect(form.status == .ok)
+            #expect(String(buffer: form.body).contains("2026-09-23T02:00"))
+            // A blank field of an edited occurrence (a form's empty input) is the series' value.
+            let blank = try await api.create("event", Self.body(["series_id": .string(series), "occurrence_start": "2026-09-23T10:00:00+08:00",
+                                                                  "location": .null, "notes": .null]))
+            #expect(blank["location"] == .string("Room 301"), "\(blank)")
+            let blankID = try #require(blank["id"]?.stringValue)
+            #expect(try await api.call(.delete, "/api/v1/event/\(blankID)").status == .noContent)
+
             // Edit the series: every unchanged occurrence follows, the edited one keeps its own.
             let version = try #require(try await api.call(.get, "/api/v1/event/\(series)").version)
             let renamed = try await api.call(.patch, "/api/v1/event/\(series)", json: Self.body(["version": .number(Decimal(version)), "subject": "Team meeting"]))

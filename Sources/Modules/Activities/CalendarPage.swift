@@ -95,6 +95,18 @@ struct CalendarPage: ModuleHandlers {
         }
     }
 
+    /// For an unchanged occurrence of a series: the new-event form filled in as an exception
+    /// of it (times as the forms show them, UTC to the minute).
+    static func editOccurrenceLink(_ item: CalendarWindow.Item) -> String? {
+        guard item.kind == .event, let series = item.seriesID, item.record.values["series_id"] == nil, let at = item.occurrenceStart else { return nil }
+        func minute(_ date: Date) -> String { String((ActivitiesRules.stamp(date).stringValue ?? "").prefix(16)) }
+        var query = URLComponents()
+        query.queryItems = [URLQueryItem(name: "series_id", value: series.uuidString.lowercased()), URLQueryItem(name: "occurrence_start", value: minute(at)),
+                            URLQueryItem(name: "subject", value: item.title), URLQueryItem(name: "starts_at", value: minute(item.start)),
+                            URLQueryItem(name: "ends_at", value: minute(item.end))]
+        return "/app/event/new?" + (query.percentEncodedQuery ?? "")
+    }
+
     static func values(view: View, date: Date, days: [Date], month: Int, scope: CalendarWindow.Scope, window: CalendarWindow,
                        page: WebApp.Page, web: WebApp) -> [String: Any] {
         let lang = page.locale
@@ -115,7 +127,7 @@ struct CalendarPage: ModuleHandlers {
                         "time": item.allDay ? web.t("activities.calendar.all_day", lang) : (startsToday ? time.string(from: item.start) : "…"),
                         "location": item.record.string("location") ?? "", "recurring": item.seriesID != nil,
                         "owner": item.record.ownerID.map { page.format.names[$0.uuidString.lowercased()] ?? "" } ?? "",
-                        "done": item.record.string("status") == "done"]
+                        "done": item.record.string("status") == "done", "edit_one": Self.editOccurrenceLink(item) ?? ""]
             }
             return ["date": text, "day": calendar.component(.day, from: day), "weekday": weekdayNames[Recurrence.weekday(day, zone: zone)],
                     "today": text == today, "outside": view == .month && calendar.component(.month, from: day) != month,

@@ -10,8 +10,8 @@ import Platform
 ///   ``maxYears`` after it; weekly days include the start's weekday (defaulting to it);
 /// - an exception (`series_id` + `occurrence_start`) replaces one real occurrence of a series
 ///   the caller may read, at most one live exception per occurrence, never itself repeats, and
-///   belongs to the series' owner; unsent fields are the series' (an edited occurrence starts
-///   as a copy of it);
+///   belongs to the series' owner; unsent or blank fields are the series' (an edited
+///   occurrence starts as a copy of it);
 /// - attendees are active users of the tenant; each gets a read share of the event, so it is
 ///   on their calendar whatever their scope (and leaves it when they are taken off);
 /// - binning a series bins its exceptions.
@@ -159,7 +159,8 @@ struct EventSeries: RecordHooks {
         write.values["series_id"] = .string(master.idText)
         write.values["occurrence_start"] = ActivitiesRules.stamp(occurrence)
         write.values["recurrence"] = write.values["recurrence"] ?? .string("none")
-        for key in Self.copiedFromSeries where write.values[key] == nil {
+        // Unsent or blank (a form's empty input): the series' value.
+        for key in Self.copiedFromSeries where write.values[key]?.isNull ?? true {
             if let value = master.values[key] { write.values[key] = value }
         }
         if write.values["starts_at"]?.isNull ?? true { write.values["starts_at"] = ActivitiesRules.stamp(occurrence) }
