@@ -79,6 +79,7 @@ import Testing
         #expect(Recurrence.last(of: rule, start: start).map(Self.local) == "2026-10-14 10:00")
         #expect(rule.rrule(zone: Self.zone) == "RRULE:FREQ=WEEKLY;BYDAY=MO,WE;COUNT=10")
         #expect(RecurrenceRule(frequency: .daily, interval: 2, until: "2026-10-02").rrule(zone: Self.zone) == "RRULE:FREQ=DAILY;INTERVAL=2;UNTIL=20261002T155959Z")
+        #expect(RecurrenceRule(frequency: .daily, until: "2026-10-02").rrule(zone: Self.zone, allDay: true) == "RRULE:FREQ=DAILY;UNTIL=20261002")
     }
 
     @Test func iCalendarTextIsEscapedAndFoldedAt75Octets() {

@@ -83,7 +83,7 @@ enum ICalendar {
             if series != nil, let occurrence = ActivitiesRules.date(event.values["occurrence_start"]) {
                 lines.append(allDay ? "RECURRENCE-ID;VALUE=DATE:" + dateStamp(occurrence, zone: zone) : "RECURRENCE-ID:" + utcStamp(occurrence))
             } else if let rule = EventSeries.rule(of: event) {
-                lines.append(rule.rrule(zone: zone))
+                lines.append(rule.rrule(zone: zone, allDay: allDay))
                 for at in (cancelled[event.idText] ?? []).sorted() {
                     lines.append(allDay ? "EXDATE;VALUE=DATE:" + dateStamp(at, zone: zone) : "EXDATE:" + utcStamp(at))
                 }

@@ -21,15 +21,18 @@ struct RecurrenceRule: Sendable, Equatable {
     var count: Int? = nil
 
     /// `FREQ=WEEKLY;INTERVAL=1;BYDAY=MO,WE;COUNT=10` (RFC 5545 §3.3.10). `UNTIL` is the end of
-    /// the last day in UTC, as the standard asks when the start carries a time zone.
-    func rrule(zone: TimeZone) -> String {
+    /// the last day in UTC, as the standard asks when the start is a UTC time, or the date
+    /// itself for an all-day series (whose start is a date).
+    func rrule(zone: TimeZone, allDay: Bool = false) -> String {
         var parts = ["FREQ=\(frequency.rawValue.uppercased())"]
         if interval > 1 { parts.append("INTERVAL=\(interval)") }
         if frequency == .weekly && !weekdays.isEmpty {
             parts.append("BYDAY=" + weekdays.sorted().map { Self.weekdayCodes[$0].uppercased() }.joined(separator: ","))
         }
         if let count { parts.append("COUNT=\(count)") }
-        if let until, let end = Recurrence.dayAfter(until, zone: zone) {
+        if let until, allDay {
+            parts.append("UNTIL=" + until.replacingOccurrences(of: "-", with: ""))
+        } else if let until, let end = Recurrence.dayAfter(until, zone: zone) {
             parts.append("UNTIL=" + ICalendar.utcStamp(end.addingTimeInterval(-1)))
         }
         return "RRULE:" + parts.joined(separator: ";")
