@@ -82,6 +82,18 @@ import Testing
         #expect(RecurrenceRule(frequency: .daily, until: "2026-10-02").rrule(zone: Self.zone, allDay: true) == "RRULE:FREQ=DAILY;UNTIL=20261002")
     }
 
+    @Test func storedTimesAreReadAndWrittenLikeTheEngineDoes() {
+        let formatter = ISO8601DateFormatter()
+        for text in ["2026-09-14T02:00:00Z", "2024-02-29T23:59:59Z", "1969-12-31T23:59:59Z", "2000-03-01T00:00:00Z", "2099-12-31T12:30:05Z"] {
+            #expect(EventTime.date(.string(text)) == formatter.date(from: text), "\(text)")
+            #expect(EventTime.text(formatter.date(from: text)!) == text)
+        }
+        // Other ISO 8601 forms go through the formatter.
+        #expect(EventTime.date(.string("2026-09-14T10:00:00+08:00")) == formatter.date(from: "2026-09-14T02:00:00Z"))
+        #expect(EventTime.date(.string("2026-13-14T02:00:00Z")) == nil)
+        #expect(ICalendar.utcStamp(formatter.date(from: "2026-09-14T02:00:00Z")!) == "20260914T020000Z")
+    }
+
     @Test func iCalendarTextIsEscapedAndFoldedAt75Octets() {
         #expect(ICalendar.escape("a,b;c\\d\ne") == "a\\,b\\;c\\\\d\\ne")
         let long = "LOCATION:" + String(repeating: "北京市海淀区中关村大街", count: 6)

@@ -15,7 +15,7 @@ enum CalendarFeed {
         let lastUsedAt: Date?
 
         var json: JSONValue {
-            .object(["active": .bool(true), "created_at": ActivitiesRules.stamp(createdAt), "last_used_at": lastUsedAt.map(ActivitiesRules.stamp) ?? .null])
+            .object(["active": .bool(true), "created_at": EventTime.stamp(createdAt), "last_used_at": lastUsedAt.map(EventTime.stamp) ?? .null])
         }
     }
 
@@ -69,7 +69,7 @@ enum CalendarFeed {
     /// and field rules), from 90 days back, every series whole, with the exceptions of each.
     static func events(store: ModuleStore, now: Date) async throws -> [Record] {
         let me = store.actor.user.id.uuidString.lowercased()
-        let since = ActivitiesRules.stamp(now.addingTimeInterval(-90 * 86_400))
+        let since = EventTime.stamp(now.addingTimeInterval(-90 * 86_400))
         let mine = JSONValue.object(["or": .array([ModuleStore.eq("owner_id", me), ModuleStore.op("attendee_ids", "contains", .string(me))])])
         let current = JSONValue.object(["or": .array([ModuleStore.op("ends_at", "gt", since),
                                                       ModuleStore.op("recurrence", "in", .array([.string("daily"), .string("weekly"), .string("monthly")]))])])

@@ -99,7 +99,7 @@ struct CalendarPage: ModuleHandlers {
     /// of it (times as the forms show them, UTC to the minute).
     static func editOccurrenceLink(_ item: CalendarWindow.Item) -> String? {
         guard item.kind == .event, let series = item.seriesID, item.record.values["series_id"] == nil, let at = item.occurrenceStart else { return nil }
-        func minute(_ date: Date) -> String { String((ActivitiesRules.stamp(date).stringValue ?? "").prefix(16)) }
+        func minute(_ date: Date) -> String { String((EventTime.stamp(date).stringValue ?? "").prefix(16)) }
         var query = URLComponents()
         query.queryItems = [URLQueryItem(name: "series_id", value: series.uuidString.lowercased()), URLQueryItem(name: "occurrence_start", value: minute(at)),
                             URLQueryItem(name: "subject", value: item.title), URLQueryItem(name: "starts_at", value: minute(item.start)),

@@ -58,12 +58,12 @@ struct EventSeries: RecordHooks {
     // MARK: Times
 
     func times(_ write: inout RecordWrite) throws {
-        if write.isCreate, write.values["ends_at"]?.isNull ?? true, let start = ActivitiesRules.date(write.values["starts_at"]) {
-            write.values["ends_at"] = ActivitiesRules.stamp(start.addingTimeInterval(3600))
+        if write.isCreate, write.values["ends_at"]?.isNull ?? true, let start = EventTime.date(write.values["starts_at"]) {
+            write.values["ends_at"] = EventTime.stamp(start.addingTimeInterval(3600))
         }
         guard write.isCreate || write.values["starts_at"] != nil || write.values["ends_at"] != nil else { return }
         // Malformed times are the engine's 422 (the field's type check).
-        if let start = ActivitiesRules.date(write.value("starts_at")), let end = ActivitiesRules.date(write.value("ends_at")), end < start {
+        if let start = EventTime.date(write.value("starts_at")), let end = EventTime.date(write.value("ends_at")), end < start {
             throw Self.invalid("ends_at", "must not be before starts_at", key: "event_ends_before_start")
         }
     }
@@ -89,7 +89,7 @@ struct EventSeries: RecordHooks {
         guard until != nil || count != nil else {
             throw Self.invalid("recurrence_until", "or recurrence_count is required: a repeating event must end", key: "recurrence_never_ends")
         }
-        guard let start = ActivitiesRules.date(write.value("starts_at")) else { return }
+        guard let start = EventTime.date(write.value("starts_at")) else { return }
         let zone = Recurrence.tenantZone
         if let until, let last = Recurrence.day(until, zone: zone) {
             let firstDay = Recurrence.calendar(zone).startOfDay(for: start)
@@ -141,32 +141,32 @@ struct EventSeries: RecordHooks {
         let context = write.context
         let store = ModuleStore(engine: context.engine, actor: context.actor, connection: context.connection, logger: context.logger)
         guard let master = try await store.get("event", seriesText), let rule = Self.rule(of: master), master.values["series_id"] == nil,
-              let masterStart = ActivitiesRules.date(master.values["starts_at"]) else {
+              let masterStart = EventTime.date(master.values["starts_at"]) else {
             throw Self.invalid("series_id", "names no repeating event you may read", key: "series_unknown")
         }
-        guard let occurrence = ActivitiesRules.date(write.values["occurrence_start"]) else {
+        guard let occurrence = EventTime.date(write.values["occurrence_start"]) else {
             throw Self.invalid("occurrence_start", "is required: the start of the occurrence in the series", key: "occurrence_required")
         }
         guard Recurrence.contains(rule, start: masterStart, instant: occurrence) else {
             throw Self.invalid("occurrence_start", "is not an occurrence of this series", key: "occurrence_unknown")
         }
         let taken = try await store.derived.all("event", filter: ModuleStore.and([
-            ModuleStore.eq("series_id", master.idText), ModuleStore.op("occurrence_start", "eq", ActivitiesRules.stamp(occurrence)),
+            ModuleStore.eq("series_id", master.idText), ModuleStore.op("occurrence_start", "eq", EventTime.stamp(occurrence)),
         ]))
         guard taken.isEmpty else {
             throw Self.invalid("occurrence_start", "was already changed: edit that occurrence instead", key: "occurrence_taken")
         }
         write.values["series_id"] = .string(master.idText)
-        write.values["occurrence_start"] = ActivitiesRules.stamp(occurrence)
+        write.values["occurrence_start"] = EventTime.stamp(occurrence)
         write.values["recurrence"] = write.values["recurrence"] ?? .string("none")
         // Unsent or blank (a form's empty input): the series' value.
         for key in Self.copiedFromSeries where write.values[key]?.isNull ?? true {
             if let value = master.values[key] { write.values[key] = value }
         }
-        if write.values["starts_at"]?.isNull ?? true { write.values["starts_at"] = ActivitiesRules.stamp(occurrence) }
-        if write.values["ends_at"]?.isNull ?? true, let start = ActivitiesRules.date(write.values["starts_at"]),
-           let masterEnd = ActivitiesRules.date(master.values["ends_at"]) {
-            write.values["ends_at"] = ActivitiesRules.stamp(start.addingTimeInterval(masterEnd.timeIntervalSince(masterStart)))
+        if write.values["starts_at"]?.isNull ?? true { write.values["starts_at"] = EventTime.stamp(occurrence) }
+        if write.values["ends_at"]?.isNull ?? true, let start = EventTime.date(write.values["starts_at"]),
+           let masterEnd = EventTime.date(master.values["ends_at"]) {
+            write.values["ends_at"] = EventTime.stamp(start.addingTimeInterval(masterEnd.timeIntervalSince(masterStart)))
         }
     }
 

@@ -30,11 +30,11 @@ struct CalendarWindow: Sendable {
         var json: JSONValue {
             var object: [String: JSONValue] = [
                 "type": .string(kind.rawValue), "id": .string(record.idText), "subject": .string(title),
-                "start": ActivitiesRules.stamp(start), "end": ActivitiesRules.stamp(end), "all_day": .bool(allDay),
+                "start": EventTime.stamp(start), "end": EventTime.stamp(end), "all_day": .bool(allDay),
                 "owner_id": record.ownerID.map { .string($0.uuidString.lowercased()) } ?? .null,
             ]
             if let seriesID { object["series_id"] = .string(seriesID.uuidString.lowercased()) }
-            if let occurrenceStart { object["occurrence_start"] = ActivitiesRules.stamp(occurrenceStart) }
+            if let occurrenceStart { object["occurrence_start"] = EventTime.stamp(occurrenceStart) }
             if kind == .event {
                 object["location"] = record.values["location"] ?? .null
                 object["recurring"] = .bool(seriesID != nil)
@@ -86,7 +86,7 @@ struct CalendarWindow: Sendable {
 
     static func load(_ window: Range<Date>, scope: Scope, store: ModuleStore) async throws -> CalendarWindow {
         let me = store.actor.user.id.uuidString.lowercased()
-        let from = ActivitiesRules.stamp(window.lowerBound), to = ActivitiesRules.stamp(window.upperBound)
+        let from = EventTime.stamp(window.lowerBound), to = EventTime.stamp(window.upperBound)
         var eventFilter: [JSONValue] = [
             ModuleStore.op("starts_at", "lt", to),
             .object(["or": .array([ModuleStore.op("ends_at", "gt", from), ModuleStore.op("starts_at", "gte", from),
@@ -110,23 +110,23 @@ struct CalendarWindow: Sendable {
         }
         var items: [Item] = []
         for event in events where event.values["cancelled"] != .bool(true) {
-            guard let start = ActivitiesRules.date(event.values["starts_at"]) else { continue }
-            let end = ActivitiesRules.date(event.values["ends_at"]) ?? start
+            guard let start = EventTime.date(event.values["starts_at"]) else { continue }
+            let end = EventTime.date(event.values["ends_at"]) ?? start
             let allDay = event.values["all_day"] == .bool(true)
             if let rule = EventSeries.rule(of: event), event.values["series_id"] == nil {
                 for occurrence in Recurrence.occurrences(of: rule, start: start, duration: end.timeIntervalSince(start), in: window)
-                where !replaced.contains("\(event.idText)@\(ActivitiesRules.stamp(occurrence).stringValue ?? "")") {
+                where !replaced.contains("\(event.idText)@\(EventTime.stamp(occurrence).stringValue ?? "")") {
                     items.append(Item(kind: .event, record: event, start: occurrence, end: occurrence.addingTimeInterval(end.timeIntervalSince(start)),
                                       allDay: allDay, seriesID: event.id, occurrenceStart: occurrence))
                 }
             } else {
                 let series = event.string("series_id").flatMap(UUID.init(uuidString:))
                 items.append(Item(kind: .event, record: event, start: start, end: end, allDay: allDay, seriesID: series,
-                                  occurrenceStart: series == nil ? nil : ActivitiesRules.date(event.values["occurrence_start"])))
+                                  occurrenceStart: series == nil ? nil : EventTime.date(event.values["occurrence_start"])))
             }
         }
         for task in try await visible("task", filter: ModuleStore.and(taskFilter), store: store) {
-            guard let due = ActivitiesRules.date(task.values["due_at"]) else { continue }
+            guard let due = EventTime.date(task.values["due_at"]) else { continue }
             items.append(Item(kind: .task, record: task, start: due, end: due, allDay: false, seriesID: nil, occurrenceStart: nil))
         }
         items.sort { ($0.start, $0.kind.rawValue, $0.title) < ($1.start, $1.kind.rawValue, $1.title) }
@@ -144,7 +144,7 @@ struct CalendarWindow: Sendable {
     }
 
     var json: JSONValue {
-        .object(["from": ActivitiesRules.stamp(from), "to": ActivitiesRules.stamp(to), "scope": .string(scope.rawValue),
+        .object(["from": EventTime.stamp(from), "to": EventTime.stamp(to), "scope": .string(scope.rawValue),
                  "time_zone": .string(Recurrence.tenantZone.identifier), "items": .array(items.map(\.json))])
     }
 }

@@ -8,10 +8,7 @@ import Platform
 /// folded at 75 octets; text values are escaped (§3.3.11).
 enum ICalendar {
     static func utcStamp(_ date: Date) -> String {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let p = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
-        return String(format: "%04d%02d%02dT%02d%02d%02dZ", p.year!, p.month!, p.day!, p.hour!, p.minute!, p.second!)
+        EventTime.text(date).filter { $0 != "-" && $0 != ":" }
     }
 
     static func dateStamp(_ date: Date, zone: TimeZone) -> String {
@@ -61,11 +58,11 @@ enum ICalendar {
         // Cancelled occurrences of each series, as EXDATEs on it.
         var cancelled: [String: [Date]] = [:]
         for event in events where event.values["cancelled"] == .bool(true) {
-            if let series = event.string("series_id"), let at = ActivitiesRules.date(event.values["occurrence_start"]) { cancelled[series, default: []].append(at) }
+            if let series = event.string("series_id"), let at = EventTime.date(event.values["occurrence_start"]) { cancelled[series, default: []].append(at) }
         }
         for event in events where event.values["cancelled"] != .bool(true) {
-            guard let start = ActivitiesRules.date(event.values["starts_at"]) else { continue }
-            let end = ActivitiesRules.date(event.values["ends_at"]) ?? start
+            guard let start = EventTime.date(event.values["starts_at"]) else { continue }
+            let end = EventTime.date(event.values["ends_at"]) ?? start
             let series = event.string("series_id")
             let allDay = event.values["all_day"] == .bool(true)
             lines.append("BEGIN:VEVENT")
@@ -80,7 +77,7 @@ enum ICalendar {
                 lines.append("DTSTART:" + utcStamp(start))
                 lines.append("DTEND:" + utcStamp(end))
             }
-            if series != nil, let occurrence = ActivitiesRules.date(event.values["occurrence_start"]) {
+            if series != nil, let occurrence = EventTime.date(event.values["occurrence_start"]) {
                 lines.append(allDay ? "RECURRENCE-ID;VALUE=DATE:" + dateStamp(occurrence, zone: zone) : "RECURRENCE-ID:" + utcStamp(occurrence))
             } else if let rule = EventSeries.rule(of: event) {
                 lines.append(rule.rrule(zone: zone, allDay: allDay))
