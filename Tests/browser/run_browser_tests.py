@@ -17,6 +17,8 @@ What it tests, end to end, through a real headless Chromium:
     search (Chinese substrings) and the list and record pages on a phone.
   * the sales module (sales_checks.py): quote → order → receipt to the cent, funnel, board, leads.
   * the knowledge module (knowledge_checks.py): an article written, published and found by a Chinese word.
+  * the activities module: a visit logged from an account page at 390 px shows on its timeline,
+    and the calendar page is a list of days on a phone.
 
 How it is run: `make test` runs it from the repository root, after `swift build`, as
 
@@ -196,6 +198,48 @@ def session_cookie_is_httponly_and_samesite_lax(ui):
     expect(session.get("sameSite") == "Lax", f"atrium_session should be SameSite=Lax; is {session}")
 
 
+def activities_visit_logged_on_a_phone_shows_on_the_timeline_and_the_calendar(ui):
+    """At 390 px: log a visit from an account page, see it on the timeline, then the calendar
+    page (an event made through the API today) as a list of days without sideways scrolling."""
+    from sales_checks import new_record
+    suffix = secrets.token_hex(3)
+    account = new_record(ui, "account", {"name": f"拜访测试客户 {suffix}"}, "an account for the visit")
+    today = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 8 * 3600))
+    event = json.dumps({"subject": f"Calendar check {suffix}", "starts_at": f"{today}T23:00:00+08:00",
+                        "ends_at": f"{today}T23:30:00+08:00", "location": "Room 301"}).encode()
+    request = urllib.request.Request(f"{ui.api_url}/api/v1/event", data=event, method="POST", headers={
+        "X-Tenant": ui.slug, "Authorization": f"Bearer {ui.state['admin_token']}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=WAIT_SECONDS) as response:
+        expect(response.status == 201, f"POST /api/v1/event should be 201; got {response.status}")
+    ui.driver.set_window_size(PHONE_WIDTH, PHONE_HEIGHT)
+    try:
+        ui.open(f"/app/account/{account}")
+        ui.find("[data-testid=followup-open]").click()
+        Select(ui.find("select#followup-kind")).select_by_value("visit")
+        ui.type_into("#followup-subject", f"上门拜访 {suffix}")
+        ui.type_into("#followup-notes", "演示了移动端")
+        ui.click_and_load(ui.find("[data-testid=followup-submit]"))
+        ui.wait_for_path(f"/app/account/{account}")
+        ui.wait_for_text("[data-testid=timeline] li[data-timeline-type=activity]", f"上门拜访 {suffix}")
+        kind = ui.find("[data-testid=timeline] li[data-timeline-type=activity] strong").text
+        expect(kind in ("Visit", "拜访"), f"the timeline entry should name the kind visit; names {kind!r}")
+        ui.no_sideways_scroll("the account page with its timeline on a phone")
+        ui.screenshot("phone-timeline-visit")
+
+        ui.open("/app/calendar?view=week")
+        ui.wait_for_text(f"[data-testid=calendar-day][data-date='{today}']", f"Calendar check {suffix}")
+        layout = ui.driver.execute_script(
+            "return getComputedStyle(document.querySelector('[data-testid=calendar]')).display;")
+        expect(layout != "grid", f"at {PHONE_WIDTH}px the week should be a list of days, not a grid; display is {layout!r}")
+        ui.no_sideways_scroll("the calendar's week on a phone")
+        ui.open("/app/calendar?view=month")
+        ui.find("[data-testid=calendar][data-view=month]")
+        ui.no_sideways_scroll("the calendar's month on a phone")
+        ui.screenshot("phone-calendar-month")
+    finally:
+        ui.driver.set_window_size(DESKTOP_WIDTH, DESKTOP_HEIGHT)
+
+
 CHECKS = [
     login_page_shows_tenant_name_as_text_and_labels_its_inputs,
     login_page_switches_between_chinese_and_english,
@@ -206,7 +250,9 @@ CHECKS = [
     home_page_fits_a_phone_screen_without_sideways_scrolling,
     logout_ends_the_session,
     session_cookie_is_httponly_and_samesite_lax,
-] + CRM_CHECKS + SALES_CHECKS + EXPENSES_CHECKS + KNOWLEDGE_CHECKS + NOTIFICATION_CHECKS
+] + CRM_CHECKS + SALES_CHECKS + EXPENSES_CHECKS + KNOWLEDGE_CHECKS + [
+    activities_visit_logged_on_a_phone_shows_on_the_timeline_and_the_calendar,
+] + NOTIFICATION_CHECKS
 
 
 # --- setup: database, tenant, server, browser ----------------------------------------------

@@ -8,6 +8,7 @@ enum ActivitiesDemoData {
     @Sendable static func seed(_ demo: ModuleDemoContext) async throws {
         let admin = ModuleStore(engine: demo.engine, actor: RecordEngine.Actor(user: demo.admin, access: .system),
                                 connection: demo.connection, logger: demo.logger)
+        try await seedEvents(demo, admin: admin)
         guard try await admin.all("activity").isEmpty else { return }
         let people = [demo.people["salesperson"], demo.admin].compactMap { $0 }
         let entities = try await demo.engine.entities(on: demo.connection, logger: demo.logger)
@@ -63,5 +64,38 @@ enum ActivitiesDemoData {
             let task = try await admin.create("task", values)
             if status != "open" { try await admin.update(task, ["status": .string(status)]) }
         }
+    }
+
+    /// A week of the team's calendar (once, also for a tenant seeded before events existed):
+    /// the Monday sales meeting as a weekly series the administrator runs with the salesperson
+    /// attending, her customer visit and call block, an all-day training, his quarterly review.
+    static func seedEvents(_ demo: ModuleDemoContext, admin: ModuleStore) async throws {
+        guard try await admin.all("event").isEmpty else { return }
+        let salesperson = demo.people["salesperson"] ?? demo.admin
+        let organiser = demo.people["sales_manager"] ?? demo.admin
+        let zone = Recurrence.tenantZone
+        let today = Recurrence.day(ChinaCalendar.today(), zone: zone) ?? Date()
+        let monday = Recurrence.calendar(zone).date(byAdding: .day, value: -Recurrence.weekday(today, zone: zone), to: today) ?? today
+        func day(_ offset: Int, from base: Date = today) -> String {
+            Recurrence.dayText(Recurrence.calendar(zone).date(byAdding: .day, value: offset, to: base) ?? base, zone: zone)
+        }
+        func at(_ day: String, _ time: String) -> JSONValue { .string("\(day)T\(time):00+08:00") }
+        let accounts = try await CalendarWindow.visible("account", filter: ModuleStore.eq("owner_id", salesperson.id.uuidString.lowercased()), store: admin)
+        var meeting: [String: JSONValue] = [
+            "subject": .string("销售周例会"), "starts_at": at(day(0, from: monday), "09:30"), "ends_at": at(day(0, from: monday), "10:30"),
+            "location": .string("总部 3 楼会议室"), "recurrence": .string("weekly"), "recurrence_weekdays": .array([.string("mo")]), "recurrence_count": .number(12),
+            "reminder_minutes": .number(15), "notes": .string("回顾上周商机进展，安排本周拜访。"),
+        ]
+        if salesperson.id != organiser.id { meeting["attendee_ids"] = .string(salesperson.id.uuidString.lowercased()) }
+        _ = try await admin.acting(as: RecordEngine.Actor(user: organiser, access: .system)).create("event", meeting)
+        let hers = admin.acting(as: RecordEngine.Actor(user: salesperson, access: .system))
+        var visit: [String: JSONValue] = ["subject": .string("拜访客户：方案演示"), "starts_at": at(day(1), "14:00"), "ends_at": at(day(1), "15:30"),
+                                          "location": .string("北京市海淀区中关村大街 1 号"), "reminder_minutes": .number(60)]
+        if let account = accounts.first { visit["related_entity"] = .string("account"); visit["related_id"] = .string(account.idText) }
+        _ = try await hers.create("event", visit)
+        _ = try await hers.create("event", ["subject": .string("电话回访老客户"), "starts_at": at(day(0), "16:00"), "ends_at": at(day(0), "17:00"), "reminder_minutes": .number(10)])
+        _ = try await hers.create("event", ["subject": .string("产品培训（全天）"), "starts_at": at(day(3), "09:00"), "ends_at": at(day(3), "18:00"), "all_day": .bool(true)])
+        _ = try await admin.create("event", ["subject": .string("Quarterly business review"), "starts_at": at(day(4), "10:00"), "ends_at": at(day(4), "12:00"),
+                                             "location": .string("Board room")])
     }
 }

@@ -11,10 +11,11 @@ public enum ActivitiesModule {
     public static let manifest = ModuleManifest(
         id: "activities", version: "0.1.0", names: ["en": "Activities", "zh-CN": "跟进与任务"],
         entities: ActivitiesEntities.all, hooks: ActivitiesRules.hooks, routes: ActivitiesRoutes(),
-        pages: [ModulePage(path: "/app/activities/dormant", labelKey: "activities.nav.dormant", requires: "activity"),
+        pages: [ModulePage(path: "/app/calendar", labelKey: "activities.nav.calendar", requires: "event"),
+                ModulePage(path: "/app/activities/dormant", labelKey: "activities.nav.dormant", requires: "activity"),
                 ModulePage(path: "/app/task?f0=status&op0=in&v0=open,in_progress", labelKey: "activities.nav.open_tasks", requires: "task")],
-        defaultGrants: defaultGrants, migrations: LastActivity.migrations + [TaskReminders.migration], demoData: ActivitiesDemoData.seed,
-        layouts: layouts, recordPanels: [TimelinePanel()], jobs: [TaskReminders.job])
+        defaultGrants: defaultGrants, migrations: LastActivity.migrations + CalendarFeed.migrations + [TaskReminders.migration],
+        demoData: ActivitiesDemoData.seed, layouts: layouts, recordPanels: [TimelinePanel()], jobs: [TaskReminders.job])
 
     /// Everyone logs their own follow-ups and works their own tasks; managers see their
     /// department tree's, the director and administrators everyone's; read-only roles read all.
@@ -40,6 +41,14 @@ public enum ActivitiesModule {
             LayoutSection(titles: ["en": "Details", "zh-CN": "详情"], columns: 1, fields: ["description"]),
             LayoutSection(titles: ["en": "Related record", "zh-CN": "关联记录"], fields: ["related_title", "related_entity", "related_id"]),
         ]),
+        ModuleLayout(entity: "event", sections: [
+            LayoutSection(titles: ["en": "Event", "zh-CN": "日程"], fields: ["subject", "starts_at", "ends_at", "all_day", "location", "reminder_minutes"]),
+            LayoutSection(titles: ["en": "Attendees and notes", "zh-CN": "参与人与备注"], columns: 1, fields: ["attendee_ids", "notes"]),
+            LayoutSection(titles: ["en": "Repeat", "zh-CN": "重复"], fields: ["recurrence", "recurrence_interval", "recurrence_weekdays", "recurrence_until",
+                                                                           "recurrence_count"]),
+            LayoutSection(titles: ["en": "Occurrence of a series", "zh-CN": "系列中的一次"], fields: ["series_id", "occurrence_start", "cancelled"]),
+            LayoutSection(titles: ["en": "Related record", "zh-CN": "关联记录"], fields: ["related_title", "related_entity", "related_id"]),
+        ]),
     ]
 
     /// Whether the tenant of the request has the module; its routes answer 404 otherwise.
@@ -61,6 +70,8 @@ struct ActivitiesRoutes: ModuleRoutes {
         router.get("api/v1/activities/dormant", use: api.dormant)
         router.get("api/v1/:entity/:id/timeline", use: api.timeline)
         ActivitiesPages(web: web).register(on: router)
+        CalendarAPI(web: web).register(on: router)
+        CalendarPage(web: web).register(on: router)
     }
 }
 

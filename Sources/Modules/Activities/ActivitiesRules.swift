@@ -11,6 +11,8 @@ enum ActivitiesRules {
         ("activity", LastActivityKeeper()),
         ("task", RelatedRecord(required: false)),
         ("task", TaskFlow()),
+        ("event", EventSeries()),
+        ("event", RelatedRecord(required: false)),
     ]
 
     static func invalid(_ field: String, _ message: String, key: String, _ arguments: [String: String] = [:]) -> AtriumError {

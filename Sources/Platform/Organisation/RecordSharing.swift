@@ -31,6 +31,12 @@ extension RecordEngine {
         public var granteeID: UUID
         public var access: String
         enum CodingKeys: String, CodingKey { case kind, granteeID = "id", access }
+
+        public init(kind: String, granteeID: UUID, access: String) {
+            self.kind = kind
+            self.granteeID = granteeID
+            self.access = access
+        }
     }
 
     public func shares(_ entityKey: String, id: UUID, as actor: Actor, on connection: PostgresConnection, logger: Logger) async throws -> [Share] {
