@@ -61,3 +61,14 @@ public enum AuditLog {
             """, logger: logger)
     }
 }
+
+extension AuditLog {
+    /// An administrative act of `actor` (who, from where, in which request) in the tenant of the
+    /// connection's transaction: a webhook registered, a robot changed, preferences saved.
+    public static func record(_ action: String, by actor: RecordEngine.Actor, entity: String? = nil, id: UUID? = nil,
+                              details: [String: String] = [:], on connection: PostgresConnection, logger: Logger) async throws {
+        try await record(.init(action: action, actor: .user(actor.user), entity: entity, recordID: id?.uuidString.lowercased(), details: details,
+                               ip: actor.ip, requestID: actor.requestID),
+                         tenantID: try await TenantScope.current(on: connection, logger: logger), on: connection, logger: logger)
+    }
+}

@@ -23,8 +23,7 @@ extension NotificationRoutes {
     }
 
     static func audit(_ action: String, details: [String: String], actor: RecordEngine.Actor, on connection: PostgresConnection, logger: Logger) async throws {
-        try await AuditLog.record(.init(action: action, actor: .user(actor.user), details: details, ip: actor.ip, requestID: actor.requestID),
-                                  tenantID: try await TenantScope.current(on: connection, logger: logger), on: connection, logger: logger)
+        try await AuditLog.record(action, by: actor, details: details, on: connection, logger: logger)
     }
 
     static func saveEmailChoices(_ choices: [String: Bool], actor: RecordEngine.Actor, on connection: PostgresConnection, logger: Logger) async throws {

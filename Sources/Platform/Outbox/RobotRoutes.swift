@@ -99,9 +99,7 @@ struct RobotRoutes: Sendable {
     }
 
     static func audit(_ action: String, robot: UUID, actor: RecordEngine.Actor, on connection: PostgresConnection, logger: Logger) async throws {
-        try await AuditLog.record(.init(action: action, actor: .user(actor.user), entity: "notification_robot", recordID: robot.uuidString.lowercased(),
-                                        ip: actor.ip, requestID: actor.requestID),
-                                  tenantID: try await TenantScope.current(on: connection, logger: logger), on: connection, logger: logger)
+        try await AuditLog.record(action, by: actor, entity: "notification_robot", id: robot, on: connection, logger: logger)
     }
 
     static func id(_ context: AtriumContext) throws -> UUID { try RecordRoutes.uuid(context, "id", notFound: RobotError.notFound) }

@@ -35,9 +35,7 @@ struct WebhookRoutes: Sendable {
 
     static func audit(_ action: String, endpoint: UUID, details: [String: String], actor: RecordEngine.Actor,
                       on connection: PostgresConnection, logger: Logger) async throws {
-        try await AuditLog.record(.init(action: action, actor: .user(actor.user), entity: "webhook_endpoint", recordID: endpoint.uuidString.lowercased(),
-                                        details: details, ip: actor.ip, requestID: actor.requestID),
-                                  tenantID: try await TenantScope.current(on: connection, logger: logger), on: connection, logger: logger)
+        try await AuditLog.record(action, by: actor, entity: "webhook_endpoint", id: endpoint, details: details, on: connection, logger: logger)
     }
 
     /// The body's fields, checked: a URL webhooks may call, events that are patterns of known
