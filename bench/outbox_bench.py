@@ -88,6 +88,8 @@ def main():
     parser.add_argument("--server", default=rb.DEFAULT_SERVER)
     parser.add_argument("--mails", type=int, default=500)
     parser.add_argument("--webhooks", type=int, default=500)
+    parser.add_argument("--writes-only", action="store_true",
+                        help="no outbox worker in the server: only the record writes with and without an endpoint (what the offer itself costs)")
     args = parser.parse_args()
     work = tempfile.mkdtemp(prefix="atrium-outbox-bench-")
     mail_dir, hook_dir, base_dir = (os.path.join(work, name) for name in ("mail", "hooks", "baseline"))
@@ -104,13 +106,26 @@ def main():
         helpers += [catcher, baseline, receiver]
         slug, tenant_id = rb.setup(env)
         server_env = dict(env, ATRIUM_SMTP_URL=f"smtp://127.0.0.1:{smtp_port}?starttls=off", ATRIUM_MAIL_FROM="bench@atrium.test",
-                          ATRIUM_OUTBOX_POLL_MS="20", ATRIUM_WEBHOOK_ALLOW_PRIVATE="true", ATRIUM_SCHEDULER="false")
+                          ATRIUM_OUTBOX_POLL_MS="20", ATRIUM_WEBHOOK_ALLOW_PRIVATE="true", ATRIUM_SCHEDULER="false",
+                          ATRIUM_OUTBOX_WORKER="false" if args.writes_only else "true")
         port = rb.free_port()
         server = rb.start_server(args.server, server_env, port, log_path)
         client = rb.Client(port, slug)
         client.sign_in_and_create_token(f"admin@{slug}.test", rb.ADMIN_PASSWORD)
         rb.create_object(client)
         n = args.mails
+        if args.writes_only:
+            w = args.webhooks
+            figures["writes_plain"] = timed_creations(client, w, "plain")
+            client.json("POST", "/api/v1/admin/webhooks", {"url": f"http://127.0.0.1:{hook_port}/hook", "events": [f"{rb.ENTITY}.created"]},
+                        expected=201)
+            figures["writes_hooked"] = timed_creations(client, w, "hooked")
+            print("==================== outbox_bench --writes-only summary ====================")
+            print(f"machine     nproc {machine['nproc']} | {machine['cpu']} | postgres {machine['postgres']} | server {args.server}")
+            print(f"writes      {w} record creations, no endpoint:            {w / figures['writes_plain']:8.1f} writes/s")
+            print(f"writes      {w} record creations, one endpoint, no worker: {w / figures['writes_hooked']:8.1f} writes/s")
+            client.close()
+            return 0
 
         rb.log(f"baseline: {n} mails by smtplib …")
         figures["baseline"] = smtp_baseline(baseline_port, n)
