@@ -134,6 +134,11 @@ import Testing
             let defaults = try await org.mgr.api.call(.get, "/api/v1/notifications/preferences")
             #expect(defaults.json["email"]?["approval.task_assigned"] == .bool(true))
             #expect(defaults.json["email"]?["approval.cc"] == .bool(false))
+            // The tenant's modules offer their own kinds (off by default), and the page lists them too.
+            #expect(defaults.json["email"]?["activities.task_reminder"] == .bool(false), "\(defaults.text)")
+            #expect(defaults.json["email"]?["sales.receivable_overdue"] == .bool(false))
+            let remind = try await org.mgr.api.call(.put, "/api/v1/notifications/preferences", json: #"{"email": {"activities.task_reminder": true}}"#)
+            #expect(remind.json["email"]?["activities.task_reminder"] == .bool(true))
 
             let bad = try await org.mgr.api.call(.put, "/api/v1/notifications/preferences", json: #"{"email": {"Approval Assigned": true}}"#)
             #expect(bad.status == .unprocessableContent)

@@ -15,7 +15,8 @@ public enum ActivitiesModule {
                 ModulePage(path: "/app/activities/dormant", labelKey: "activities.nav.dormant", requires: "activity"),
                 ModulePage(path: "/app/task?f0=status&op0=in&v0=open,in_progress", labelKey: "activities.nav.open_tasks", requires: "task")],
         defaultGrants: defaultGrants, migrations: LastActivity.migrations + CalendarFeed.migrations + [TaskReminders.migration],
-        demoData: ActivitiesDemoData.seed, layouts: layouts, recordPanels: [TimelinePanel()], jobs: [TaskReminders.job])
+        demoData: ActivitiesDemoData.seed, layouts: layouts, recordPanels: [TimelinePanel()], jobs: [TaskReminders.job],
+        notificationKinds: ["activities.task_assigned", "activities.task_reminder"])
 
     /// Everyone logs their own follow-ups and works their own tasks; managers see their
     /// department tree's, the director and administrators everyone's; read-only roles read all.

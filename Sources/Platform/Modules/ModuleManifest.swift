@@ -49,12 +49,16 @@ public struct ModuleManifest: Sendable, Equatable {
     /// Periodic rules (reminders, reclaim), run by the platform's ``Scheduler`` for each tenant
     /// that has the module enabled.
     public let jobs: [ScheduledJob]
+    /// The notification kinds the module raises, offered on the e-mail preferences page (their
+    /// labels: `notifications.kind_names.<kind>` in the module's locales).
+    public let notificationKinds: [String]
 
     public init(id: String, version: String, names: [String: String], depends: [String] = [], entities: [EntityDefinition] = [],
                 hooks: [(String, any RecordHooks)] = [], routes: (any ModuleRoutes)? = nil, setUp: ModuleSetUp? = nil,
                 pages: [ModulePage] = [], actions: [ModuleAction] = [], approvals: [ApprovalBinding] = [],
                 defaultGrants: [String: [String: DataScope]] = [:], roles: [ModuleRole] = [], migrations: [Migration] = [],
-                demoData: ModuleDemoData? = nil, layouts: [ModuleLayout] = [], recordPanels: [any RecordPanel] = [], jobs: [ScheduledJob] = []) {
+                demoData: ModuleDemoData? = nil, layouts: [ModuleLayout] = [], recordPanels: [any RecordPanel] = [], jobs: [ScheduledJob] = [],
+                notificationKinds: [String] = []) {
         self.id = id
         self.version = version
         self.names = names
@@ -77,6 +81,7 @@ public struct ModuleManifest: Sendable, Equatable {
         self.layouts = layouts
         self.recordPanels = recordPanels
         self.jobs = jobs
+        self.notificationKinds = notificationKinds
     }
 
     public static func == (a: ModuleManifest, b: ModuleManifest) -> Bool {

@@ -17,9 +17,10 @@ public enum NotificationPreferences {
         text.range(of: #"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$"#, options: .regularExpression) != nil && text.count <= 100
     }
 
-    /// Whether `user` gets each of ``kinds`` (and every kind they chose) by e-mail.
-    public static func email(of user: UUID, on connection: PostgresConnection, logger: Logger) async throws -> [String: Bool] {
-        var choices = Dictionary(uniqueKeysWithValues: kinds.map { ($0, emailByDefault.contains($0)) })
+    /// Whether `user` gets each of `offered` (by default the platform's ``kinds``) and every
+    /// kind they chose by e-mail.
+    public static func email(of user: UUID, offered: [String] = kinds, on connection: PostgresConnection, logger: Logger) async throws -> [String: Bool] {
+        var choices = Dictionary(offered.map { ($0, emailByDefault.contains($0)) }, uniquingKeysWith: { first, _ in first })
         for try await (kind, enabled) in try await connection.query("""
             SELECT kind, enabled FROM notification_preferences WHERE user_id = \(user) AND channel = 'email'
             """, logger: logger).decode((String, Bool).self) {

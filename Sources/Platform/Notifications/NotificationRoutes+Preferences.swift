@@ -32,13 +32,25 @@ extension NotificationRoutes {
                         actor: actor, on: connection, logger: logger)
     }
 
+    /// The platform's kinds and those of the tenant's enabled modules, in that order.
+    static func offeredKinds(catalog: ModuleCatalog, on connection: PostgresConnection, logger: Logger) async throws -> [String] {
+        let enabled = try await TenantModules.enabled(on: connection, logger: logger)
+        var kinds = NotificationPreferences.kinds
+        for module in catalog.modules where enabled.contains(module.id) {
+            kinds += module.notificationKinds.filter { !kinds.contains($0) }
+        }
+        return kinds
+    }
+
     static func preferencesJSON(_ email: [String: Bool]) -> JSONValue {
         .object(["email": .object(email.mapValues(JSONValue.bool))])
     }
 
     @Sendable func preferences(_ request: Request, context: AtriumContext) async throws -> Response {
-        RecordRoutes.json(try await web.records.run(request, context) { actor, db in
-            Self.preferencesJSON(try await NotificationPreferences.email(of: actor.user.id, on: db.connection, logger: db.logger))
+        let catalog = web.services.catalog
+        return RecordRoutes.json(try await web.records.run(request, context) { actor, db in
+            let offered = try await Self.offeredKinds(catalog: catalog, on: db.connection, logger: db.logger)
+            return Self.preferencesJSON(try await NotificationPreferences.email(of: actor.user.id, offered: offered, on: db.connection, logger: db.logger))
         })
     }
 
@@ -52,9 +64,11 @@ extension NotificationRoutes {
             choices[kind] = enabled
         }
         let chosen = choices
+        let catalog = web.services.catalog
         return RecordRoutes.json(try await web.records.run(request, context, write: true) { actor, db in
             try await Self.saveEmailChoices(chosen, actor: actor, on: db.connection, logger: db.logger)
-            return Self.preferencesJSON(try await NotificationPreferences.email(of: actor.user.id, on: db.connection, logger: db.logger))
+            let offered = try await Self.offeredKinds(catalog: catalog, on: db.connection, logger: db.logger)
+            return Self.preferencesJSON(try await NotificationPreferences.email(of: actor.user.id, offered: offered, on: db.connection, logger: db.logger))
         })
     }
 
@@ -62,8 +76,9 @@ extension NotificationRoutes {
         guard web.signedIn(context) else { return WebApp.redirect("/login") }
         let web = self.web
         return try await web.page(request, context, current: "notifications") { page, db in
-            let email = try await NotificationPreferences.email(of: page.actor.user.id, on: db.connection, logger: db.logger)
-            let rows: [[String: Any]] = NotificationPreferences.kinds.map { kind in
+            let offered = try await Self.offeredKinds(catalog: web.services.catalog, on: db.connection, logger: db.logger)
+            let email = try await NotificationPreferences.email(of: page.actor.user.id, offered: offered, on: db.connection, logger: db.logger)
+            let rows: [[String: Any]] = offered.map { kind in
                 ["kind": kind, "label": web.t("notifications.kind_names.\(kind)", page.locale), "email": email[kind] ?? false]
             }
             return web.render("notification_preferences", page, [
@@ -76,8 +91,11 @@ extension NotificationRoutes {
         let pairs = try await FormBody.parsePairs(request)
         let form = FormBody.single(pairs)
         let chosen = Set(pairs.filter { $0.0 == "email" }.map(\.1))
-        let choices = Dictionary(uniqueKeysWithValues: NotificationPreferences.kinds.map { ($0, chosen.contains($0)) })
+        let catalog = web.services.catalog
         return try await web.page(request, context, form: form) { page, db in
+            // The page's boxes: each offered kind, ticked or not (an unticked box sends nothing).
+            let offered = try await Self.offeredKinds(catalog: catalog, on: db.connection, logger: db.logger)
+            let choices = Dictionary(offered.map { ($0, chosen.contains($0)) }, uniquingKeysWith: { first, _ in first })
             try await Self.saveEmailChoices(choices, actor: page.actor, on: db.connection, logger: db.logger)
             return WebApp.redirect("/app/notifications/preferences?notice=notification_preferences_saved")
         }
