@@ -29,14 +29,6 @@ enum ReceivableReminders {
         "GRANT SELECT, INSERT, UPDATE, DELETE ON sales_reminders_sent TO {{app_role}}",
     ] + TenantTable.isolate("sales_reminders_sent"))
 
-    /// `yyyy-MM-dd` of `date` in China time.
-    static func day(_ date: Date) -> String {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "Asia/Shanghai") ?? .gmt
-        let parts = calendar.dateComponents([.year, .month, .day], from: date)
-        return String(format: "%04d-%02d-%02d", parts.year ?? 0, parts.month ?? 0, parts.day ?? 0)
-    }
-
     struct Reminder {
         let kind: String
         let record: Record
@@ -46,7 +38,7 @@ enum ReceivableReminders {
 
     static func remind(_ run: TenantRun) async throws {
         let store = ModuleStore(engine: run.engine, actor: run.actor, connection: run.connection, logger: run.logger)
-        let due = try await SalesReminders.load(asOf: day(run.now), store: store)
+        let due = try await SalesReminders.load(asOf: ChinaCalendar.day(of: run.now), store: store)
         var reminders = due.overdue.map { line in
             Reminder(kind: "receivable_overdue", record: line.order, due: line.due, arguments: [
                 "record": line.order.string("number") ?? "", "due": line.due,

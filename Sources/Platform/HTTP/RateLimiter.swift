@@ -28,8 +28,7 @@ public final class RateLimiter: Sendable {
             }
             var bucket = buckets[key] ?? Bucket(tokens: burst, stamp: now)
             let elapsed = bucket.stamp.duration(to: now)
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-            bucket.tokens = min(burst, bucket.tokens + seconds * rate)
+            bucket.tokens = min(burst, bucket.tokens + elapsed / .seconds(1) * rate)
             bucket.stamp = now
             defer { buckets[key] = bucket }
             if bucket.tokens >= 1 {

@@ -43,10 +43,9 @@ public enum Outbox {
     static func claim(limit: Int, lease: Duration, channels: [String], on connection: PostgresConnection,
                       logger: Logger) async throws -> [OutboxItem] {
         var items: [OutboxItem] = []
-        let leaseSeconds = Double(lease.components.seconds) + Double(lease.components.attoseconds) / 1e18
         let rows = try await connection.query("""
             UPDATE outbox o SET status = 'sending', attempts = o.attempts + 1,
-                next_attempt_at = now() + make_interval(secs => \(leaseSeconds))
+                next_attempt_at = now() + make_interval(secs => \(lease / .seconds(1)))
             FROM (
                 SELECT tenant_id, id FROM outbox
                 WHERE tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid
@@ -89,7 +88,7 @@ public enum Outbox {
             DELETE FROM outbox WHERE (tenant_id, id) IN (
                 SELECT tenant_id, id FROM outbox
                 WHERE tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid
-                  AND status IN ('sent', 'failed') AND created_at < now() - make_interval(secs => \(Double(age.components.seconds)))
+                  AND status IN ('sent', 'failed') AND created_at < now() - make_interval(secs => \(age / .seconds(1)))
                 LIMIT \(limit))
             """, logger: logger)
     }

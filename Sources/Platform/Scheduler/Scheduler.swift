@@ -66,14 +66,10 @@ public struct Scheduler: Service {
         return ran
     }
 
-    func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-    }
-
     /// Claims `job` if it is due and nobody holds it (a new job is due at once).
     func claim(_ job: ScheduledJob) async throws -> Bool {
         let now = configuration.clock()
-        let holdUntil = now.addingTimeInterval(seconds(configuration.hold))
+        let holdUntil = now.addingTimeInterval(configuration.hold / .seconds(1))
         let node = configuration.node
         return try await database.withTransaction(logger: logger) { [logger] connection in
             try await connection.query("""
@@ -129,7 +125,7 @@ public struct Scheduler: Service {
 
     func finish(_ job: ScheduledJob, failures: [String]) async throws {
         let now = configuration.clock()
-        let next = now.addingTimeInterval(seconds(job.every))
+        let next = now.addingTimeInterval(job.every / .seconds(1))
         let error = failures.isEmpty ? nil : String(failures.joined(separator: "; ").prefix(2000))
         try await database.withTransaction(logger: logger) { [logger] connection in
             try await connection.query("""
