@@ -21,6 +21,7 @@ import Testing
         ("NotificationError", NotificationError.examples),
         ("WebhookError", WebhookError.examples),
         ("RobotError", RobotError.examples),
+        ("AutomationError", AutomationError.examples),
     ]
 
     /// The enum case's name, without its associated values.

@@ -87,6 +87,8 @@ extension ApprovalEngine {
         if outcome != .pending {
             let (entity, _) = try await records.entity(instance.entity, on: connection, logger: logger)
             try await setStatus(outcome, entity: entity, recordID: instance.recordID, actor: actor, on: connection, logger: logger)
+            let record = try await records.fetch(entity.key, id: instance.recordID, deleted: false, on: connection, logger: logger)
+            try await Automation.fire(.approval(outcome), record: record, entity: entity, actor: actor, engine: records, on: connection, logger: logger)
             try await notifyOutcome(outcome, entity: instance.entity, recordID: instance.recordID, submitter: instance.submittedBy, actor: me,
                                     on: connection, logger: logger)
         }

@@ -18,6 +18,7 @@ public enum TenantRoutes {
         records.registerApprovals(on: router)
         WebhookRoutes(records: records, engine: engine, allowPrivateAddresses: services.configuration.webhookAllowPrivateAddresses).register(on: router)
         RobotRoutes(records: records, allowPrivateAddresses: services.configuration.webhookAllowPrivateAddresses).register(on: router)
+        AutomationRoutes(records: records, engine: engine).register(on: router)
         // Web UI: designer, administration, the approvals inbox, the notification centre and
         // records' attachments (their API too), then search and the pages of every entity.
         WebDesigner(app: web).register(on: router)

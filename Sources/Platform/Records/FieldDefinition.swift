@@ -133,6 +133,9 @@ public struct EntityDefinition: Sendable, Codable, Equatable {
     /// The module's default detail layout (``ModuleManifest/layouts``); empty: one section with
     /// every field. Module-only, like `publicRead`.
     public var defaultSections: [LayoutSection] = []
+    /// The tenant's automation rules on this entity (``AutomationRule``), loaded and cached with
+    /// the rest of the tenant's metadata. Not coded: rules live in `automation_rules`.
+    public var automationRules: [AutomationRule] = []
 
     /// The record's title in `locale`: its localized title field when filled, else `titleField`.
     public func title(of record: Record, locale: String) -> String? {

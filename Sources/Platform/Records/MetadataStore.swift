@@ -37,6 +37,9 @@ public enum MetadataStore {
             field.isCustom = true
             entities[entityKey]!.fields.append(field)
         }
+        for rule in try await AutomationRules.list(on: connection, logger: logger) where entities[rule.entity] != nil {
+            entities[rule.entity]!.automationRules.append(rule)
+        }
         return entities
     }
 

@@ -35,6 +35,7 @@ extension RecordEngine {
     /// Whether an import into `entity` may take the set-wise path (see the extension's notes).
     func importsSetWise(_ entity: EntityDefinition) -> Bool {
         hooks.callAll(for: entity.key).isEmpty && approvalBinding(for: entity) == nil
+            && !entity.automationRules.contains { $0.active && $0.trigger.firesOnCreate }
     }
 
     /// Imports `rows` (the file's data rows, line 2 first) into `entity` (the full definition),

@@ -341,13 +341,14 @@ public struct RecordEngine: Sendable {
         let changes = data.mapValues { JSONValue.object(["before": .null, "after": $0]) }
         try await audit("record.created", record: record, changes: changes, actor: actor, on: connection, logger: logger)
         for hook in hooks.callAll(for: entity.key) { try await hook.afterCreate(record, context: context) }
-        return actor.access.redact(try await reloadAfterHooks(record, on: connection, logger: logger), entity: entity)
+        let automated = try await Automation.fire(.created, record: record, entity: entity, actor: actor, engine: self, on: connection, logger: logger)
+        return actor.access.redact(try await reloadAfterHooks(record, force: automated, on: connection, logger: logger), entity: entity)
     }
 
-    /// The record as stored after its after-hooks ran (they may have changed it, e.g. an
-    /// order's totals), so the caller gets the current version.
-    func reloadAfterHooks(_ record: Record, on connection: PostgresConnection, logger: Logger) async throws -> Record {
-        guard !hooks.callAll(for: record.entity).isEmpty else { return record }
+    /// The record as stored after its after-hooks and automation rules ran (they may have
+    /// changed it, e.g. an order's totals), so the caller gets the current version.
+    func reloadAfterHooks(_ record: Record, force: Bool = false, on connection: PostgresConnection, logger: Logger) async throws -> Record {
+        guard force || !hooks.callAll(for: record.entity).isEmpty else { return record }
         return try await fetch(record.entity, id: record.id, deleted: false, on: connection, logger: logger)
     }
 
@@ -400,7 +401,9 @@ public struct RecordEngine: Sendable {
         try await FieldIndex.sync(record, entity: entity, tenantID: tenantID, isNew: false, on: connection, logger: logger)
         try await audit("record.updated", record: record, changes: diff, actor: actor, on: connection, logger: logger)
         for hook in hooks.callAll(for: entity.key) { try await hook.afterUpdate(record, previous: existing, context: context) }
-        return actor.access.redact(try await reloadAfterHooks(record, on: connection, logger: logger), entity: entity)
+        let automated = try await Automation.fire(.updated(previous: existing), record: record, entity: entity, actor: actor, engine: self,
+                                                  on: connection, logger: logger)
+        return actor.access.redact(try await reloadAfterHooks(record, force: automated, on: connection, logger: logger), entity: entity)
     }
 
     /// Takes the row lock of a live record until the transaction ends, so rules that
