@@ -70,6 +70,7 @@ from sales_checks import SALES_CHECKS  # noqa: E402
 from expenses_checks import EXPENSES_CHECKS  # noqa: E402
 from knowledge_checks import KNOWLEDGE_CHECKS  # noqa: E402
 from notification_checks import NOTIFICATION_CHECKS  # noqa: E402
+from automation_checks import AUTOMATION_CHECKS  # noqa: E402
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SERVER_BINARY = os.path.join(REPO_ROOT, ".build", "debug", "atrium")
@@ -252,7 +253,7 @@ CHECKS = [
     session_cookie_is_httponly_and_samesite_lax,
 ] + CRM_CHECKS + SALES_CHECKS + EXPENSES_CHECKS + KNOWLEDGE_CHECKS + [
     activities_visit_logged_on_a_phone_shows_on_the_timeline_and_the_calendar,
-] + NOTIFICATION_CHECKS
+] + NOTIFICATION_CHECKS + AUTOMATION_CHECKS
 
 
 # --- setup: database, tenant, server, browser ----------------------------------------------

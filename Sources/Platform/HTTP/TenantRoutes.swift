@@ -24,6 +24,8 @@ public enum TenantRoutes {
         WebDesigner(app: web).register(on: router)
         WebAdmin(app: web).register(on: router)
         WebApprovals(app: web).register(on: router)
+        WebAutomation(app: web).register(on: router)
+        WebWebhooks(app: web).register(on: router)
         NotificationRoutes(web: web).register(on: router)
         AttachmentRoutes(web: web).register(on: router)
         web.register(on: router)

@@ -48,7 +48,10 @@ struct WebhookRoutes: Sendable {
     }
 
     func input(_ request: Request, context: AtriumContext, required: Bool) async throws -> Input {
-        let body = try await RecordRoutes.object(request)
+        try await Self.input(try await RecordRoutes.object(request), required: required, allowPrivateAddresses: allowPrivateAddresses)
+    }
+
+    static func input(_ body: [String: JSONValue], required: Bool, allowPrivateAddresses: Bool) async throws -> Input {
         let known: Set<String> = ["url", "events", "description", "active"]
         if let unknown = body.keys.sorted().first(where: { !known.contains($0) }) {
             throw WebhookError.invalid(field: unknown, reason: "is not a webhook field (url, events, description, active)")

@@ -154,6 +154,8 @@ public struct WebApp: Sendable {
                 ["href": "/app/admin/departments", "label": t("admin.departments", locale), "current": current == "admin:departments", "key": "admin-departments"],
                 ["href": "/app/admin/roles", "label": t("admin.roles", locale), "current": current == "admin:roles", "key": "admin-roles"],
                 ["href": "/app/admin/approvals", "label": t("approvals.processes", locale), "current": current == "admin:approvals", "key": "admin-approvals"],
+                ["href": "/app/admin/automation", "label": t("automation.title", locale), "current": current == "admin:automation", "key": "admin-automation"],
+                ["href": "/app/admin/webhooks", "label": t("webhooks.title", locale), "current": current == "admin:webhooks", "key": "admin-webhooks"],
                 ["href": "/app/admin/audit", "label": t("admin.audit", locale), "current": current == "admin:audit", "key": "admin-audit"],
             ]])
         }
@@ -199,6 +201,13 @@ public struct WebApp: Sendable {
         if let key = error.messageKey, let text = renderer.localizer.string("validation.\(key)", locale: locale, arguments) { return text }
         if let text = renderer.localizer.string("errors.\(error.code)", locale: locale, arguments) { return text }
         return error.message
+    }
+
+    /// The localized message, followed by the error's own words when they say more (which part
+    /// of a rule or an endpoint is wrong, and why) — for administrators' pages.
+    public func detailedMessage(_ error: AtriumError, locale: String) -> String {
+        let text = message(error, locale: locale, label: nil)
+        return text == error.message ? text : "\(text) (\(error.message))"
     }
 
     static func notice(_ request: Request) -> String? {
