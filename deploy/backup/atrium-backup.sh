@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # atrium-backup: one pg_dump (custom format) of the Atrium database into BACKUP_DIR, verified,
-# with a .sha256 next to it; then deletes dumps older than BACKUP_KEEP_DAYS.
+# with a .sha256 next to it, then a tar of the attachment files (ATRIUM_FILES_DIR) under the
+# same name with its own .sha256; then deletes backups older than BACKUP_KEEP_DAYS.
 #
 # Installed as /opt/atrium/bin/atrium-backup and run daily by atrium-backup.timer.
 # Settings: /etc/atrium/backup.env (see backup.env.example); variables already set in the
@@ -15,20 +16,25 @@ PARTIAL=
 
 usage() {
     cat <<EOF
-Usage: $PROG [--env FILE] [--dir DIR] [--keep-days N] [--help]
+Usage: $PROG [--env FILE] [--dir DIR] [--keep-days N] [--files-dir DIR|none] [--help]
 
 Dumps the Atrium database with pg_dump -Fc, checks the archive with pg_restore --list,
-writes <database>-<UTC time>.dump and .dump.sha256 into the backup folder, then removes
-dumps older than the retention period.
+writes <database>-<UTC time>.dump and .dump.sha256 into the backup folder; then archives the
+attachment files into <database>-<UTC time>.files.tar (+ .sha256), checked with tar --list,
+taken after the dump so every file the dump names is in it (files are content-addressed and
+never change); then removes backups older than the retention period.
 
   --env FILE      settings file (default: \$ATRIUM_BACKUP_ENV or /etc/atrium/backup.env;
                   "-" reads nothing and uses the environment only)
   --dir DIR       backup folder (overrides BACKUP_DIR)
   --keep-days N   retention in days (overrides BACKUP_KEEP_DAYS)
+  --files-dir DIR the server's ATRIUM_FILES_DIR (overrides ATRIUM_FILES_DIR; default
+                  /var/lib/atrium/files; "none": database only)
   -h, --help      this text
 
 Settings (file or environment): PGHOST PGPORT PGDATABASE PGUSER PGPASSWORD PGPASSFILE
-PGSSLMODE PGSSLROOTCERT PGCONNECT_TIMEOUT BACKUP_DIR BACKUP_KEEP_DAYS BACKUP_COMPRESS.
+PGSSLMODE PGSSLROOTCERT PGCONNECT_TIMEOUT BACKUP_DIR BACKUP_KEEP_DAYS BACKUP_COMPRESS
+ATRIUM_FILES_DIR.
 EOF
 }
 
@@ -57,7 +63,7 @@ load_env_file() {
         if [[ $value =~ ^\"(.*)\"$ || $value =~ ^\'(.*)\'$ ]]; then value=${BASH_REMATCH[1]}; fi
         case $key in
             PGHOST | PGPORT | PGDATABASE | PGUSER | PGPASSWORD | PGPASSFILE | PGSSLMODE | PGSSLROOTCERT | \
-                PGCONNECT_TIMEOUT | BACKUP_DIR | BACKUP_KEEP_DAYS | BACKUP_COMPRESS)
+                PGCONNECT_TIMEOUT | BACKUP_DIR | BACKUP_KEEP_DAYS | BACKUP_COMPRESS | ATRIUM_FILES_DIR)
                 if [[ -z ${!key+set} ]]; then
                     printf -v "$key" '%s' "$value"
                     export "${key?}"
@@ -70,11 +76,13 @@ load_env_file() {
 
 DIR_OPT=
 KEEP_OPT=
+FILES_OPT=
 while (($#)); do
     case $1 in
         --env) [[ $# -ge 2 ]] || { usage >&2; exit 2; }; ENV_FILE=$2; shift 2 ;;
         --dir) [[ $# -ge 2 ]] || { usage >&2; exit 2; }; DIR_OPT=$2; shift 2 ;;
         --keep-days) [[ $# -ge 2 ]] || { usage >&2; exit 2; }; KEEP_OPT=$2; shift 2 ;;
+        --files-dir) [[ $# -ge 2 ]] || { usage >&2; exit 2; }; FILES_OPT=$2; shift 2 ;;
         -h | --help) usage; exit 0 ;;
         *) printf '%s: unknown argument %s\n' "$PROG" "$1" >&2; usage >&2; exit 2 ;;
     esac
@@ -85,6 +93,7 @@ if [[ $ENV_FILE != - ]]; then load_env_file "$ENV_FILE"; fi
 BACKUP_DIR=${DIR_OPT:-${BACKUP_DIR:-/var/backups/atrium}}
 BACKUP_KEEP_DAYS=${KEEP_OPT:-${BACKUP_KEEP_DAYS:-14}}
 BACKUP_COMPRESS=${BACKUP_COMPRESS:-6}
+ATRIUM_FILES_DIR=${FILES_OPT:-${ATRIUM_FILES_DIR:-/var/lib/atrium/files}}
 
 [[ -n ${PGDATABASE:-} ]] || fail "PGDATABASE is not set"
 [[ -n ${PGUSER:-} ]] || fail "PGUSER is not set"
@@ -95,7 +104,8 @@ if [[ ! $BACKUP_KEEP_DAYS =~ ^[0-9]{1,4}$ ]] || ((10#$BACKUP_KEEP_DAYS < 1 || 10
 fi
 BACKUP_KEEP_DAYS=$((10#$BACKUP_KEEP_DAYS))
 [[ $BACKUP_COMPRESS =~ ^[0-9]$ ]] || fail "BACKUP_COMPRESS must be 0..9, got '$BACKUP_COMPRESS'"
-for tool in pg_dump pg_restore sha256sum flock find; do
+[[ $ATRIUM_FILES_DIR == none || $ATRIUM_FILES_DIR == /* ]] || fail "ATRIUM_FILES_DIR must be an absolute path or none, got '$ATRIUM_FILES_DIR'"
+for tool in pg_dump pg_restore sha256sum flock find tar; do
     command -v "$tool" >/dev/null 2>&1 || fail "$tool is not installed (apt-get install postgresql-client coreutils util-linux findutils)"
 done
 
@@ -130,14 +140,37 @@ PARTIAL=
 size=$(du -h -- "$target" | cut -f1)
 log "wrote $target ($size in $((SECONDS - started)) s)"
 
+# The attachment files, after the dump: every file a row of the dump names exists by then
+# (the server stores a file before its row commits, and never changes one).
+files_target=
+if [[ $ATRIUM_FILES_DIR == none ]]; then
+    log "ATRIUM_FILES_DIR=none: attachment files are not backed up"
+elif [[ ! -d $ATRIUM_FILES_DIR ]]; then
+    log "warning: the files folder $ATRIUM_FILES_DIR does not exist (no upload yet?); no files archive written" >&2
+else
+    files_name="${name%.dump}.files.tar"
+    files_target="$BACKUP_DIR/$files_name"
+    PARTIAL="$BACKUP_DIR/.$files_name.partial"
+    started=$SECONDS
+    tar --create --file="$PARTIAL" --directory="$ATRIUM_FILES_DIR" --sort=name --numeric-owner . ||
+        fail "tar of $ATRIUM_FILES_DIR failed; the database dump $target is complete, the files archive is not"
+    count=$(tar --list --file="$PARTIAL" | grep -vc '/$' || true)
+    mv -f -- "$PARTIAL" "$files_target"
+    PARTIAL=
+    (cd "$BACKUP_DIR" && sha256sum -- "$files_name" >"$files_name.sha256") || fail "cannot write $files_target.sha256"
+    log "wrote $files_target ($count file(s), $(du -h -- "$files_target" | cut -f1) in $((SECONDS - started)) s)"
+fi
+
 # Retention: only after a successful dump, only this database's dumps, never the new one.
 removed=0
 while IFS= read -r -d '' old; do
     [[ $old == "$target" || $old == "$target.sha256" ]] && continue
+    [[ -n $files_target && ( $old == "$files_target" || $old == "$files_target.sha256" ) ]] && continue
     rm -f -- "$old"
     removed=$((removed + 1))
 done < <(find "$BACKUP_DIR" -maxdepth 1 -type f \
-    \( -name "$PGDATABASE-*.dump" -o -name "$PGDATABASE-*.dump.sha256" -o -name ".$PGDATABASE-*.dump.partial" \) \
+    \( -name "$PGDATABASE-*.dump" -o -name "$PGDATABASE-*.dump.sha256" -o -name ".$PGDATABASE-*.dump.partial" \
+    -o -name "$PGDATABASE-*.files.tar" -o -name "$PGDATABASE-*.files.tar.sha256" -o -name ".$PGDATABASE-*.files.tar.partial" \) \
     -mmin +$((BACKUP_KEEP_DAYS * 1440)) -print0)
 kept=$(find "$BACKUP_DIR" -maxdepth 1 -type f -name "$PGDATABASE-*.dump" | wc -l)
 log "retention $BACKUP_KEEP_DAYS days: removed $removed old file(s), $kept dump(s) kept"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# atrium-restore: restore an atrium-backup dump into a NEW database, next to the live one,
-# then print the steps to switch over. It never touches the live database by itself.
+# atrium-restore: restore an atrium-backup dump into a NEW database, next to the live one —
+# and, with --files-dir, its attachment files into a NEW folder — then print the steps to
+# switch over. It never touches the live database or the live files folder by itself.
 #
 # Installed as /opt/atrium/bin/atrium-restore. Run as root on the database host: it uses
 # the local PostgreSQL superuser (OS user "postgres", peer authentication on the Unix
@@ -16,6 +17,9 @@ PG_OS_USER=postgres
 PG_PORT=${PGPORT:-5432}
 FORCE=0
 LIVE_DB=
+FILES_DIR=
+FILES_ARCHIVE=
+FILES_OWNER=atrium
 
 usage() {
     cat <<EOF
@@ -24,9 +28,14 @@ Usage: $PROG [options] DUMP_FILE NEW_DATABASE
 Creates NEW_DATABASE (owner: the schema owner), restores DUMP_FILE (made by atrium-backup,
 pg_dump -Fc) into it, checks it, and prints how to switch the server over. Refuses to use a
 database that already exists unless --force is given, in which case that database is
-DROPPED first (connections to it are terminated).
+DROPPED first (connections to it are terminated). With --files-dir, also unpacks the
+attachment files taken with the dump (DUMP_FILE without .dump, plus .files.tar) into DIR,
+which must not exist or be empty.
 
   --force            drop NEW_DATABASE first if it exists
+  --files-dir DIR    unpack the files archive into DIR (a new folder; the live one is not touched)
+  --files-archive F  the files archive (default: DUMP_FILE's name with .files.tar for .dump)
+  --files-owner USER owner given to the unpacked files when that user exists (default: $FILES_OWNER)
   --owner ROLE       schema owner role (default: $OWNER)
   --app-role ROLE    application role that must exist (default: $APP_ROLE)
   --pg-os-user USER  OS user that is a PostgreSQL superuser via peer auth (default: $PG_OS_USER)
@@ -45,6 +54,9 @@ ARGS=()
 while (($#)); do
     case $1 in
         --force) FORCE=1; shift ;;
+        --files-dir) [[ $# -ge 2 ]] || { usage >&2; exit 2; }; FILES_DIR=$2; shift 2 ;;
+        --files-archive) [[ $# -ge 2 ]] || { usage >&2; exit 2; }; FILES_ARCHIVE=$2; shift 2 ;;
+        --files-owner) [[ $# -ge 2 ]] || { usage >&2; exit 2; }; FILES_OWNER=$2; shift 2 ;;
         --owner) [[ $# -ge 2 ]] || { usage >&2; exit 2; }; OWNER=$2; shift 2 ;;
         --app-role) [[ $# -ge 2 ]] || { usage >&2; exit 2; }; APP_ROLE=$2; shift 2 ;;
         --pg-os-user) [[ $# -ge 2 ]] || { usage >&2; exit 2; }; PG_OS_USER=$2; shift 2 ;;
@@ -71,6 +83,22 @@ if [[ -r $DUMP.sha256 ]]; then
         fail "$DUMP does not match its .sha256: the file is damaged"
     log "checksum of $DUMP verified"
 fi
+FILES_ARCHIVE=${FILES_ARCHIVE:-${DUMP%.dump}.files.tar}
+if [[ -n $FILES_DIR ]]; then
+    [[ $FILES_DIR == /* ]] || fail "--files-dir must be an absolute path, got '$FILES_DIR'"
+    [[ -r $FILES_ARCHIVE ]] || fail "no files archive $FILES_ARCHIVE to unpack into $FILES_DIR (pass --files-archive)"
+    if [[ -e $FILES_DIR ]] && [[ -n $(ls -A -- "$FILES_DIR" 2>/dev/null) ]]; then
+        fail "$FILES_DIR is not empty; the files are unpacked into a new folder only"
+    fi
+    if [[ -r $FILES_ARCHIVE.sha256 ]]; then
+        (cd "$(dirname -- "$FILES_ARCHIVE")" && sha256sum --check --quiet -- "$(basename -- "$FILES_ARCHIVE").sha256") ||
+            fail "$FILES_ARCHIVE does not match its .sha256: the file is damaged"
+        log "checksum of $FILES_ARCHIVE verified"
+    fi
+    tar --list --file="$FILES_ARCHIVE" >/dev/null || fail "$FILES_ARCHIVE is not a readable tar archive"
+elif [[ -r $FILES_ARCHIVE ]]; then
+    log "note: $FILES_ARCHIVE (the attachment files) is not unpacked: pass --files-dir DIR to restore them too"
+fi
 
 # Runs a command as the PostgreSQL superuser's OS account (directly when we are that user).
 as_pg() {
@@ -83,7 +111,7 @@ as_pg() {
 }
 psql_super() { as_pg psql -X -q -At -v ON_ERROR_STOP=1 -p "$PG_PORT" "$@"; }
 
-for tool in psql pg_restore runuser; do
+for tool in psql pg_restore runuser tar; do
     command -v "$tool" >/dev/null 2>&1 || fail "$tool is not installed"
 done
 
@@ -139,6 +167,24 @@ owned_by_app=$(psql_super -d "$NEW_DB" -c "SELECT count(*) FROM pg_class c JOIN 
 [[ $owned_by_app == 0 ]] || fail "after the restore $APP_ROLE owns $owned_by_app tables; the server would refuse to start"
 log "restored $DUMP into $NEW_DB: schema version $version, $tenants tenant(s)"
 
+files_step=
+if [[ -n $FILES_DIR ]]; then
+    mkdir -p -- "$FILES_DIR" || fail "cannot create $FILES_DIR"
+    # Members are relative (atrium-backup archives the folder's contents); GNU tar refuses
+    # absolute names and '..' by default.
+    tar --extract --file="$FILES_ARCHIVE" --directory="$FILES_DIR" --no-same-owner --no-same-permissions ||
+        fail "unpacking $FILES_ARCHIVE into $FILES_DIR failed (the database $NEW_DB is restored)"
+    if id -u "$FILES_OWNER" >/dev/null 2>&1 && [[ $(id -u) -eq 0 ]]; then
+        chown -R -- "$FILES_OWNER:" "$FILES_DIR" || fail "cannot give $FILES_DIR to $FILES_OWNER"
+    fi
+    chmod -R u+rwX,go-rwx -- "$FILES_DIR"
+    files=$(find "$FILES_DIR" -type f | wc -l)
+    log "unpacked $files file(s) of $FILES_ARCHIVE into $FILES_DIR"
+    files_step="
+  Files: point ATRIUM_FILES_DIR in /etc/atrium/atrium.env at $FILES_DIR (or move the old
+  /var/lib/atrium/files aside and $FILES_DIR into its place) before starting the server."
+fi
+
 live=${LIVE_DB:-atrium}
 stamp=$(date -u +%Y%m%d%H%M)
 cat <<EOF
@@ -161,5 +207,5 @@ Database $NEW_DB is ready. The live database ($live) is untouched. To switch ove
 
 (Alternatively, leave the names alone and point DATABASE_URL in /etc/atrium/atrium.env,
 DATABASE_OWNER_URL in /etc/atrium/admin.env, PGDATABASE in /etc/atrium/backup.env and the
-[databases] entry of /etc/pgbouncer/pgbouncer.ini at $NEW_DB.)
+[databases] entry of /etc/pgbouncer/pgbouncer.ini at $NEW_DB.)$files_step
 EOF
