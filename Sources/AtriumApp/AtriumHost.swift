@@ -109,7 +109,15 @@ public enum AtriumHost {
         let robots = RobotChannel(database: services.database, localizer: services.renderer.localizer, publicURL: configuration.publicURL,
                                   allowPrivateAddresses: configuration.webhookAllowPrivateAddresses,
                                   entities: { connection, logger in try await engine.entities(on: connection, logger: logger) }, logger: logger)
-        return OutboxWorker(database: services.database, channels: [email, webhooks, robots], configuration: settings, logger: logger)
+        let gateway: (any SMSGateway)? = switch configuration.smsProvider {
+        case .log?: LogSMSGateway(logger: logger)
+        case .http(let url, let token)?: HTTPSMSGateway(url: url, token: token)
+        case nil: nil
+        }
+        let sms = SMSChannel(database: services.database, gateway: gateway, signature: configuration.smsSignature, publicURL: configuration.publicURL,
+                             localizer: services.renderer.localizer,
+                             entities: { connection, logger in try await engine.entities(on: connection, logger: logger) }, logger: logger)
+        return OutboxWorker(database: services.database, channels: [email, webhooks, robots, sms], configuration: settings, logger: logger)
     }
 
     /// The scheduler with the platform's periodic jobs (date automation rules) and those of

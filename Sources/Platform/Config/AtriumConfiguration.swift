@@ -49,6 +49,17 @@ public struct AtriumConfiguration: Sendable {
     public var smtpRelay: SMTPRelay?
     /// The envelope sender and default From address (`ATRIUM_MAIL_FROM`).
     public var mailFrom = "atrium@localhost"
+    /// Where text messages go (`ATRIUM_SMS_PROVIDER`: `http` with `ATRIUM_SMS_URL` and
+    /// `ATRIUM_SMS_TOKEN`, or `log`); nil: SMS deliveries are recorded as failed.
+    public var smsProvider: SMSProviderSetting?
+    /// The signature every text message starts with (`ATRIUM_SMS_SIGN`, e.g. 【某某科技】).
+    public var smsSignature = ""
+
+    public enum SMSProviderSetting: Sendable, Equatable {
+        case log
+        case http(url: String, token: String?)
+    }
+
     /// How links in e-mails start (`ATRIUM_PUBLIC_URL`); `{tenant}` is replaced by the tenant's
     /// slug, e.g. `https://{tenant}.crm.example.com`.
     public var publicURL = "http://localhost:8080"
@@ -118,6 +129,23 @@ public struct AtriumConfiguration: Sendable {
         maxUploadBytes = try reader.int("ATRIUM_MAX_UPLOAD_MB", range: 1...2048).map { $0 * 1024 * 1024 } ?? maxUploadBytes
         if let relay = reader.string("ATRIUM_SMTP_URL") {
             smtpRelay = try SMTPRelay(parsing: relay)
+        }
+        switch reader.string("ATRIUM_SMS_PROVIDER") {
+        case nil, "none": smsProvider = nil
+        case "log": smsProvider = .log
+        case "http":
+            guard let url = reader.string("ATRIUM_SMS_URL"), url.hasPrefix("https://") || url.hasPrefix("http://") else {
+                throw ConfigurationError(variable: "ATRIUM_SMS_URL", message: "is required with ATRIUM_SMS_PROVIDER=http: the provider's https:// endpoint")
+            }
+            smsProvider = .http(url: url, token: reader.string("ATRIUM_SMS_TOKEN"))
+        default:
+            throw ConfigurationError(variable: "ATRIUM_SMS_PROVIDER", message: "must be none, log or http")
+        }
+        if let sign = reader.string("ATRIUM_SMS_SIGN") {
+            guard sign.count <= 20, !sign.contains(where: \.isNewline) else {
+                throw ConfigurationError(variable: "ATRIUM_SMS_SIGN", message: "must be one line of at most 20 characters, e.g. 【某某科技】")
+            }
+            smsSignature = sign
         }
         if let from = reader.string("ATRIUM_MAIL_FROM") {
             guard MailAddress.isValid(from) else {

@@ -5,10 +5,10 @@ import PostgresNIO
 
 /// E-mail choices, the tenant's mail settings and the delivery log:
 ///
-///     GET  /api/v1/notifications/preferences   {"email": {"approval.task_assigned": true, …}}
-///     PUT  /api/v1/notifications/preferences   {"email": {"approval.cc": true}} (kinds not named keep their choice)
+///     GET  /api/v1/notifications/preferences   {"email": {"approval.task_assigned": true, …}, "sms": {…}, "sms_available": bool}
+///     PUT  /api/v1/notifications/preferences   {"email": {"approval.cc": true}, "sms"?: {…}} (kinds not named keep their choice)
 ///     GET  /app/notifications/preferences      the page; POST saves its form
-///     GET  /api/v1/admin/mail-settings         admin: {"sender_name", "sender_address", "reply_to", "email_enabled"}
+///     GET  /api/v1/admin/mail-settings         admin: {"sender_name", "sender_address", "reply_to", "email_enabled", "sms_enabled"}
 ///     PUT  /api/v1/admin/mail-settings         admin: the same object (every key; null clears)
 ///     GET  /api/v1/admin/outbox?channel=email  admin: the latest deliveries with status, attempts, last error
 extension NotificationRoutes {
@@ -27,9 +27,28 @@ extension NotificationRoutes {
     }
 
     static func saveEmailChoices(_ choices: [String: Bool], actor: RecordEngine.Actor, on connection: PostgresConnection, logger: Logger) async throws {
-        try await NotificationPreferences.setEmail(choices, of: actor.user.id, on: connection, logger: logger)
-        try await audit("notifications.preferences_changed", details: choices.mapValues { $0 ? "email" : "in_app" },
-                        actor: actor, on: connection, logger: logger)
+        try await saveChoices(["email": choices], actor: actor, on: connection, logger: logger)
+    }
+
+    /// Stores the choices per channel; SMS choices need the tenant's SMS switch on (else 422).
+    static func saveChoices(_ byChannel: [String: [String: Bool]], actor: RecordEngine.Actor, on connection: PostgresConnection, logger: Logger) async throws {
+        if let sms = byChannel["sms"], sms.values.contains(true), !(try await MailSettings.current(on: connection, logger: logger).smsEnabled) {
+            throw AtriumError.validation(field: "sms", "cannot be chosen: this company has not turned SMS on")
+        }
+        var details: [String: String] = [:]
+        for (channel, choices) in byChannel.sorted(by: { $0.key < $1.key }) {
+            try await NotificationPreferences.set(choices, channel: channel, of: actor.user.id, on: connection, logger: logger)
+            for (kind, on) in choices { details["\(channel).\(kind)"] = on ? "on" : "off" }
+        }
+        try await audit("notifications.preferences_changed", details: details, actor: actor, on: connection, logger: logger)
+    }
+
+    /// Both channels' choices and whether SMS can be chosen (the tenant's switch).
+    static func preferencesJSON(of user: UUID, offered: [String], on connection: PostgresConnection, logger: Logger) async throws -> JSONValue {
+        let email = try await NotificationPreferences.choices(of: user, channel: "email", offered: offered, on: connection, logger: logger)
+        let sms = try await NotificationPreferences.choices(of: user, channel: "sms", offered: offered, on: connection, logger: logger)
+        let available = try await MailSettings.current(on: connection, logger: logger).smsEnabled
+        return .object(["email": .object(email.mapValues(JSONValue.bool)), "sms": .object(sms.mapValues(JSONValue.bool)), "sms_available": .bool(available)])
     }
 
     /// The platform's kinds and those of the tenant's enabled modules, in that order.
@@ -42,33 +61,34 @@ extension NotificationRoutes {
         return kinds
     }
 
-    static func preferencesJSON(_ email: [String: Bool]) -> JSONValue {
-        .object(["email": .object(email.mapValues(JSONValue.bool))])
-    }
-
     @Sendable func preferences(_ request: Request, context: AtriumContext) async throws -> Response {
         let catalog = web.services.catalog
         return RecordRoutes.json(try await web.records.run(request, context) { actor, db in
             let offered = try await Self.offeredKinds(catalog: catalog, on: db.connection, logger: db.logger)
-            return Self.preferencesJSON(try await NotificationPreferences.email(of: actor.user.id, offered: offered, on: db.connection, logger: db.logger))
+            return try await Self.preferencesJSON(of: actor.user.id, offered: offered, on: db.connection, logger: db.logger)
         })
     }
 
     @Sendable func changePreferences(_ request: Request, context: AtriumContext) async throws -> Response {
         let body = try await RecordRoutes.object(request)
-        if let unknown = body.keys.sorted().first(where: { $0 != "email" }) { throw NotificationError.invalidPreference(unknown) }
-        guard case .object(let entries)? = body["email"] else { throw AtriumError.validation(field: "email", "must be an object of kind: true|false") }
-        var choices: [String: Bool] = [:]
-        for (kind, value) in entries {
-            guard case .bool(let enabled) = value else { throw NotificationError.invalidPreference(kind) }
-            choices[kind] = enabled
+        if let unknown = body.keys.sorted().first(where: { !NotificationPreferences.channels.contains($0) }) { throw NotificationError.invalidPreference(unknown) }
+        guard !body.isEmpty else { throw AtriumError.validation(field: "email", "or sms is required: an object of kind: true|false") }
+        var byChannel: [String: [String: Bool]] = [:]
+        for (channel, value) in body {
+            guard case .object(let entries) = value else { throw AtriumError.validation(field: channel, "must be an object of kind: true|false") }
+            var choices: [String: Bool] = [:]
+            for (kind, value) in entries {
+                guard case .bool(let enabled) = value else { throw NotificationError.invalidPreference(kind) }
+                choices[kind] = enabled
+            }
+            byChannel[channel] = choices
         }
-        let chosen = choices
+        let chosen = byChannel
         let catalog = web.services.catalog
         return RecordRoutes.json(try await web.records.run(request, context, write: true) { actor, db in
-            try await Self.saveEmailChoices(chosen, actor: actor, on: db.connection, logger: db.logger)
+            try await Self.saveChoices(chosen, actor: actor, on: db.connection, logger: db.logger)
             let offered = try await Self.offeredKinds(catalog: catalog, on: db.connection, logger: db.logger)
-            return Self.preferencesJSON(try await NotificationPreferences.email(of: actor.user.id, offered: offered, on: db.connection, logger: db.logger))
+            return try await Self.preferencesJSON(of: actor.user.id, offered: offered, on: db.connection, logger: db.logger)
         })
     }
 
@@ -78,11 +98,16 @@ extension NotificationRoutes {
         return try await web.page(request, context, current: "notifications") { page, db in
             let offered = try await Self.offeredKinds(catalog: web.services.catalog, on: db.connection, logger: db.logger)
             let email = try await NotificationPreferences.email(of: page.actor.user.id, offered: offered, on: db.connection, logger: db.logger)
+            let sms = try await NotificationPreferences.choices(of: page.actor.user.id, channel: "sms", offered: offered, on: db.connection, logger: db.logger)
+            let smsAvailable = try await MailSettings.current(on: db.connection, logger: db.logger).smsEnabled
+            let mobile = try await db.connection.query("SELECT mobile FROM users WHERE id = \(page.actor.user.id)", logger: db.logger)
+                .collect().first?.decode(String?.self) ?? nil
             let rows: [[String: Any]] = offered.map { kind in
-                ["kind": kind, "label": web.t("notifications.kind_names.\(kind)", page.locale), "email": email[kind] ?? false]
+                ["kind": kind, "label": web.t("notifications.kind_names.\(kind)", page.locale), "email": email[kind] ?? false, "sms": sms[kind] ?? false]
             }
             return web.render("notification_preferences", page, [
                 "title": web.t("notifications.preferences.title", page.locale), "rows": rows,
+                "sms_available": smsAvailable, "mobile": mobile ?? "", "no_mobile": mobile == nil,
             ])
         }
     }
@@ -91,12 +116,16 @@ extension NotificationRoutes {
         let pairs = try await FormBody.parsePairs(request)
         let form = FormBody.single(pairs)
         let chosen = Set(pairs.filter { $0.0 == "email" }.map(\.1))
+        let texts = Set(pairs.filter { $0.0 == "sms" }.map(\.1))
+        let smsShown = form["sms_shown"] == "1"
         let catalog = web.services.catalog
         return try await web.page(request, context, form: form) { page, db in
             // The page's boxes: each offered kind, ticked or not (an unticked box sends nothing).
             let offered = try await Self.offeredKinds(catalog: catalog, on: db.connection, logger: db.logger)
             let choices = Dictionary(offered.map { ($0, chosen.contains($0)) }, uniquingKeysWith: { first, _ in first })
-            try await Self.saveEmailChoices(choices, actor: page.actor, on: db.connection, logger: db.logger)
+            var byChannel = ["email": choices]
+            if smsShown { byChannel["sms"] = Dictionary(offered.map { ($0, texts.contains($0)) }, uniquingKeysWith: { first, _ in first }) }
+            try await Self.saveChoices(byChannel, actor: page.actor, on: db.connection, logger: db.logger)
             return WebApp.redirect("/app/notifications/preferences?notice=notification_preferences_saved")
         }
     }
@@ -109,7 +138,7 @@ extension NotificationRoutes {
 
     @Sendable func changeMailSettings(_ request: Request, context: AtriumContext) async throws -> Response {
         let body = try await RecordRoutes.object(request)
-        let known: Set<String> = ["sender_name", "sender_address", "reply_to", "email_enabled"]
+        let known: Set<String> = ["sender_name", "sender_address", "reply_to", "email_enabled", "sms_enabled"]
         if let unknown = body.keys.sorted().first(where: { !known.contains($0) }) { throw NotificationError.invalidMailSetting(unknown) }
         func text(_ key: String) throws -> String? {
             switch body[key] {
@@ -125,11 +154,16 @@ extension NotificationRoutes {
         case .bool(let enabled)?: settings.emailEnabled = enabled
         default: throw NotificationError.invalidMailSetting("email_enabled")
         }
+        switch body["sms_enabled"] {
+        case nil: break
+        case .bool(let enabled)?: settings.smsEnabled = enabled
+        default: throw NotificationError.invalidMailSetting("sms_enabled")
+        }
         let saved = settings
         return RecordRoutes.json(try await web.records.run(request, context, write: true, adminOnly: true) { actor, db in
             try await saved.save(on: db.connection, logger: db.logger)
             try await Self.audit("tenant.mail_settings_changed", details: ["sender_address": saved.senderAddress ?? "", "reply_to": saved.replyTo ?? "",
-                                                                         "email_enabled": "\(saved.emailEnabled)"],
+                                                                         "email_enabled": "\(saved.emailEnabled)", "sms_enabled": "\(saved.smsEnabled)"],
                                  actor: actor, on: db.connection, logger: db.logger)
             return saved.json
         })

@@ -80,8 +80,10 @@ public enum Notifications {
         let recipients = Array(Set(users).subtracting(event.actor.map { [$0] } ?? [])).sorted { $0.uuidString < $1.uuidString }
         guard !recipients.isEmpty else { return }
         // The inbox entries and, in the same statement, an e-mail in the outbox for each
-        // active recipient who wants this kind by e-mail (their choice, else the default), and
-        // one message for each of the tenant's group robots that hears the kind.
+        // active recipient who wants this kind by e-mail (their choice, else the default), a
+        // text message for each who chose SMS for it (where the tenant turned SMS on and the
+        // user has a mobile number), and one message for each of the tenant's group robots
+        // that hears the kind.
         let emailByDefault = NotificationPreferences.emailByDefault.contains(event.kind)
         let area = event.kind.split(separator: ".").first.map { "\($0).*" } ?? "*"
         let robotPayload = JSONValue.object([
@@ -103,6 +105,15 @@ public enum Notifications {
                 LEFT JOIN notification_preferences p ON p.tenant_id = c.tenant_id AND p.user_id = c.user_id AND p.kind = \(event.kind) AND p.channel = 'email'
                 WHERE coalesce(p.enabled, \(emailByDefault))
                   AND NOT EXISTS (SELECT 1 FROM tenant_mail_settings s WHERE s.tenant_id = c.tenant_id AND NOT s.email_enabled)
+                RETURNING 1
+            ), texts AS (
+                INSERT INTO outbox (tenant_id, channel, payload)
+                SELECT c.tenant_id, 'sms', jsonb_build_object('kind', 'notification', 'notification_id', c.id)
+                FROM created c
+                JOIN users u ON u.tenant_id = c.tenant_id AND u.id = c.user_id AND u.is_active AND u.mobile IS NOT NULL
+                JOIN notification_preferences p ON p.tenant_id = c.tenant_id AND p.user_id = c.user_id AND p.kind = \(event.kind) AND p.channel = 'sms'
+                JOIN tenant_mail_settings s ON s.tenant_id = c.tenant_id AND s.sms_enabled
+                WHERE p.enabled
                 RETURNING 1
             )
             INSERT INTO outbox (tenant_id, channel, payload)

@@ -224,22 +224,24 @@ public struct OrganisationAdmin: Sendable {
         public var roles: [String]
         /// Management-dimension values the user is limited to (nil: not limited).
         public var dimensionValues: [String]?
+        /// Where SMS notifications go (digits, optionally with a leading +).
+        public var mobile: String? = nil
         enum CodingKeys: String, CodingKey {
             case id, email, displayName = "display_name", active, admin, departmentID = "department_id", managerID = "manager_id", roles
-            case dimensionValues = "dimension_values"
+            case dimensionValues = "dimension_values", mobile
         }
     }
 
     public func members(on connection: PostgresConnection, logger: Logger) async throws -> [Member] {
         var result: [Member] = []
-        for try await (id, email, name, active, admin, department, manager, roles, dimension) in try await connection.query("""
+        for try await (id, email, name, active, admin, department, manager, roles, dimension, mobile) in try await connection.query("""
             SELECT u.id, u.email, u.display_name, u.is_active, u.is_admin, u.department_id, u.manager_id,
                    coalesce((SELECT array_agg(r.key ORDER BY r.key) FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = u.id), '{}'),
-                   u.dimension_values
+                   u.dimension_values, u.mobile
             FROM users u ORDER BY u.email
-            """, logger: logger).decode((UUID, String, String, Bool, Bool, UUID?, UUID?, [String], [String]?).self) {
+            """, logger: logger).decode((UUID, String, String, Bool, Bool, UUID?, UUID?, [String], [String]?, String?).self) {
             result.append(Member(id: id, email: email, displayName: name, active: active, admin: admin, departmentID: department, managerID: manager,
-                                 roles: roles, dimensionValues: dimension))
+                                 roles: roles, dimensionValues: dimension, mobile: mobile))
         }
         return result
     }
@@ -249,13 +251,15 @@ public struct OrganisationAdmin: Sendable {
         public var managerID: UUID??
         public var roles: [String]?
         public var dimensionValues: [String]??
+        /// A mobile number for SMS (spaces and dashes dropped); null clears.
+        public var mobile: String??
         /// false deactivates the user (sessions and API tokens end); true reactivates.
         public var active: Bool?
         /// true signs the user out of every browser (API tokens stay).
         public var endSessions: Bool?
         enum CodingKeys: String, CodingKey, CaseIterable {
             case departmentID = "department_id", managerID = "manager_id", roles, dimensionValues = "dimension_values", active
-            case endSessions = "end_sessions"
+            case endSessions = "end_sessions", mobile
         }
 
         struct AnyKey: CodingKey {
@@ -280,6 +284,13 @@ public struct OrganisationAdmin: Sendable {
             managerID = c.contains(.managerID) ? .some(try c.decodeIfPresent(UUID.self, forKey: .managerID)) : nil
             roles = try c.decodeIfPresent([String].self, forKey: .roles)
             dimensionValues = c.contains(.dimensionValues) ? .some(try c.decodeIfPresent([String].self, forKey: .dimensionValues)) : nil
+            mobile = c.contains(.mobile) ? .some(try c.decodeIfPresent(String.self, forKey: .mobile)) : nil
+        }
+
+        /// `+86 138-0013-8000` → `+8613800138000`; nil when it is not 6–20 digits.
+        public static func mobileNumber(_ text: String) -> String? {
+            let compact = text.filter { !" -()".contains($0) }
+            return compact.range(of: #"^\+?[0-9]{6,20}$"#, options: .regularExpression) != nil ? compact : nil
         }
     }
 
@@ -321,6 +332,17 @@ public struct OrganisationAdmin: Sendable {
         }
         if let values = change.dimensionValues {
             try await setDimensionValues(id, values, as: actor, on: connection, logger: logger)
+        }
+        if let mobile = change.mobile {
+            var number: String?
+            if let mobile, !mobile.trimmingCharacters(in: .whitespaces).isEmpty {
+                guard let valid = MemberChange.mobileNumber(mobile) else {
+                    throw AtriumError.validation(field: "mobile", "must be a phone number of 6 to 20 digits, optionally starting with +")
+                }
+                number = valid
+            }
+            try await connection.query("UPDATE users SET mobile = \(number), updated_at = now() WHERE id = \(id)", logger: logger)
+            details["mobile"] = number.map { String($0.prefix(3)) + String(repeating: "*", count: max($0.count - 7, 0)) + String($0.suffix(4)) } ?? ""
         }
         if let active = change.active {
             guard active || id != actor.user.id else {

@@ -146,7 +146,7 @@ struct WebAdmin: Sendable {
         var values: [String: Any] = [
             "title": member.displayName,
             "member": ["id": id.uuidString.lowercased(), "name": member.displayName, "email": member.email, "active": member.active, "admin": member.admin,
-                       "dimension": member.dimensionValues?.joined(separator: ", ") ?? ""],
+                       "dimension": member.dimensionValues?.joined(separator: ", ") ?? "", "mobile": member.mobile ?? ""],
             "departments": [["id": "", "name": "—", "selected": department == nil]]
                 + departments.map { ["id": $0.id.uuidString.lowercased(), "name": $0.name, "selected": $0.id.uuidString.lowercased() == department] },
             "managers": [["id": "", "name": "—", "selected": manager == nil]]
@@ -173,6 +173,7 @@ struct WebAdmin: Sendable {
                     change.departmentID = .some(form["department"].flatMap(UUID.init(uuidString:)))
                     change.managerID = .some(form["manager"].flatMap(UUID.init(uuidString:)))
                     change.roles = pairs.filter { $0.0.hasPrefix("role.") }.map { String($0.0.dropFirst(5)) }
+                    if let mobile = form["mobile"] { change.mobile = .some(mobile.isEmpty ? nil : mobile) }
                     if let text = form["dimension"] {
                         let values = text.split(whereSeparator: { $0 == "," || $0 == "，" }).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
                         change.dimensionValues = .some(values.isEmpty ? nil : values)
