@@ -32,20 +32,29 @@ public enum APITokenStore {
 
     /// The active user a bearer token belongs to, or nil for an unknown or revoked token.
     /// `last_used_at` is written at most once a minute (``SessionStore/touchInterval``).
-    public static func authenticate(token: String, on connection: PostgresConnection, logger: Logger) async throws -> AuthenticatedUser? {
+    /// A token whose user the tenant's login ranges (those that apply to tokens) refuse from
+    /// `ip` throws ``AccessError/addressNotAllowed``.
+    public static func authenticate(token: String, ip: String? = nil, on connection: PostgresConnection, logger: Logger) async throws -> AuthenticatedUser? {
         guard token.hasPrefix(tokenPrefix) else { return nil }
         let hash = SecureToken.hash(token)
+        let address = ip.flatMap(LoginRanges.address)
         let rows = try await connection.query("""
             SELECT t.id, u.id, u.email, u.display_name, u.locale, u.is_admin,
                    coalesce(t.last_used_at < now() - \(SessionStore.touchInterval)::interval, true),
-                   t.tenant_id, coalesce(v.metadata_version, 0), coalesce(v.org_version, 0)
+                   t.tenant_id, coalesce(v.metadata_version, 0), coalesce(v.org_version, 0),
+                   NOT EXISTS (SELECT 1 FROM tenant_login_ranges r WHERE r.tenant_id = t.tenant_id AND r.applies_to_tokens
+                                 AND (r.role_id IS NULL OR r.role_id IN (SELECT ur.role_id FROM user_roles ur WHERE ur.tenant_id = t.tenant_id AND ur.user_id = u.id)))
+                   OR EXISTS (SELECT 1 FROM tenant_login_ranges r WHERE r.tenant_id = t.tenant_id AND r.applies_to_tokens
+                                 AND (r.role_id IS NULL OR r.role_id IN (SELECT ur.role_id FROM user_roles ur WHERE ur.tenant_id = t.tenant_id AND ur.user_id = u.id))
+                                 AND \(address)::inet <<= r.range)
             FROM api_tokens t JOIN users u ON u.tenant_id = t.tenant_id AND u.id = t.user_id AND u.is_active
                  LEFT JOIN tenant_versions v ON v.tenant_id = t.tenant_id
             WHERE t.token_hash = \(hash) AND t.revoked_at IS NULL
             """, logger: logger)
-        for try await (tokenID, id, email, name, locale, isAdmin, stale, tenant, metadata, organisation) in rows.decode(
-            (UUID, UUID, String, String, String, Bool, Bool, UUID, Int64, Int64).self
+        for try await (tokenID, id, email, name, locale, isAdmin, stale, tenant, metadata, organisation, allowed) in rows.decode(
+            (UUID, UUID, String, String, String, Bool, Bool, UUID, Int64, Int64, Bool).self
         ) {
+            guard allowed else { throw AccessError.addressNotAllowed(ip ?? "unknown") }
             RequestTransaction.offerStamps(TenantVersions(tenantID: tenant, metadata: metadata, organisation: organisation), on: connection)
             if stale {
                 try await connection.query("UPDATE api_tokens SET last_used_at = now() WHERE id = \(tokenID)", logger: logger)

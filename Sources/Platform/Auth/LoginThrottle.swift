@@ -35,12 +35,12 @@ public struct LoginThrottle: Sendable {
                 WHERE email = \(email) AND ip = \(ip) AND succeeded
             ), failures AS (
                 SELECT a.at FROM login_attempts a, last_success s
-                WHERE a.email = \(email) AND a.ip = \(ip) AND NOT a.succeeded AND a.reason <> 'locked'
+                WHERE a.email = \(email) AND a.ip = \(ip) AND NOT a.succeeded AND a.reason NOT IN ('locked', 'address')
                   AND a.at > s.at AND a.at > now() - make_interval(secs => \(window))
                 ORDER BY a.at DESC
             ), address_failures AS (
                 SELECT at FROM login_attempts
-                WHERE ip = \(ip) AND NOT succeeded AND reason <> 'locked' AND at > now() - make_interval(secs => \(window))
+                WHERE ip = \(ip) AND NOT succeeded AND reason NOT IN ('locked', 'address') AND at > now() - make_interval(secs => \(window))
                 ORDER BY at DESC
             )
             -- The later of the two locks (greatest ignores a NULL: no lock of that kind).

@@ -11,6 +11,8 @@ public struct SignIn: Sendable {
         case wrongCredentials
         case inactive
         case locked(until: Date)
+        /// The password was right but the tenant's login ranges do not include the address.
+        case addressNotAllowed
     }
 
     let database: Database
@@ -55,6 +57,14 @@ public struct SignIn: Sendable {
             guard credentials.isActive else {
                 try await throttle.record(email: email, ip: ip, succeeded: false, reason: "inactive", on: connection, logger: logger)
                 return .inactive
+            }
+            guard try await LoginRanges.allows(user: credentials.user.id, ip: ip, tokens: false, on: connection, logger: logger) else {
+                // Not a guess: it does not count toward the lockout.
+                try await throttle.record(email: email, ip: ip, succeeded: false, reason: "address", on: connection, logger: logger)
+                try await AuditLog.record(.init(action: "user.login_refused_address", actor: .user(credentials.user), entity: "user",
+                                                recordID: credentials.user.id.uuidString, details: ["ip": ip], ip: ip, requestID: requestID),
+                                          tenantID: tenantID, on: connection, logger: logger)
+                return .addressNotAllowed
             }
             try await throttle.record(email: email, ip: ip, succeeded: true, reason: "ok", on: connection, logger: logger)
             try await SessionStore.purgeExpired(on: connection, logger: logger)

@@ -19,8 +19,9 @@ public struct IdentityMiddleware: RouterMiddleware {
         if let tenant = context.tenant {
             let logger = context.logger
             if let bearer = request.headers.bearer?.token {
+                let ip = context.clientIP
                 guard let user = try await database.withTenant(tenant.id, logger: logger, disposable: true, { connection in
-                    try await APITokenStore.authenticate(token: bearer, on: connection, logger: logger)
+                    try await APITokenStore.authenticate(token: bearer, ip: ip, on: connection, logger: logger)
                 }) else {
                     throw AccessError.invalidAPIToken
                 }

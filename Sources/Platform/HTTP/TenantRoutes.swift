@@ -19,6 +19,7 @@ public enum TenantRoutes {
         WebhookRoutes(records: records, engine: engine, allowPrivateAddresses: services.configuration.webhookAllowPrivateAddresses).register(on: router)
         RobotRoutes(records: records, allowPrivateAddresses: services.configuration.webhookAllowPrivateAddresses).register(on: router)
         AutomationRoutes(records: records, engine: engine).register(on: router)
+        LoginRangeRoutes(records: records).register(on: router)
         // Web UI: designer, administration, the approvals inbox, the notification centre and
         // records' attachments (their API too), then search and the pages of every entity.
         WebDesigner(app: web).register(on: router)

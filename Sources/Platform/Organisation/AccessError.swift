@@ -32,6 +32,8 @@ public enum AccessError: DomainError, Equatable {
     case roleExists(key: String)
     case sharingRuleExists
     case emailTaken(String)
+    /// The tenant's login ranges do not include the caller's address (an API token's user).
+    case addressNotAllowed(String)
 
     public var atriumError: AtriumError {
         switch self {
@@ -65,6 +67,8 @@ public enum AccessError: DomainError, Equatable {
                         field: "grantee_id")
         case .emailTaken(let email):
             AtriumError(status: .conflict, code: "email_taken", message: "a user with email \(email) already exists in this tenant", field: "email")
+        case .addressNotAllowed(let ip):
+            AtriumError(status: .forbidden, code: "address_not_allowed", message: "this company allows its API tokens only from its own networks, not from \(ip)")
         }
     }
 
@@ -75,6 +79,6 @@ public enum AccessError: DomainError, Equatable {
         .dimensionRequired(field: "x_region", allowed: ["east", "west"]), .dimensionDenied(field: "x_region", allowed: ["east"]),
         .departmentNotFound("'x'"), .roleNotFound("'x'"), .userNotFound("'x'"), .shareNotFound(nil), .shareNotFound("'x'"),
         .sharingRuleNotFound("'x'"), .departmentInUse(subDepartments: 1, users: 2), .roleExists(key: "auditor"), .sharingRuleExists,
-        .emailTaken("a@example.com"),
+        .emailTaken("a@example.com"), .addressNotAllowed("203.0.113.9"),
     ]
 }

@@ -116,6 +116,9 @@ public struct AuthRoutes: Sendable {
             return loginForm(request: request, tenant: tenant, locale: lang, status: .unauthorized, error: text("login.failed"), email: email)
         case .inactive:
             return loginForm(request: request, tenant: tenant, locale: lang, status: .forbidden, error: text("login.inactive"), email: email)
+        case .addressNotAllowed:
+            return loginForm(request: request, tenant: tenant, locale: lang, status: .forbidden, error: text("login.address_refused", ["ip": context.clientIP]),
+                             email: email)
         case .locked(let until):
             let time = ISO8601DateFormatter().string(from: until).replacingOccurrences(of: "T", with: " ").replacingOccurrences(of: "Z", with: "")
             return loginForm(request: request, tenant: tenant, locale: lang, status: .tooManyRequests, error: text("login.locked", ["time": time]), email: email)
