@@ -84,7 +84,8 @@ struct CalendarWindow: Sendable {
         return scope
     }
 
-    static func load(_ window: Range<Date>, scope: Scope, store: ModuleStore) async throws -> CalendarWindow {
+    /// `eventFilter` narrows the events looked at (the reminder job: those with a reminder).
+    static func load(_ window: Range<Date>, scope: Scope, store: ModuleStore, eventFilter extra: JSONValue? = nil) async throws -> CalendarWindow {
         let me = store.actor.user.id.uuidString.lowercased()
         let from = EventTime.stamp(window.lowerBound), to = EventTime.stamp(window.upperBound)
         var eventFilter: [JSONValue] = [
@@ -94,6 +95,7 @@ struct CalendarWindow: Sendable {
         ]
         var taskFilter: [JSONValue] = [ModuleStore.op("due_at", "gte", from), ModuleStore.op("due_at", "lt", to),
                                        ModuleStore.op("status", "in", .array([.string("open"), .string("in_progress"), .string("done")]))]
+        if let extra { eventFilter.append(extra) }
         if scope == .mine {
             eventFilter.append(.object(["or": .array([ModuleStore.eq("owner_id", me), ModuleStore.op("attendee_ids", "contains", .string(me))])]))
             taskFilter.append(ModuleStore.eq("owner_id", me))
