@@ -120,11 +120,11 @@ public enum AtriumHost {
         return OutboxWorker(database: services.database, channels: [email, webhooks, robots, sms], configuration: settings, logger: logger)
     }
 
-    /// The scheduler with the platform's periodic jobs (date automation rules) and those of
+    /// The scheduler with the platform's periodic jobs (date automation rules, the daily digest) and those of
     /// every module in the catalog.
     public static func scheduler(database: Database, catalog: ModuleCatalog, configuration: Scheduler.Configuration = Scheduler.Configuration(),
                                  logger: Logger) -> Scheduler {
-        Scheduler(database: database, engine: recordEngine(catalog: catalog), jobs: [AutomationDates.job] + catalog.modules.flatMap(\.jobs),
+        Scheduler(database: database, engine: recordEngine(catalog: catalog), jobs: [AutomationDates.job, NotificationDigest.job] + catalog.modules.flatMap(\.jobs),
                   configuration: configuration, logger: logger)
     }
 

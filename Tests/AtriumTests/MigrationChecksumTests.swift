@@ -32,6 +32,7 @@ import Testing
         23: "f3ec4352bd1062525d5905b0c7afd21ae276a9fc5ba1cc96e9d26898a8bbf62b",
         24: "0c0c072ce9a2019de9bfdd4f4ae2f7b5c1476aa016f36df31afcf2dadd7b378a",
         25: "44be0c22aacb5161200dddadc0f98e598f2c061ddf107c5bdfd30a1629782315",
+        26: "a267de0709177fd734e2dd783818de50c507ecc033d63161cc4e26ec19027669",
     ]
 
     @Test func releasedMigrationsKeepTheirChecksums() {

@@ -5,6 +5,6 @@ public enum CoreMigrations {
     public static let all: [Migration] = [
         tenancyAndAuth, recordEngine, fieldIndexTables, organisation, sharingRulesAndDimension, savedViews, planLimits,
         moduleSetUp, approvals, tenantVersions, listIndexes, searchTokens, importStatistics, notifications,
-        loginAttemptsByAddress, attachments, tenantStorageLimit, outbox, webhooks, scheduler, notificationRobots, automation, sms, loginRanges,
+        loginAttemptsByAddress, attachments, tenantStorageLimit, outbox, webhooks, scheduler, notificationRobots, automation, sms, loginRanges, notificationDigest,
     ]
 }

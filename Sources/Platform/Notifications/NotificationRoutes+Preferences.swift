@@ -48,7 +48,9 @@ extension NotificationRoutes {
         let email = try await NotificationPreferences.choices(of: user, channel: "email", offered: offered, on: connection, logger: logger)
         let sms = try await NotificationPreferences.choices(of: user, channel: "sms", offered: offered, on: connection, logger: logger)
         let available = try await MailSettings.current(on: connection, logger: logger).smsEnabled
-        return .object(["email": .object(email.mapValues(JSONValue.bool)), "sms": .object(sms.mapValues(JSONValue.bool)), "sms_available": .bool(available)])
+        let digest = try await NotificationPreferences.choices(of: user, channel: "email", offered: [NotificationDigest.kind], on: connection, logger: logger)
+        return .object(["email": .object(email.mapValues(JSONValue.bool)), "sms": .object(sms.mapValues(JSONValue.bool)), "sms_available": .bool(available),
+                        "digest": .bool(digest[NotificationDigest.kind] ?? false)])
     }
 
     /// The platform's kinds and those of the tenant's enabled modules, in that order.
@@ -71,17 +73,24 @@ extension NotificationRoutes {
 
     @Sendable func changePreferences(_ request: Request, context: AtriumContext) async throws -> Response {
         let body = try await RecordRoutes.object(request)
-        if let unknown = body.keys.sorted().first(where: { !NotificationPreferences.channels.contains($0) }) { throw NotificationError.invalidPreference(unknown) }
-        guard !body.isEmpty else { throw AtriumError.validation(field: "email", "or sms is required: an object of kind: true|false") }
+        if let unknown = body.keys.sorted().first(where: { !NotificationPreferences.channels.contains($0) && $0 != "digest" }) {
+            throw NotificationError.invalidPreference(unknown)
+        }
+        guard !body.isEmpty else { throw AtriumError.validation(field: "email", "or sms or digest is required: an object of kind: true|false") }
         var byChannel: [String: [String: Bool]] = [:]
-        for (channel, value) in body {
+        switch body["digest"] {
+        case nil: break
+        case .bool(let on)?: byChannel["email", default: [:]][NotificationDigest.kind] = on
+        default: throw AtriumError.validation(field: "digest", "must be true or false")
+        }
+        for (channel, value) in body where channel != "digest" {
             guard case .object(let entries) = value else { throw AtriumError.validation(field: channel, "must be an object of kind: true|false") }
             var choices: [String: Bool] = [:]
             for (kind, value) in entries {
                 guard case .bool(let enabled) = value else { throw NotificationError.invalidPreference(kind) }
                 choices[kind] = enabled
             }
-            byChannel[channel] = choices
+            byChannel[channel, default: [:]].merge(choices) { _, new in new }
         }
         let chosen = byChannel
         let catalog = web.services.catalog
@@ -105,8 +114,10 @@ extension NotificationRoutes {
             let rows: [[String: Any]] = offered.map { kind in
                 ["kind": kind, "label": web.t("notifications.kind_names.\(kind)", page.locale), "email": email[kind] ?? false, "sms": sms[kind] ?? false]
             }
+            let digest = try await NotificationPreferences.choices(of: page.actor.user.id, channel: "email", offered: [NotificationDigest.kind],
+                                                                   on: db.connection, logger: db.logger)[NotificationDigest.kind] ?? false
             return web.render("notification_preferences", page, [
-                "title": web.t("notifications.preferences.title", page.locale), "rows": rows,
+                "title": web.t("notifications.preferences.title", page.locale), "rows": rows, "digest": digest,
                 "sms_available": smsAvailable, "mobile": mobile ?? "", "no_mobile": mobile == nil,
             ])
         }
@@ -123,7 +134,7 @@ extension NotificationRoutes {
             // The page's boxes: each offered kind, ticked or not (an unticked box sends nothing).
             let offered = try await Self.offeredKinds(catalog: catalog, on: db.connection, logger: db.logger)
             let choices = Dictionary(offered.map { ($0, chosen.contains($0)) }, uniquingKeysWith: { first, _ in first })
-            var byChannel = ["email": choices]
+            var byChannel = ["email": choices.merging([NotificationDigest.kind: form["digest"] == "on"]) { old, _ in old }]
             if smsShown { byChannel["sms"] = Dictionary(offered.map { ($0, texts.contains($0)) }, uniquingKeysWith: { first, _ in first }) }
             try await Self.saveChoices(byChannel, actor: page.actor, on: db.connection, logger: db.logger)
             return WebApp.redirect("/app/notifications/preferences?notice=notification_preferences_saved")

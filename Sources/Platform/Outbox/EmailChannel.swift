@@ -81,6 +81,12 @@ public struct EmailChannel: OutboxChannel {
             return MailMessage(from: sender(settings, tenantName: nil), to: recipients.map { MailAddress($0) },
                                replyTo: settings.replyTo.map { MailAddress($0) }, subject: subject, text: text,
                                html: payload["html"]?.stringValue, messageID: messageID)
+        case "digest":
+            guard let user = payload["user_id"]?.stringValue.flatMap(UUID.init(uuidString:)), let sinceText = payload["since"]?.stringValue,
+                  let since = try? Date(sinceText, strategy: .iso8601) else {
+                throw EmailPayloadError(reason: "digest payload needs user_id and since")
+            }
+            return try await digestMail(for: user, since: since, tenant: tenant, messageID: messageID)
         default:
             throw EmailPayloadError(reason: "unknown e-mail payload kind \(kind)")
         }
@@ -140,6 +146,82 @@ public struct EmailChannel: OutboxChannel {
                                   to: [MailAddress(loaded.email, name: loaded.userName)], replyTo: loaded.settings.replyTo.map { MailAddress($0) },
                                   subject: "[\(loaded.tenantName)] \(text.prefix(150))", text: plain, html: html, messageID: messageID)
         message.headers = [("X-Atrium-Notification", loaded.notification.kind)]
+        return message
+    }
+
+    /// The most notifications one digest lists (the rest: "and N more" and the inbox link).
+    static let digestLimit = 50
+
+    /// One mail with the user's notifications still unread since `since`, newest first; nil
+    /// when they have read them all meanwhile (or left, or the tenant stopped mailing).
+    func digestMail(for user: UUID, since: Date, tenant: UUID, messageID: String) async throws -> MailMessage? {
+        struct Loaded: Sendable {
+            let email: String
+            let userName: String
+            let locale: String
+            let tenantName: String
+            let tenantSlug: String
+            let settings: MailSettings
+            let entities: [String: EntityDefinition]
+            let notifications: [UserNotification]
+            let total: Int
+        }
+        let entities = self.entities
+        let limit = Self.digestLimit
+        let loaded: Loaded? = try await database.withTenant(tenant, logger: logger) { [logger] connection in
+            var person: (String, String, String, String, String)?
+            for try await row in try await connection.query("""
+                SELECT u.email, u.display_name, u.locale, t.name, t.slug FROM users u JOIN tenants t ON t.id = u.tenant_id
+                WHERE u.id = \(user) AND u.is_active
+                """, logger: logger).decode((String, String, String, String, String).self) {
+                person = row
+            }
+            guard let (email, userName, locale, tenantName, slug) = person else { return nil }
+            var notifications: [UserNotification] = []
+            var total = 0
+            for try await (nid, kind, entity, record, actor, arguments, created, read, count) in try await connection.query("""
+                SELECT id, kind, entity, record_id, actor_id, arguments::text, created_at, read_at, count(*) OVER ()::int
+                FROM notifications WHERE user_id = \(user) AND read_at IS NULL AND created_at > \(since)
+                ORDER BY created_at DESC, id LIMIT \(limit)
+                """, logger: logger).decode((UUID, String, String?, UUID?, UUID?, String, Date, Date?, Int).self) {
+                notifications.append(UserNotification(id: nid, kind: kind, entity: entity, recordID: record, actorID: actor,
+                                                      arguments: try JSONDecoder().decode([String: String].self, from: Data(arguments.utf8)),
+                                                      createdAt: created, readAt: read))
+                total = count
+            }
+            return Loaded(email: email, userName: userName, locale: locale, tenantName: tenantName, tenantSlug: slug,
+                          settings: try await MailSettings.current(on: connection, logger: logger), entities: try await entities(connection, logger),
+                          notifications: notifications, total: total)
+        }
+        guard let loaded, loaded.settings.emailEnabled, !loaded.notifications.isEmpty else { return nil }
+        let locale = loaded.locale
+        func t(_ key: String, _ arguments: [String: String] = [:]) -> String { localizer.string(key, locale: locale, arguments) ?? key }
+        let base = publicURL.replacingOccurrences(of: "{tenant}", with: loaded.tenantSlug)
+        let subject = "[\(loaded.tenantName)] " + t("notifications.digest.subject", ["count": "\(loaded.total)"])
+        var plain = t("notifications.digest.intro", ["count": "\(loaded.total)"]) + "\n\n"
+        var html = "<!doctype html><html lang=\"\(locale)\"><body style=\"font-family:sans-serif;font-size:15px;color:#1f2933\">"
+        html += "<p>\(Self.escaped(t("notifications.digest.intro", ["count": "\(loaded.total)"])))</p><ul>"
+        for notification in loaded.notifications {
+            let text = notification.text(localizer: localizer, entities: loaded.entities, locale: locale)
+            let link = notification.link.map { base + $0 }
+            plain += "- \(text)" + (link.map { "\n  \($0)" } ?? "") + "\n"
+            html += "<li>" + (link.map { "<a href=\"\(Self.escaped($0))\">\(Self.escaped(text))</a>" } ?? Self.escaped(text)) + "</li>"
+        }
+        html += "</ul>"
+        if loaded.total > loaded.notifications.count {
+            let more = t("notifications.digest.more", ["count": "\(loaded.total - loaded.notifications.count)"])
+            plain += "\n\(more)\n"
+            html += "<p>\(Self.escaped(more))</p>"
+        }
+        let inbox = base + "/app/notifications"
+        let preferences = base + "/app/notifications/preferences"
+        let footer = t("notifications.email.footer", ["tenant": loaded.tenantName])
+        plain += "\n\(t("notifications.digest.inbox")): \(inbox)\n\n-- \n\(footer)\n\(t("notifications.email.preferences")): \(preferences)\n"
+        html += "<p><a href=\"\(Self.escaped(inbox))\">\(Self.escaped(t("notifications.digest.inbox")))</a></p>"
+        html += "<hr><p style=\"font-size:12px;color:#616e7c\">\(Self.escaped(footer))<br><a href=\"\(Self.escaped(preferences))\">\(Self.escaped(t("notifications.email.preferences")))</a></p></body></html>"
+        var message = MailMessage(from: sender(loaded.settings, tenantName: loaded.tenantName), to: [MailAddress(loaded.email, name: loaded.userName)],
+                                  replyTo: loaded.settings.replyTo.map { MailAddress($0) }, subject: subject, text: plain, html: html, messageID: messageID)
+        message.headers = [("X-Atrium-Notification", NotificationDigest.kind)]
         return message
     }
 
