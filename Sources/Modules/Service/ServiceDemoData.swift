@@ -87,8 +87,11 @@ enum ServiceDemoData {
             (try await open("投诉：上门服务迟到两小时", type: "complaint", priority: "high", account: accounts[1], opened: ago(5)), 2, "迟到且没有提前通知。"),
         ]
         for (record, score, comment) in closed {
-            try await work(record, "上门处理", minutes: 90, at: ago(4, hours: 2))
-            _ = try await move(record, to: "resolved", at: ago(4), ["resolution": .string("已处理并回访。"), "root_cause": .string(score > 3 ? "product_defect" : "service_attitude")])
+            guard let opened = ServiceClock.date(record.values["opened_at"]) else { continue }
+            _ = try await move(record, to: "in_progress", at: opened.addingTimeInterval(1800))
+            try await work(record, "上门处理", minutes: 90, at: opened.addingTimeInterval(3600))
+            _ = try await move(record, to: "resolved", at: opened.addingTimeInterval(3 * 3600),
+                               ["resolution": .string("已处理并回访。"), "root_cause": .string(score > 3 ? "product_defect" : "service_attitude")])
             let closedCase = try await move(record, to: "closed", at: ago(3))
             let token = try await Surveys.issue(for: closedCase, on: demo.connection, logger: demo.logger)
             _ = try await at(ago(2)) {
