@@ -171,6 +171,11 @@ import Testing
             let stored = try await api.call(.get, "/api/v1/service_case/\(id)")
             #expect(stored.json["number"]?.stringValue?.hasPrefix("CS-") == true)
             #expect(stored.json["response_target_minutes"] == .string("60") || stored.json["response_target_minutes"] == .number(60), "\(stored.text)")
+            // Service tasks are the activities module's tasks related to the case.
+            let task = try await api.create("task", Self.body(["subject": "Send a replacement part", "related_entity": "service_case", "related_id": .string(id)]))
+            #expect(task["related_title"] == .string("Printer jams"), "\(task)")
+            let timeline = try await api.call(.get, "/api/v1/service_case/\(id)/timeline")
+            #expect(timeline.json["items"]?.arrayValue?.contains { $0["type"] == .string("task") } == true, "\(timeline.text)")
         }
     }
 
