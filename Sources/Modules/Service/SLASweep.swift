@@ -71,18 +71,19 @@ enum SLASweep {
         let hours = try await ServiceSettings.load(store).hours
         let filter = ModuleStore.op("status", "in", .array(running.map(JSONValue.string)))
         var alerts: [Alert] = []
-        var offset = 0
-        while true {
-            let page = try await run.engine.list("service_case", query: RecordQuery(filter: filter, sort: "resolution_due_at", limit: RecordQuery.maxLimit, offset: offset),
+        // Keyset pages in creation order: each page starts right after the last one's record,
+        // however many cases there are (an offset would walk every earlier case again).
+        var cursor: String?
+        repeat {
+            let page = try await run.engine.list("service_case", query: RecordQuery(filter: filter, sort: "created_at", limit: RecordQuery.maxLimit, after: cursor),
                                                  as: store.actor, on: run.connection, logger: run.logger)
             for record in page.records {
                 let status = CaseSLA.status(of: record, now: run.now, hours: hours)
                 if status != record.string("sla_status") { try await store.update(record, ["sla_status": .string(status)]) }
                 if let alert = alert(for: record, now: run.now, hours: hours) { alerts.append(alert) }
             }
-            offset += page.records.count
-            if page.records.count < RecordQuery.maxLimit { break }
-        }
+            cursor = page.nextCursor
+        } while cursor != nil
         guard !alerts.isEmpty else { return }
         var claimed: Set<String> = []
         for try await (kind, id) in try await run.connection.query("""

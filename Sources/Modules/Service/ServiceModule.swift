@@ -120,6 +120,8 @@ struct ServiceAPI: ModuleHandlers {
             try await ServiceModule.requireEnabled(store)
             let desk = try await ServiceDesk.load(store: store)
             return RecordRoutes.json(.object(["my_cases": .array(desk.mine.map(\.json)), "unassigned": .array(desk.unassigned.map(\.json)),
+                                              "my_cases_total": .number(Decimal(desk.mineTotal)),
+                                              "unassigned_total": .number(Decimal(desk.unassignedTotal)),
                                               "queues": .array(desk.queues.map(\.json))]))
         }
     }
@@ -156,7 +158,14 @@ enum ServiceDesk {
         let mine: [Record]
         let unassigned: [Record]
         let queues: [Record]
+        /// How many there are in all (exact up to ``RecordQuery/countCap``, then "more").
+        let mineTotal: Int
+        let unassignedTotal: Int
     }
+
+    /// Each list shows its first page: my open cases by resolution due time (most urgent
+    /// first), my queues' waiting cases oldest first.
+    static let pageSize = 100
 
     static func load(store: ModuleStore) async throws -> Desk {
         let me = store.actor.user.id.uuidString.lowercased()
@@ -164,12 +173,16 @@ enum ServiceDesk {
         let queueIDs = Array(Set(memberships.compactMap { $0.string("queue") })).sorted()
         let queues = try await store.all("service_queue").filter { queueIDs.contains($0.idText) }
         let open = JSONValue.array(ServiceEntities.openStatuses.map(JSONValue.string))
-        let mine = try await store.all("service_case", filter: ModuleStore.and([ModuleStore.eq("owner_id", me), ModuleStore.op("status", "in", open)]),
-                                       sort: "resolution_due_at")
-        let unassigned = queueIDs.isEmpty ? [] : try await store.all("service_case", filter: ModuleStore.and([
+        func page(_ filter: JSONValue, sort: String) async throws -> RecordEngine.Page {
+            try await store.engine.list("service_case", query: RecordQuery(filter: filter, sort: sort, limit: pageSize),
+                                        as: store.actor, on: store.connection, logger: store.logger)
+        }
+        let mine = try await page(ModuleStore.and([ModuleStore.eq("owner_id", me), ModuleStore.op("status", "in", open)]), sort: "resolution_due_at")
+        let unassigned = queueIDs.isEmpty ? nil : try await page(ModuleStore.and([
             ModuleStore.eq("status", "new"), ModuleStore.op("queue", "in", .array(queueIDs.map(JSONValue.string))),
         ]), sort: "created_at")
-        return Desk(mine: mine, unassigned: unassigned, queues: queues)
+        return Desk(mine: mine.records, unassigned: unassigned?.records ?? [], queues: queues,
+                    mineTotal: mine.total, unassignedTotal: unassigned?.total ?? 0)
     }
 
     /// Takes a new case: owner me, status assigned (the engine checks the caller may update it).

@@ -40,6 +40,9 @@ struct ServicePages: ModuleHandlers {
                 "title": web.t("service.queue.title", page.locale),
                 "mine": Self.rows(desk.mine, page: page), "mine_empty": desk.mine.isEmpty,
                 "unassigned": Self.rows(desk.unassigned, page: page), "unassigned_empty": desk.unassigned.isEmpty,
+                "mine_more": desk.mineTotal > desk.mine.count ? web.t("service.queue.more", page.locale, ["shown": "\(desk.mine.count)", "total": "\(desk.mineTotal)"]) : "",
+                "unassigned_more": desk.unassignedTotal > desk.unassigned.count
+                    ? web.t("service.queue.more", page.locale, ["shown": "\(desk.unassigned.count)", "total": "\(desk.unassignedTotal)"]) : "",
                 "queues": desk.queues.map { $0.string("name") ?? "" }.joined(separator: "、"),
                 "no_queues": desk.queues.isEmpty,
                 "notice": request.uri.queryParameters["notice"].map { web.t("service.notices.\($0)", page.locale) } ?? "",
