@@ -13,7 +13,9 @@ import Platform
 /// hours.seconds(from: fridayAt17, to: mondayAt10) / 60    // 120
 /// ```
 struct BusinessHours: Sendable, Equatable {
-    var timeZone: TimeZone
+    var timeZone: TimeZone {
+        didSet { calendar.timeZone = timeZone }
+    }
     /// Start and end of the working day, minutes after midnight (09:00 = 540).
     var start: Int
     var end: Int
@@ -25,18 +27,26 @@ struct BusinessHours: Sendable, Equatable {
     var holidays: Set<String> = []
     var workdays: Set<String> = []
 
+    /// The Gregorian calendar in `timeZone`, made once (the clock walks many days).
+    private(set) var calendar: Calendar
+
+    init(timeZone: TimeZone, start: Int, end: Int, weekdays: Set<Int>, chinaCalendar: Bool) {
+        self.timeZone = timeZone
+        self.start = start
+        self.end = end
+        self.weekdays = weekdays
+        self.chinaCalendar = chinaCalendar
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = timeZone
+        self.calendar = calendar
+    }
+
     static let standard = BusinessHours(timeZone: TimeZone(identifier: "Asia/Shanghai")!, start: 9 * 60, end: 18 * 60,
                                         weekdays: [1, 2, 3, 4, 5], chinaCalendar: true)
 
     /// No schedule runs longer than this looking for working time (a tenant with no working
     /// day at all gets a due time this far out rather than a loop without end).
     static let horizonDays = 3660
-
-    var calendar: Calendar {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = timeZone
-        return calendar
-    }
 
     func day(of date: Date) -> String {
         let parts = calendar.dateComponents([.year, .month, .day], from: date)
@@ -70,13 +80,15 @@ struct BusinessHours: Sendable, Equatable {
         return cal.date(byAdding: .day, value: 1, to: midnight) ?? midnight.addingTimeInterval(86_400)
     }
 
-    /// Working seconds between two instants (0 when `to` is not after `from`).
-    func seconds(from: Date, to: Date) -> Int {
+    /// Working seconds between two instants (0 when `to` is not after `from`). With `atMost`,
+    /// counting stops once the total passes it (the SLA check only asks "at most this much
+    /// left?", and a due time years ahead would otherwise be walked day by day).
+    func seconds(from: Date, to: Date, atMost: Int? = nil) -> Int {
         guard to > from else { return 0 }
         var total = 0.0
         var cursor = from
         var days = 0
-        while cursor < to && days <= Self.horizonDays {
+        while cursor < to && days <= Self.horizonDays && total <= Double(atMost ?? Int.max) {
             if let (open, close) = window(on: cursor) {
                 let a = max(open, cursor), b = min(close, to)
                 if b > a { total += b.timeIntervalSince(a) }

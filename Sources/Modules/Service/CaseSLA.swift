@@ -91,8 +91,8 @@ enum CaseSLA {
             (resolutionDue, minutes(value("resolution_target_minutes"))),
         ]
         for case let (due?, target) in pending where target > 0 {
-            let left = hours.seconds(from: now, to: due)
-            if left * 100 <= target * 60 * (100 - percent) { return "warning" }
+            let threshold = target * 60 * (100 - percent) / 100
+            if hours.seconds(from: now, to: due, atMost: threshold + 60) * 100 <= target * 60 * (100 - percent) { return "warning" }
         }
         return "ok"
     }
