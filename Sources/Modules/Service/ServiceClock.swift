@@ -13,6 +13,9 @@ enum ServiceClock {
     /// Stored datetimes are `YYYY-MM-DDTHH:MM:SSZ`; any ISO 8601 with a zone is read.
     static func date(_ value: JSONValue?) -> Date? {
         guard let text = value?.stringValue, !text.isEmpty else { return nil }
+        // The stored form first, with the value-type parser (a formatter per call cost more
+        // than the SLA arithmetic in the sweep); other zones and fractions through the formatter.
+        if text.hasSuffix("Z"), let date = try? Date(text, strategy: .iso8601) { return date }
         let formatter = ISO8601DateFormatter()
         if let date = formatter.date(from: text) { return date }
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
