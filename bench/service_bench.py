@@ -196,7 +196,7 @@ def main():
         for run in (1, 2):
             seconds = sweep(owner_url, tenant_id, args.sweep_timeout)
             breached, claimed, told = sweep_state(owner_url, tenant_id)
-            line = (f"sweep {run}     {seeded['running']} running cases: {seconds:.2f} s; breached {breached}, "
+            line = (f"sweep {run}     {seeded['running'] + seeded['new']} running cases: {seconds:.2f} s; breached {breached}, "
                     f"escalations claimed {claimed}, breach notifications {told}")
             report.append(line)
             rb.log(line)

@@ -120,8 +120,10 @@ struct CaseFlow: RecordHooks {
             write.values["out_of_warranty"] = .null
             return
         }
-        // The engine checks that the caller may read the asset; the rule reads it to compare.
-        guard let asset = try await store.get("service_asset", assetID) else { return }
+        // Read as the caller: an asset they may not read is left to the engine's lookup check
+        // (a 422 naming `asset`), so the rule never tells whose asset it is.
+        let caller = store.acting(as: write.context.actor)
+        guard let asset = try await caller.get("service_asset", assetID) else { return }
         if let account = write.value("account")?.stringValue {
             if let owner = asset.string("account"), owner != account {
                 throw ServiceRules.invalid("asset", "belongs to another customer than the case", key: "asset_other_account")
