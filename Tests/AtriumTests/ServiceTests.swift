@@ -35,6 +35,12 @@ import Testing
         }
     }
 
+    static func inTenant(_ tenant: TestEnvironment.Tenant, _ body: @escaping @Sendable (PostgresConnection) async throws -> Void) async throws {
+        try await TestEnvironment.withAppRole { connection in
+            try await connection.inTenantTransaction(tenant.info.id, logger: TestEnvironment.logger) { connection in try await body(connection) }
+        }
+    }
+
     static func at<T: Sendable>(_ date: Date, _ body: () async throws -> T) async throws -> T {
         try await ServiceClock.$override.withValue(date) { try await body() }
     }
@@ -409,10 +415,15 @@ import Testing
             #expect(mails.count == 2 && mails.allSatisfy { $0.contains("/survey/") }, "\(mails)")
             // The token is stored only as its hash.
             let token = String(links[0].split(separator: "/").last ?? "")
-            let stored = try await TestEnvironment.withOwner { connection in
-                try await connection.query("SELECT count(*)::int FROM service_surveys WHERE token_hash = \(token)", logger: TestEnvironment.logger).one(Int.self)
+            let stored = try await TestEnvironment.withAppRole { connection in
+                try await connection.inTenantTransaction(tenant.info.id, logger: TestEnvironment.logger) { connection in
+                    try await connection.query("""
+                        SELECT count(*) FILTER (WHERE token_hash = \(token))::int, count(*) FILTER (WHERE token_hash = \(SecureToken.hash(token)))::int
+                        FROM service_surveys
+                        """, logger: TestEnvironment.logger).one((Int, Int).self)
+                }
             }
-            #expect(stored == 0)
+            #expect(stored.0 == 0 && stored.1 == 1, "\(stored)")
 
             for (link, score) in zip(links, ["5", "2"]) {
                 var customer = BrowserSession(client: client, tenant: tenant.info.slug)
@@ -449,6 +460,34 @@ import Testing
             #expect(try await browser.login(email: tenant.adminEmail, password: tenant.password).status == .seeOther)
             let page = String(buffer: try await browser.send(.get, "/app/service/analysis").body)
             #expect(page.contains(#"data-testid="satisfaction-chart""#), "\(page.suffix(1500))")
+        }
+    }
+
+    /// The sales link: winning a deal opens one onboarding case for its customer, only while the
+    /// tenant has the service module.
+    @Test func aWonDealOpensOneOnboardingCase() async throws {
+        try await RecordFixtures.withTenant("svc-onboard") { client, tenant in
+            let api = try await RecordAPIClient.admin(client, tenant)
+            let stages = try await SalesTests.stages(api)
+            let account = try await api.createID("account", #"{"name": "新华书店"}"#)
+            let deal = try await api.createID("opportunity", Self.body(["name": "门店系统", "account": .string(account), "amount": "50000",
+                                                                        "close_date": "2026-12-20", "stage": .string(stages["Qualification"] ?? stages.values.first!)]))
+            #expect(try await api.count("service_case") == 0)
+            #expect(try await Self.patch(api, "opportunity", deal, ["stage": .string(stages["Won"]!)]).status == .ok)
+            let cases = try await api.list("service_case").records
+            #expect(cases.count == 1, "\(cases)")
+            #expect(cases.first?["related_opportunity"] == .string(deal) && cases.first?["account"] == .string(account))
+            #expect(cases.first?["case_type"] == .string("request") && cases.first?["status"] == .string("new"))
+            // Reopened and won again: still one case.
+            #expect(try await Self.patch(api, "opportunity", deal, ["stage": .string(stages["Negotiation"]!)]).status == .ok)
+            #expect(try await Self.patch(api, "opportunity", deal, ["stage": .string(stages["Won"]!)]).status == .ok)
+            #expect(try await api.count("service_case") == 1)
+            // Without the service module a won deal opens nothing.
+            try await Self.inTenant(tenant) { connection in try await TenantModules.disable(["service"], on: connection, logger: TestEnvironment.logger) }
+            _ = try await api.createID("opportunity", Self.body(["name": "另一单", "account": .string(account), "amount": "1000",
+                                                                  "close_date": "2026-12-20", "stage": .string(stages["Won"]!)]))
+            try await Self.inTenant(tenant) { connection in try await TenantModules.enable(["service"], on: connection, logger: TestEnvironment.logger) }
+            #expect(try await api.count("service_case") == 1)
         }
     }
 

@@ -10,6 +10,7 @@ enum ServiceRules {
         ("service_work_record", WorkRecordRollup()),
         ("service_asset", AssetDates()),
         ("service_settings", SettingsCheck()),
+        ("opportunity", OnboardingCase()),
     ]
 
     static func invalid(_ field: String, _ message: String, key: String, _ arguments: [String: String] = [:]) -> AtriumError {

@@ -37,6 +37,7 @@ enum ServiceEntities: EntityDeclarations {
         field("contact", "Contact", "联系人", .lookup) { $0.target = "contact"; $0.filterable = true },
         field("asset", "Asset", "客户资产", .lookup) { $0.target = "service_asset"; $0.filterable = true },
         field("related_order", "Related order", "关联订单", .lookup) { $0.target = "sales_order"; $0.filterable = true },
+        field("related_opportunity", "Related opportunity", "关联商机", .lookup) { $0.target = "opportunity"; $0.filterable = true },
         field("queue", "Queue", "服务队列", .lookup) { $0.target = "service_queue"; $0.filterable = true },
         field("description", "Description", "问题描述", .longText) { $0.searchable = true; $0.maxLength = 20_000 },
         field("resolution", "Resolution", "解决方案", .longText) { $0.searchable = true; $0.maxLength = 20_000 },

@@ -37,7 +37,8 @@ public enum ServiceModule {
     static let layouts: [ModuleLayout] = [
         ModuleLayout(entity: "service_case", sections: [
             LayoutSection(titles: ["en": "Case", "zh-CN": "工单"], fields: ["number", "subject", "case_type", "channel", "priority", "status", "queue"]),
-            LayoutSection(titles: ["en": "Customer", "zh-CN": "客户"], fields: ["account", "contact", "asset", "out_of_warranty", "related_order"]),
+            LayoutSection(titles: ["en": "Customer", "zh-CN": "客户"], fields: ["account", "contact", "asset", "out_of_warranty", "related_order",
+                                                                      "related_opportunity"]),
             LayoutSection(titles: ["en": "Problem and resolution", "zh-CN": "问题与解决"], columns: 1, fields: ["description", "resolution", "root_cause"]),
             LayoutSection(titles: ["en": "SLA", "zh-CN": "服务时效"], fields: ["sla_status", "opened_at", "response_due_at", "first_response_at", "resolution_due_at",
                                                                           "resolved_at", "closed_at", "response_minutes", "resolution_minutes", "paused_minutes",
