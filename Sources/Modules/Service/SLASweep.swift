@@ -79,7 +79,13 @@ enum SLASweep {
                                                  as: store.actor, on: run.connection, logger: run.logger)
             for record in page.records {
                 let status = CaseSLA.status(of: record, now: run.now, hours: hours)
-                if status != record.string("sla_status") { try await store.update(record, ["sla_status": .string(status)]) }
+                if status != record.string("sla_status") {
+                    do {
+                        try await store.update(record, ["sla_status": .string(status)])
+                    } catch let error as AtriumError where error.code == "version_conflict" {
+                        // Changed since this page was read: its own write set the status; the next run looks again.
+                    }
+                }
                 if let alert = alert(for: record, now: run.now, hours: hours) { alerts.append(alert) }
             }
             cursor = page.nextCursor
