@@ -47,6 +47,7 @@ struct Demo: AsyncParsableCommand {
                   admin@demo.atrium.test       password: \(password)   (English UI, administrator)
                   wang.fang@demo.atrium.test   password: \(password)   (中文界面, salesperson: sees her own records, reports to the admin)
                   li.qiang@demo.atrium.test    password: \(password)   (中文界面, finance: approves and pays expense claims)
+                  zhang.wei@demo.atrium.test   password: \(password)   (中文界面, service agent in 客服部: the service queue and cases)
                 """)
         }
     }
@@ -68,7 +69,7 @@ struct Demo: AsyncParsableCommand {
 }
 
 /// The demo tenant's users: the administrator, 王芳 (salesperson in 销售部, reporting to the
-/// administrator) and 李强 (finance), created when missing.
+/// administrator), 李强 (finance) and 张伟 (service agent in 客服部), created when missing.
 struct DemoPeople {
     let admin: AuthenticatedUser
     let byRole: [String: AuthenticatedUser]
@@ -100,6 +101,16 @@ struct DemoPeople {
         // A salesperson: sees her own records of every object the administrator designs.
         let wang = try await ensure("wang.fang@demo.atrium.test", name: "王芳", role: "salesperson")
         let li = try await ensure("li.qiang@demo.atrium.test", name: "李强", role: "finance")
+        // A service agent in the service department, reporting to the administrator (SLA breaches escalate to him).
+        let zhang = try await ensure("zhang.wei@demo.atrium.test", name: "张伟", role: "service_agent")
+        var service = try await conn.query("SELECT id FROM departments WHERE name = '客服部'", logger: logger).collect().first?.decode(UUID.self)
+        if service == nil {
+            service = try await conn.query("INSERT INTO departments (tenant_id, name) VALUES (\(tenantID), '客服部') RETURNING id", logger: logger)
+                .one(UUID.self)
+        }
+        try await conn.query("""
+            UPDATE users SET department_id = COALESCE(department_id, \(service)), manager_id = COALESCE(manager_id, \(admin.id)) WHERE id = \(zhang.id)
+            """, logger: logger)
         var department = try await conn.query("SELECT id FROM departments WHERE name = '销售部'", logger: logger).collect().first?.decode(UUID.self)
         if department == nil {
             department = try await conn.query("INSERT INTO departments (tenant_id, name) VALUES (\(tenantID), '销售部') RETURNING id", logger: logger)
@@ -109,7 +120,7 @@ struct DemoPeople {
         try await conn.query("""
             UPDATE users SET department_id = COALESCE(department_id, \(department)), manager_id = COALESCE(manager_id, \(admin.id)) WHERE id = \(wang.id)
             """, logger: logger)
-        return DemoPeople(admin: admin, byRole: ["salesperson": wang, "finance": li], department: department)
+        return DemoPeople(admin: admin, byRole: ["salesperson": wang, "finance": li, "service_agent": zhang], department: department)
     }
 
     /// The salesperson's records seeded before she joined the department get it too.

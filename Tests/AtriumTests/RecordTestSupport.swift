@@ -233,8 +233,11 @@ enum RecordFixtures {
         let tenantID = tenant.info.id
         return try await TestEnvironment.withAppRole { connection in
             try await connection.inTenantTransaction(tenantID, logger: logger) { connection in
-                // Records a test wrote: the modules' seeded pipeline stages, expense and knowledge categories are not counted.
-                try await connection.query("SELECT count(*)::int FROM records WHERE entity NOT IN ('sales_stage', 'expense_category', 'kb_category')", logger: logger)
+                // Records a test wrote: the modules' seeded pipeline stages, expense and knowledge categories, service
+                // settings and SLA policies are not counted.
+                try await connection.query(
+                    "SELECT count(*)::int FROM records WHERE entity NOT IN ('sales_stage', 'expense_category', 'kb_category', 'service_settings', 'service_sla_policy')",
+                    logger: logger)
                     .collect().first!.decode(Int.self)
             }
         }
@@ -316,4 +319,10 @@ enum SalesPipelineDefaults {
 /// How many top categories a new tenant with the knowledge module starts with.
 enum KnowledgeDefaults {
     static let categories = 4
+}
+
+/// How many records a new tenant with the service module starts with: its settings and one
+/// SLA policy per priority.
+enum ServiceDefaults {
+    static let records = 1 + 4
 }

@@ -162,8 +162,8 @@ import Testing
             #expect((before["audit_log"] ?? []).isSubset(of: after["audit_log"] ?? []))
             #expect(newAudit.count == 1 && newAudit.first?.contains("tenant.imported") == true, "\(newAudit)")
             #expect(!PasswordHasher().verify("", against: TenantArchive.noPassword), "the stand-in hash must match no password")
-            #expect(before["records"]?.count == 2 + SalesPipelineDefaults.count + 6 + KnowledgeDefaults.categories,
-                    "2 records, the seeded pipeline, the 6 expense categories and the knowledge categories")
+            #expect(before["records"]?.count == 2 + SalesPipelineDefaults.count + 6 + KnowledgeDefaults.categories + ServiceDefaults.records,
+                    "2 records, the seeded pipeline, the 6 expense categories, the knowledge categories, the service settings and SLA policies")
 
             // The restored administrator signs in after a password reset and sees the same records.
             let reset = try AdminCLITests.admin(["user", "reset-password", "--tenant", slug, "--email", a.adminEmail, "--password", "Restored-password-1"])

@@ -17,6 +17,8 @@ What it tests, end to end, through a real headless Chromium:
     search (Chinese substrings) and the list and record pages on a phone.
   * the sales module (sales_checks.py): quote → order → receipt to the cent, funnel, board, leads.
   * the knowledge module (knowledge_checks.py): an article written, published and found by a Chinese word.
+  * the service module (service_checks.py): at 390 px an agent takes a case from her queue, logs
+    work, resolves and closes it; the customer's survey answer (no sign-in) shows on the case.
   * the activities module: a visit logged from an account page at 390 px shows on its timeline,
     and the calendar page is a list of days on a phone.
 
@@ -71,6 +73,7 @@ from expenses_checks import EXPENSES_CHECKS  # noqa: E402
 from knowledge_checks import KNOWLEDGE_CHECKS  # noqa: E402
 from notification_checks import NOTIFICATION_CHECKS  # noqa: E402
 from automation_checks import AUTOMATION_CHECKS  # noqa: E402
+from service_checks import SERVICE_CHECKS  # noqa: E402
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SERVER_BINARY = os.path.join(REPO_ROOT, ".build", "debug", "atrium")
@@ -251,7 +254,7 @@ CHECKS = [
     home_page_fits_a_phone_screen_without_sideways_scrolling,
     logout_ends_the_session,
     session_cookie_is_httponly_and_samesite_lax,
-] + CRM_CHECKS + SALES_CHECKS + EXPENSES_CHECKS + KNOWLEDGE_CHECKS + [
+] + CRM_CHECKS + SALES_CHECKS + EXPENSES_CHECKS + KNOWLEDGE_CHECKS + SERVICE_CHECKS + [
     activities_visit_logged_on_a_phone_shows_on_the_timeline_and_the_calendar,
 ] + NOTIFICATION_CHECKS + AUTOMATION_CHECKS
 

@@ -20,15 +20,9 @@ enum ActivitiesRules {
     }
 
     /// Stored datetimes are `YYYY-MM-DDTHH:MM:SSZ`; what the engine accepts is any ISO 8601 with a zone.
-    static func date(_ value: JSONValue?) -> Date? {
-        guard let text = value?.stringValue else { return nil }
-        let formatter = ISO8601DateFormatter()
-        if let date = formatter.date(from: text) { return date }
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.date(from: text)
-    }
+    static func date(_ value: JSONValue?) -> Date? { StoredTime.date(value) }
 
-    static func stamp(_ date: Date) -> JSONValue { .string(date.formatted(.iso8601)) }
+    static func stamp(_ date: Date) -> JSONValue { StoredTime.stamp(date) }
 }
 
 /// `related_entity` + `related_id` name a live record the caller may read, in the caller's
