@@ -168,7 +168,7 @@ extension MarketingTests {
             let (a, b) = (tenants[0], tenants[1])
             let api = try await RecordAPIClient.admin(client, a)
             let apiB = try await RecordAPIClient.admin(client, b)
-            let campaign = try await Self.campaign(api, "Website")
+            let campaign = try await Self.campaign(api, "Homepage leads")
             let form = try await api.create("web_form", #"{"name": "Contact us", "campaign": "\#(campaign)", "fields": ["name", "email", "notes"], "thank_you": "Thanks!"}"#)
             let key = try #require(form["form_key"]?.stringValue)
             let path = "/f/\(a.info.slug)/\(key)"
@@ -176,7 +176,7 @@ extension MarketingTests {
             let shown = try await client.execute(uri: path, method: .get, headers: [TenantResolver.header: a.info.slug])
             let html = String(buffer: shown.body)
             #expect(shown.status == .ok && html.contains("name=\"notes\"") && !html.contains("name=\"phone\""), "only the picked fields")
-            #expect(!html.contains(a.adminEmail) && !html.contains("Website"), "the form shows nothing of the tenant's data")
+            #expect(!html.contains(a.adminEmail) && !html.contains("Homepage leads"), "the form shows nothing of the tenant's data")
 
             // A script in a field is stored as typed and shown escaped.
             let script = "<script>alert(1)</script>"
