@@ -192,6 +192,32 @@ import Testing
         }
     }
 
+    /// The demo: a completed trade show whose four responses made three leads (one came back),
+    /// one of them won as a ¥180,000 deal, against ¥80,120.80 of costs; seeding twice adds nothing.
+    @Test func demoDataShowsRealResultsAndSeedsOnce() async throws {
+        let tenant = try await TestEnvironment.provisionTenant("mkdemo", plan: "pro")
+        let logger = TestEnvironment.logger
+        let catalog = try TestEnvironment.catalog()
+        let (results, campaigns) = try await TestEnvironment.withAppRole { connection in
+            try await connection.inTenantTransaction(tenant.info.id, logger: logger) { connection in
+                let admin = try #require(try await UserStore.credentials(email: tenant.adminEmail, on: connection, logger: logger)).user
+                let demo = ModuleDemoContext(engine: RecordEngine(catalog: catalog), admin: admin, people: [:], connection: connection, logger: logger)
+                try await MarketingDemoData.seed(demo)
+                try await MarketingDemoData.seed(demo)
+                let store = ModuleStore(engine: demo.engine, actor: RecordEngine.Actor(user: admin, access: .system), connection: connection, logger: logger)
+                let campaigns = try await store.all("campaign")
+                let show = try #require(campaigns.first { $0.string("campaign_type") == "trade_show" })
+                return (try await CampaignResults.load(show.id, store: store).json, campaigns.count)
+            }
+        }
+        #expect(campaigns == 2)
+        #expect(results["campaign"]?["status"] == .string("completed"))
+        #expect(results["leads"] == .number(3) && results["responses"] == .number(4))
+        #expect(results["won_amount"] == .string("180000.00") && results["actual_cost"] == .string("80120.80"))
+        #expect(results["cost_per_lead"] == .string("26706.93"))
+        #expect(results["roi"] == .string("1.2466") && results["roi_percent"] == .string("124.66"), "\(results)")
+    }
+
     // MARK: Scope and module switch
 
     @Test func aSalespersonReadsCampaignsButNotBeyondTheirLeadScopeAndCannotWrite() async throws {
