@@ -154,6 +154,29 @@ extension MarketingTests {
         }
     }
 
+    /// A mailing limited to 6 a minute: the first message is due at once, the next ones 10 s apart.
+    @Test func aThrottledMailingSpreadsItsMessagesOverTime() async throws {
+        let catcher = try OutboxTests.Catcher()
+        try await Self.withMarketing("mkslow") { client, tenants in
+            let tenant = tenants[0], slug = tenant.info.slug
+            let api = try await RecordAPIClient.admin(client, tenant)
+            let account = try await api.createID("account", #"{"name": "Slow Co"}"#)
+            let campaign = try await Self.campaign(api, "Drip")
+            for name in ["x1", "x2", "x3"] {
+                let contact = try await api.createID("contact", #"{"name": "\#(name)", "account": "\#(account)", "email": "\#(name)@\#(slug).test"}"#)
+                _ = try await api.createID("campaign_member", #"{"campaign": "\#(campaign)", "contact": "\#(contact)"}"#)
+            }
+            let template = try await api.createID("email_template", #"{"name": "Drip", "subject": "Hi", "body": "Hi {{contact.name}}"}"#)
+            let tooFast = try await api.call(.post, "/api/v1/mass_mail", json: #"{"name": "Bad", "campaign": "\#(campaign)", "template": "\#(template)", "per_minute": 0}"#)
+            #expect(tooFast.status == .unprocessableContent && tooFast.errorField == "per_minute")
+            let mailing = try await api.createID("mass_mail", #"{"name": "Drip 1", "campaign": "\#(campaign)", "template": "\#(template)", "per_minute": 6}"#)
+            #expect(try await api.call(.post, "/api/v1/marketing/mailings/\(mailing)/send").json["queued"] == .number(3))
+            try await Self.deliver(tenant, relay: OutboxTests.relay(catcher))
+            #expect(try catcher.mails(to: slug).map(\.to) == [["x1@\(slug).test"]])
+            #expect(try await Self.recipients(api, mailing) == ["x1@\(slug).test": "sent", "x2@\(slug).test": "queued", "x3@\(slug).test": "queued"])
+        }
+    }
+
     // MARK: Web-to-lead
 
     static func post(_ client: any TestClientProtocol, _ path: String, tenant: String, form: String, json: Bool = false) async throws -> (HTTPResponse.Status, String, HTTPFields) {

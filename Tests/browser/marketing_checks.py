@@ -43,7 +43,7 @@ def marketing_campaign_members_from_a_segment_and_a_response_that_becomes_a_lead
     ui.choose("#segment", visible_text=f"{SEGMENT} (Contacts)")
     ui.click_and_load(ui.find("[data-testid=add-members]"))
     ui.wait_for_path(f"/app/campaign/{campaign}")
-    members = [row.text for row in ui.find_all("section.related[data-related=campaign_member] tbody tr")]
+    members = [row.text for row in ui.find_all("section.related[data-related=campaign_member] ul li")]
     expect(len(members) == 2 and any("Qian Yu" in m for m in members),
            f"the campaign should list the segment's two contacts as members; lists {members}")
 

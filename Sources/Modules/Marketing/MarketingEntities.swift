@@ -107,6 +107,7 @@ enum MarketingEntities: EntityDeclarations {
         field("campaign", "Campaign", "市场活动", .lookup) { $0.target = "campaign"; $0.required = true; $0.filterable = true },
         field("template", "Template", "邮件模板", .lookup) { $0.target = "email_template"; $0.required = true },
         field("segment", "Segment (instead of the members)", "客户细分（代替活动成员）", .lookup) { $0.target = "segment" },
+        field("per_minute", "Send at most … per minute (empty: no limit)", "每分钟最多发送（空：不限）", .number) { $0.scale = 0; $0.min = 1; $0.max = 100_000 },
         field("status", "Status", "状态", .picklist) {
             $0.options = options([("draft", "Draft", "草稿"), ("sent", "Sent", "已发送")]); $0.defaultValue = .string("draft"); $0.computed = true; $0.filterable = true
         },

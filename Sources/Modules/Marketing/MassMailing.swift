@@ -45,6 +45,11 @@ enum MassMailing {
         var seen = Set<String>()
         var rows: [(email: String, name: String, status: String, outbox: UUID?, hash: String?, person: Segments.Person)] = []
         var mailedMembers: [String] = []
+        // Throttling: the n-th message is due n / per_minute minutes from now (the outbox
+        // worker only takes what is due).
+        let perMinute = mailing.decimal("per_minute").map { NSDecimalNumber(decimal: $0).doubleValue }.flatMap { $0 >= 1 ? $0 : nil }
+        let startsAt = Date()
+        var queuedSoFar = 0
         for person in people {
             guard let email = person.email?.lowercased(), !email.isEmpty else {
                 rows.append(("", person.name, "no_email", nil, nil, person))
@@ -58,9 +63,11 @@ enum MassMailing {
             let token = "un_" + SecureToken.generate(bytes: 24)
             let (subject, text) = compose(template: template, campaign: campaign, person: person, sender: sender,
                                           unsubscribeURL: base + unsubscribePath(token))
+            let due = perMinute.map { startsAt.addingTimeInterval(Double(queuedSoFar) * 60 / $0) }
             let outbox = try await Outbox.enqueue(channel: "email", payload: .object([
                 "kind": .string("message"), "to": .array([.string(email)]), "subject": .string(subject), "text": .string(text),
-            ]), on: store.connection, logger: store.logger)
+            ]), due: due, on: store.connection, logger: store.logger)
+            queuedSoFar += 1
             rows.append((email, person.name, "queued", outbox, SecureToken.hash(token), person))
             if let member = person.memberID { mailedMembers.append(member) }
         }
@@ -69,8 +76,8 @@ enum MassMailing {
         while start < rows.count {
             let block = rows[start..<min(rows.count, start + 1000)]
             try await store.connection.query("""
-                INSERT INTO marketing_mail_recipients (tenant_id, mailing_id, position, email, name, status, outbox_id, token_hash, contact_id, lead_id, member_id)
-                SELECT \(tenant), \(id), p, e, n, s, NULLIF(o, '')::uuid, NULLIF(h, ''), NULLIF(c, '')::uuid, NULLIF(l, '')::uuid, NULLIF(m, '')::uuid
+                INSERT INTO marketing_mail_recipients (tenant_id, mailing_id, campaign_id, position, email, name, status, outbox_id, token_hash, contact_id, lead_id, member_id)
+                SELECT \(tenant), \(id), \(campaign.id), p, e, n, s, NULLIF(o, '')::uuid, NULLIF(h, ''), NULLIF(c, '')::uuid, NULLIF(l, '')::uuid, NULLIF(m, '')::uuid
                 FROM unnest(\(block.indices.map { $0 }), \(block.map(\.email)), \(block.map(\.name)), \(block.map(\.status)),
                             \(block.map { $0.outbox?.uuidString ?? "" }), \(block.map { $0.hash ?? "" }),
                             \(block.map { $0.person.contactID ?? "" }), \(block.map { $0.person.leadID ?? "" }), \(block.map { $0.person.memberID ?? "" }))
@@ -188,12 +195,10 @@ enum MassMailing {
     static func unsubscribe(token: String, on connection: PostgresConnection, logger: Logger) async throws -> String? {
         guard token.hasPrefix("un_"), token.count <= 80 else { return nil }
         let rows = try await connection.query("""
-            SELECT r.email, m.data->>'campaign' FROM marketing_mail_recipients r
-            JOIN records m ON m.tenant_id = r.tenant_id AND m.id = r.mailing_id
-            WHERE r.token_hash = \(SecureToken.hash(token))
+            SELECT email, campaign_id FROM marketing_mail_recipients WHERE token_hash = \(SecureToken.hash(token))
             """, logger: logger)
-        for try await (email, campaign) in rows.decode((String, String?).self) {
-            try await suppress(email, reason: "unsubscribed", campaign: campaign.flatMap(UUID.init(uuidString:)), on: connection, logger: logger)
+        for try await (email, campaign) in rows.decode((String, UUID).self) {
+            try await suppress(email, reason: "unsubscribed", campaign: campaign, on: connection, logger: logger)
             return email
         }
         return nil
@@ -207,6 +212,7 @@ enum MassMailing {
                 tenant_id uuid NOT NULL REFERENCES tenants (id),
                 id uuid NOT NULL DEFAULT gen_random_uuid(),
                 mailing_id uuid NOT NULL,
+                campaign_id uuid NOT NULL,
                 position integer NOT NULL,
                 email text NOT NULL,
                 name text NOT NULL DEFAULT '',
