@@ -125,8 +125,10 @@ extension MarketingTests {
             #expect(imported.status == .ok || imported.status == .created, "\(imported.text)")
             let segment = try await api.createID("segment", #"{"name": "Everyone at Many People", "target": "account", "filter": "{\"field\": \"name\", \"op\": \"eq\", \"value\": \"Many People Ltd\"}"}"#)
             let campaign = try await Self.campaign(api, "Newsletter", type: "mass_mailing")
+            let adding = ContinuousClock.now
             let added = try await api.call(.post, "/api/v1/marketing/campaigns/\(campaign)/members/from-segment", json: #"{"segment": "\#(segment)"}"#)
             #expect(added.json["added"] == .number(Decimal(count + 1)), "\(added.text)")
+            print("marketing: added \(count + 1) members from a segment in \(ContinuousClock.now - adding)")
             let template = try await api.createID("email_template", #"{"name": "News", "subject": "News for {{contact.name}}", "body": "Hello {{contact.name}}"}"#)
             let mailing = try await api.createID("mass_mail", #"{"name": "November", "campaign": "\#(campaign)", "template": "\#(template)"}"#)
             let started = ContinuousClock.now

@@ -34,8 +34,8 @@ struct CampaignResults: Sendable {
         let byStatus = members.map { (status: $0.keys[0] ?? "planned", count: $0.count) }
             .sorted { (order.firstIndex(of: $0.status) ?? 99) < (order.firstIndex(of: $1.status) ?? 99) }
         let responses = try await store.aggregate("campaign_response", RecordAggregate(groups: [.field("campaign")], filter: ModuleStore.eq("campaign", key)))
-        let leads = try await store.all("lead", filter: ModuleStore.eq("campaign", key))
-        var opportunities = try await store.all("opportunity", filter: ModuleStore.eq("campaign", key))
+        let leads = try await Segments.scan("lead", filter: Segments.anyOf("campaign", [key]), store: store)
+        var opportunities = try await Segments.scan("opportunity", filter: Segments.anyOf("campaign", [key]), store: store)
         let direct = Set(opportunities.map(\.id))
         let converted = try await Segments.byChunks(leads.map(\.idText)) { ids in
             try await store.all("opportunity", filter: ModuleStore.op("lead", "in", .array(ids.map(JSONValue.string))))

@@ -110,7 +110,7 @@ struct MarketingAPI: ModuleHandlers {
             throw AtriumError.validation(field: "segment", "must be a segment you can read")
         }
         let people = try await Segments.people(segment, store: store)
-        let members = try await store.all("campaign_member", filter: ModuleStore.eq("campaign", campaign.idText))
+        let members = try await Segments.scan("campaign_member", filter: Segments.anyOf("campaign", [campaign.idText]), store: store)
         var known = Set(members.compactMap { $0.string("contact") ?? $0.string("lead") })
         var added = 0
         for person in people {

@@ -67,7 +67,7 @@ struct CampaignCostTotal: RecordHooks {
     static func recompute(_ campaign: String?, context: HookContext) async throws {
         let store = ModuleStore(derived: context)
         guard let campaign = try await store.get("campaign", campaign) else { return }
-        let total = try await store.all("campaign_cost", filter: ModuleStore.eq("campaign", campaign.idText)).reduce(Decimal(0)) { $0 + $1.money("amount") }
+        let total = try await Segments.scan("campaign_cost", filter: Segments.anyOf("campaign", [campaign.idText]), store: store).reduce(Decimal(0)) { $0 + $1.money("amount") }
         if campaign.values["actual_cost"] == nil || campaign.money("actual_cost") != total || campaign.values["actual_cost"] == .null {
             try await store.update(campaign, ["actual_cost": Money.value(total)])
         }
@@ -143,7 +143,7 @@ struct MemberPerson: RecordHooks {
         let store = ModuleStore(derived: write.context)
         let (field, id) = contact.map { ("contact", $0) } ?? ("lead", lead!)
         if let campaign = write.value("campaign")?.stringValue {
-            let existing = try await store.all("campaign_member", filter: ModuleStore.and([ModuleStore.eq("campaign", campaign), ModuleStore.eq(field, id)]))
+            let existing = try await store.all("campaign_member", filter: ModuleStore.and([Segments.anyOf(field, [id]), ModuleStore.eq("campaign", campaign)]))
             if existing.contains(where: { $0.id != write.existing?.id }) {
                 throw AtriumError.module("marketing", .conflict, code: "duplicate_member", field: field,
                                          "\(field) is already a member of this campaign", key: "member_twice")
@@ -202,7 +202,7 @@ struct ResponseToLead: RecordHooks {
         let member = try await store.get("campaign_member", record.string("member"))
         var lead = try await store.get("lead", member?.string("lead"))
         if lead == nil, let contact = record.string("contact") {
-            let earlier = try await store.all("campaign_response", filter: ModuleStore.and([ModuleStore.eq("contact", contact),
+            let earlier = try await store.all("campaign_response", filter: ModuleStore.and([Segments.anyOf("contact", [contact]),
                                                                                               ModuleStore.op("lead", "is_empty", .bool(false))]), sort: "created_at")
             for response in earlier where response.id != record.id {
                 if let found = try await store.get("lead", response.string("lead")) { lead = found; break }
@@ -243,7 +243,7 @@ struct ResponseToLead: RecordHooks {
         var member = known
         if member == nil {
             let (field, id) = contact.map { ("contact", $0) } ?? ("lead", lead.idText)
-            member = try await store.all("campaign_member", filter: ModuleStore.and([ModuleStore.eq("campaign", campaign), ModuleStore.eq(field, id)])).first
+            member = try await store.all("campaign_member", filter: ModuleStore.and([Segments.anyOf(field, [id]), ModuleStore.eq("campaign", campaign)])).first
             if member == nil {
                 member = try await store.create("campaign_member", ["campaign": .string(campaign), field: .string(id), "status": .string(status)])
                 return

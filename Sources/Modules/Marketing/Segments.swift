@@ -48,7 +48,7 @@ enum Segments {
                 return try await store.engine.list(target, query: RecordQuery(filter: filter, limit: limit), as: store.actor,
                                                    on: store.connection, logger: store.logger).records
             }
-            return try await store.all(target, filter: filter)
+            return try await scan(target, filter: filter, store: store)
         } catch let error as any DomainError where error.status == .badRequest {
             throw MarketingRules.invalid("filter", "cannot be used: \(error.message)", key: "segment_filter", ["reason": error.message])
         }
@@ -63,7 +63,7 @@ enum Segments {
             return records.map(person(lead:))
         case "account":
             let names = Dictionary(records.map { ($0.idText, $0.string("name") ?? "") }, uniquingKeysWith: { a, _ in a })
-            let contacts = try await byChunks(records.map(\.idText)) { ids in try await store.all("contact", filter: ModuleStore.op("account", "in", .array(ids.map(JSONValue.string)))) }
+            let contacts = try await byChunks(records.map(\.idText)) { ids in try await scan("contact", filter: anyOf("account", ids), store: store) }
             return contacts.map { person(contact: $0, company: names[$0.string("account") ?? ""]) }
         default:
             return try await contactsWithCompanies(records, store: store)
@@ -73,7 +73,7 @@ enum Segments {
     /// The campaign's members as they are now (e-mail and name read from the contact or lead
     /// at this moment, not copied when they were added).
     static func members(of campaign: String, store: ModuleStore) async throws -> [Person] {
-        let members = try await store.all("campaign_member", filter: ModuleStore.eq("campaign", campaign), sort: "created_at")
+        let members = try await scan("campaign_member", filter: anyOf("campaign", [campaign]), store: store)
         let contactIDs = members.compactMap { $0.string("contact") }, leadIDs = members.compactMap { $0.string("lead") }
         let contacts = try await byChunks(contactIDs) { ids in try await store.all("contact", filter: ModuleStore.op("id", "in", .array(ids.map(JSONValue.string)))) }
         let leads = try await byChunks(leadIDs) { ids in try await store.all("lead", filter: ModuleStore.op("id", "in", .array(ids.map(JSONValue.string)))) }
@@ -99,6 +99,29 @@ enum Segments {
 
     static func person(lead: Record) -> Person {
         Person(email: lead.string("email"), name: lead.string("name") ?? "", company: lead.string("company"), title: lead.string("title"), leadID: lead.idText)
+    }
+
+    /// Every live record of `entity` matching `filter`, in creation order, a page of 200 at a
+    /// time by keyset (`after` the previous page's last record) rather than by offset: the
+    /// pages of a large segment cost the same however deep they are.
+    static func scan(_ entity: String, filter: JSONValue?, store: ModuleStore) async throws -> [Record] {
+        var records: [Record] = []
+        var cursor: String?
+        while true {
+            let page = try await store.engine.list(entity, query: RecordQuery(filter: filter, sort: "created_at", limit: RecordQuery.maxLimit, after: cursor),
+                                                   as: store.actor, on: store.connection, logger: store.logger)
+            records += page.records
+            guard page.records.count == RecordQuery.maxLimit, let next = page.nextCursor else { return records }
+            cursor = next
+        }
+    }
+
+    /// `field` is one of `ids`, written as a one-branch `or`: inside a disjunction the engine
+    /// turns an indexed `in` into `id = ANY(ARRAY(…record_index…))`, computed once, instead of a
+    /// correlated `EXISTS` per row. Measured here for one account's 2 000 contacts in pages of
+    /// 200 by `created_at`: 1.0–1.9 s a page with the `EXISTS`, 0.1 s with the array.
+    static func anyOf(_ field: String, _ ids: [String]) -> JSONValue {
+        .object(["or": .array([ModuleStore.op(field, "in", .array(ids.map(JSONValue.string)))])])
     }
 
     /// `load` over `ids` in chunks of 500 (a filter's `in` list stays small).
