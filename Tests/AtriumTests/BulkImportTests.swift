@@ -401,7 +401,8 @@ import Testing
     @Test func onlyEntitiesWithoutRulesOrApprovalsImportSetWise() throws {
         let engine = RecordEngine(catalog: try TestEnvironment.catalog())
         let setWise = Set(engine.moduleEntities.filter { engine.importsSetWise($0) }.map(\.key))
-        #expect(setWise == ["contact", "product", "price_list_item", "sales_stage", "expense_category"], "\(setWise.sorted())")
+        #expect(setWise == ["contact", "product", "price_list_item", "sales_stage", "expense_category",
+                            "competitor", "competitor_product", "competitive_deal", "mass_mail"], "\(setWise.sorted())")
         for entity in engine.moduleEntities where !setWise.contains(entity.key) {
             #expect(!engine.hooks.callAll(for: entity.key).isEmpty || engine.approvalBinding(for: entity) != nil, "\(entity.key)")
         }

@@ -187,9 +187,10 @@ struct MarketingAPI: ModuleHandlers {
             try await MarketingModule.requireEnabled(store)
             _ = try await store.get("mass_mail", id)  // the caller may read the mailing
             let recipients = try await MassMailing.recipients(of: id, on: store.connection, logger: store.logger)
-            var counts: [String: JSONValue] = [:]
-            for recipient in recipients { counts[recipient.status] = .number((counts[recipient.status]?.stringValue.flatMap { Decimal(string: $0) } ?? 0) + 1) }
-            return RecordRoutes.json(.object(["recipients": .array(recipients.map(\.json)), "counts": .object(counts)]))
+            var counts: [String: Int] = [:]
+            for recipient in recipients { counts[recipient.status, default: 0] += 1 }
+            return RecordRoutes.json(.object(["recipients": .array(recipients.map(\.json)),
+                                              "counts": .object(counts.mapValues { .number(Decimal($0)) })]))
         }
     }
 
