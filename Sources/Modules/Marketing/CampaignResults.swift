@@ -9,6 +9,8 @@ import Platform
 struct CampaignResults: Sendable {
     let campaign: Record
     let members: Int
+    /// Members some mailing of the campaign was queued for.
+    let mailed: Int
     let membersByStatus: [(status: String, count: Int)]
     let responses: Int
     let leads: Int
@@ -45,7 +47,8 @@ struct CampaignResults: Sendable {
         let kinds = Dictionary(stages.map { ($0.idText, $0.string("kind") ?? "open") }, uniquingKeysWith: { a, _ in a })
         let won = opportunities.filter { kinds[$0.string("stage") ?? ""] == "won" }
         let open = opportunities.filter { kinds[$0.string("stage") ?? ""] == "open" }
-        return CampaignResults(campaign: campaign, members: members.reduce(0) { $0 + $1.count }, membersByStatus: byStatus,
+        let mailed = try await MassMailing.mailedMembers(campaign: campaign.id, on: store.connection, logger: store.logger)
+        return CampaignResults(campaign: campaign, members: members.reduce(0) { $0 + $1.count }, mailed: mailed, membersByStatus: byStatus,
                                responses: responses.reduce(0) { $0 + $1.count }, leads: leads.count, opportunities: opportunities.count,
                                wonOpportunities: won.count, wonAmount: won.reduce(0) { $0 + $1.money("amount") },
                                pipelineAmount: open.reduce(0) { $0 + $1.money("amount") }, actualCost: campaign.money("actual_cost"),
@@ -57,6 +60,7 @@ struct CampaignResults: Sendable {
         return .object([
             "campaign": .object(["id": .string(campaign.idText), "name": campaign.values["name"] ?? .null, "status": campaign.values["status"] ?? .null]),
             "members": .number(Decimal(members)),
+            "mailed": .number(Decimal(mailed)),
             "members_by_status": .object(Dictionary(membersByStatus.map { ($0.status, JSONValue.number(Decimal($0.count))) }, uniquingKeysWith: { a, _ in a })),
             "responses": .number(Decimal(responses)),
             "leads": .number(Decimal(leads)),

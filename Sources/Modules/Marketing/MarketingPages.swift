@@ -54,6 +54,7 @@ struct MarketingPages: ModuleHandlers {
                 "campaign": ["id": result.campaign.idText, "name": result.campaign.string("name") ?? ""],
                 "figures": [
                     ["key": "members", "label": web.t("marketing.results.members", lang), "value": "\(result.members)"],
+                    ["key": "mailed", "label": web.t("marketing.results.mailed", lang), "value": "\(result.mailed)"],
                     ["key": "responses", "label": web.t("marketing.results.responses", lang), "value": "\(result.responses)"],
                     ["key": "leads", "label": web.t("marketing.results.leads", lang), "value": "\(result.leads)"],
                     ["key": "opportunities", "label": web.t("marketing.results.opportunities", lang), "value": "\(result.opportunities)"],
