@@ -218,6 +218,53 @@ import Testing
         #expect(results["roi"] == .string("1.2466") && results["roi_percent"] == .string("124.66"), "\(results)")
     }
 
+    /// The module's pages render for the administrator: a plan against its actuals, a segment's
+    /// preview, a mailing sent from its page (CSRF-checked) with its recipients, win/loss against
+    /// competitors, a web form's public address.
+    @Test func thePagesRenderAndTheMailingPageSends() async throws {
+        try await Self.withMarketing("mkpages") { client, tenants in
+            let tenant = tenants[0], slug = tenant.info.slug
+            let api = try await RecordAPIClient.admin(client, tenant)
+            let plan = try await api.createID("marketing_plan", #"{"name": "Plan 2027", "starts_on": "2027-01-01", "ends_on": "2027-12-31"}"#)
+            _ = try await api.createID("marketing_plan_budget", #"{"plan": "\#(plan)", "campaign_type": "seminar", "budget": "5000"}"#)
+            let campaign = try await api.createID("campaign", #"{"name": "Roadshow", "campaign_type": "seminar", "plan": "\#(plan)"}"#)
+            _ = try await api.createID("campaign_cost", #"{"campaign": "\#(campaign)", "description": "Hall", "amount": "6000"}"#)
+            let account = try await api.createID("account", #"{"name": "Page Co"}"#)
+            let contact = try await api.createID("contact", #"{"name": "Page Person", "account": "\#(account)", "email": "page@\#(slug).test"}"#)
+            _ = try await api.createID("campaign_member", #"{"campaign": "\#(campaign)", "contact": "\#(contact)"}"#)
+            let segment = try await api.createID("segment", #"{"name": "Page people", "target": "contact", "filter": "{\"field\": \"account\", \"op\": \"eq\", \"value\": \"\#(account)\"}"}"#)
+            let template = try await api.createID("email_template", #"{"name": "T", "subject": "S", "body": "B {{unsubscribe_url}}"}"#)
+            let mailing = try await api.createID("mass_mail", #"{"name": "Page mailing", "campaign": "\#(campaign)", "template": "\#(template)"}"#)
+            let competitor = try await api.createID("competitor", #"{"name": "Rival Soft"}"#)
+            let lost = try await Self.stage(api, kind: "lost")
+            let deal = try await api.createID("opportunity", #"{"name": "Lost one", "account": "\#(account)", "amount": "700.00", "close_date": "2027-02-01", "stage": "\#(lost)", "lost_reason": "competitor"}"#)
+            _ = try await api.createID("competitive_deal", #"{"opportunity": "\#(deal)", "competitor": "\#(competitor)"}"#)
+            let form = try await api.create("web_form", #"{"name": "Sign up", "campaign": "\#(campaign)", "fields": ["name", "email"]}"#)
+
+            var browser = try await WebAppTests.Browser.signIn(client, slug: slug, email: tenant.adminEmail, password: tenant.password)
+            let planPage = try await browser.get("/app/marketing/plans/\(plan)")
+            #expect(planPage.0 == .ok && planPage.1.contains("⚠"), "the seminar budget is overspent: \(planPage.0)")
+            let preview = try await browser.get("/app/marketing/segments/\(segment)/preview")
+            #expect(preview.0 == .ok && preview.1.contains("data-testid=\"segment-size\">1<") && preview.1.contains("Page Person"))
+            let before = try await browser.get("/app/marketing/mailings/\(mailing)")
+            #expect(before.0 == .ok && before.1.contains("data-testid=\"send\""))
+            let forged = try await browser.post("/app/marketing/mailings/\(mailing)/send", [:], csrf: false)
+            #expect(forged.0 == .forbidden, "a send without the form's CSRF token is refused")
+            let sent = try await browser.post("/app/marketing/mailings/\(mailing)/send", [:])
+            #expect(sent.0 == .seeOther, "\(sent.0)")
+            let after = try await browser.get("/app/marketing/mailings/\(mailing)")
+            #expect(after.1.contains("data-testid=\"mailing-sent\"") && after.1.contains("page@\(slug).test") && !after.1.contains("data-testid=\"send\""))
+            let report = try await browser.get("/app/marketing/competitors")
+            #expect(report.0 == .ok && report.1.contains("Rival Soft"))
+            let json = try await api.call(.get, "/api/v1/marketing/competitors/report")
+            #expect(json.json["competitors"]?[0]?["lost"] == .number(1) && json.json["competitors"]?[0]?["lost_amount"] == .string("700.00"), "\(json.text)")
+            let open = try await browser.get("/app/marketing/forms/\(form["id"]?.stringValue ?? "")/open")
+            #expect(open.0 == .seeOther && open.2[.location] == "/f/\(slug)/\(form["form_key"]?.stringValue ?? "")")
+            let added = try await browser.post("/app/marketing/campaigns/\(campaign)/add-members", ["segment": segment])
+            #expect(added.0 == .seeOther, "\(added.0)")
+        }
+    }
+
     // MARK: Scope and module switch
 
     @Test func aSalespersonReadsCampaignsButNotBeyondTheirLeadScopeAndCannotWrite() async throws {
