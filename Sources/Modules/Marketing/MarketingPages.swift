@@ -131,19 +131,16 @@ struct MarketingPages: ModuleHandlers {
     }
 
     @Sendable func send(_ request: Request, context: AtriumContext) async throws -> Response {
-        guard context.identity != nil else { return WebApp.redirect("/login") }
-        let id = try Self.id(context)
-        let form = try await FormBody.parse(request, limit: 16 * 1024)
-        let base = MarketingAPI.base(web, context)
-        return try await web.page(request, context, form: form, current: "mass_mail") { page, db in
-            let store = store(page, db)
-            try await MarketingModule.requireEnabled(store)
-            _ = try await MassMailing.send(id, base: base, store: store)
-            return WebApp.redirect("/app/marketing/mailings/\(id.uuidString.lowercased())?notice=saved")
-        }
+        try await mailingAction(request, context) { id, base, store in _ = try await MassMailing.send(id, base: base, store: store) }
     }
 
     @Sendable func testSend(_ request: Request, context: AtriumContext) async throws -> Response {
+        try await mailingAction(request, context) { id, base, store in _ = try await MassMailing.testSend(id, base: base, store: store) }
+    }
+
+    /// A CSRF-checked POST on a mailing's page that runs `action`, then shows the page again.
+    func mailingAction(_ request: Request, _ context: AtriumContext,
+                       _ action: @escaping @Sendable (UUID, String, ModuleStore) async throws -> Void) async throws -> Response {
         guard context.identity != nil else { return WebApp.redirect("/login") }
         let id = try Self.id(context)
         let form = try await FormBody.parse(request, limit: 16 * 1024)
@@ -151,7 +148,7 @@ struct MarketingPages: ModuleHandlers {
         return try await web.page(request, context, form: form, current: "mass_mail") { page, db in
             let store = store(page, db)
             try await MarketingModule.requireEnabled(store)
-            _ = try await MassMailing.testSend(id, base: base, store: store)
+            try await action(id, base, store)
             return WebApp.redirect("/app/marketing/mailings/\(id.uuidString.lowercased())?notice=saved")
         }
     }

@@ -33,10 +33,7 @@ enum MassMailing {
             throw AtriumError.module("marketing", .conflict, code: "already_sent", field: "status", "this mailing was sent already; copy it to send again",
                                      key: "already_sent")
         }
-        guard let campaign = try await store.get("campaign", mailing.string("campaign")),
-              let template = try await store.get("email_template", mailing.string("template")) else {
-            throw MarketingRules.invalid("template", "and campaign must be records you can read", key: "mailing_parts")
-        }
+        let (campaign, template) = try await parts(of: mailing, store: store)
         let people: [Segments.Person]
         if let segmentID = mailing.string("segment") {
             guard let segment = try await store.get("segment", segmentID) else { throw MarketingRules.invalid("segment", "is not a segment you can read", key: "mailing_parts") }
@@ -101,16 +98,22 @@ enum MassMailing {
     /// subject says it is a test. Nothing is recorded on the mailing.
     static func testSend(_ id: UUID, base: String, store: ModuleStore) async throws -> UUID {
         let mailing = try await store.get("mass_mail", id)
-        guard let campaign = try await store.get("campaign", mailing.string("campaign")),
-              let template = try await store.get("email_template", mailing.string("template")) else {
-            throw MarketingRules.invalid("template", "and campaign must be records you can read", key: "mailing_parts")
-        }
+        let (campaign, template) = try await parts(of: mailing, store: store)
         let me = store.actor.user
         let person = Segments.Person(email: me.email, name: me.displayName)
         let (subject, text) = compose(template: template, campaign: campaign, person: person, sender: me, unsubscribeURL: base + unsubscribePath("test"))
         return try await Outbox.enqueue(channel: "email", payload: .object([
             "kind": .string("message"), "to": .array([.string(me.email)]), "subject": .string("[TEST] " + subject), "text": .string(text),
         ]), on: store.connection, logger: store.logger)
+    }
+
+    /// The mailing's campaign and template, as the caller reads them.
+    static func parts(of mailing: Record, store: ModuleStore) async throws -> (campaign: Record, template: Record) {
+        guard let campaign = try await store.get("campaign", mailing.string("campaign")),
+              let template = try await store.get("email_template", mailing.string("template")) else {
+            throw MarketingRules.invalid("template", "and campaign must be records you can read", key: "mailing_parts")
+        }
+        return (campaign, template)
     }
 
     static func compose(template: Record, campaign: Record, person: Segments.Person, sender: AuthenticatedUser, unsubscribeURL: String) -> (String, String) {
