@@ -3,15 +3,12 @@ import Platform
 
 /// The feature modules compiled into this build. `plugins.json` chooses among them.
 ///
-/// Sales, Service, Expenses, Knowledge and Activities are modules in their own folders (Sources/Modules/<Name>); the others declare
+/// Sales, Marketing, Service, Expenses, Knowledge and Activities are modules in their own folders (Sources/Modules/<Name>); the others declare
 /// identity, labels and grants only so far, so tenants can enable them and the UI can list them.
 public enum BuiltInModules {
     public static let all: [ModuleManifest] = [
         SalesModule.manifest,
-        ModuleManifest(id: "marketing", version: "0.1.0", names: ["en": "Marketing", "zh-CN": "市场"], depends: ["sales"],
-                       defaultGrants: ["administrator": DefaultRoles.working(.all), "sales_director": DefaultRoles.working(.all),
-                                       "sales_manager": DefaultRoles.working(.departmentTree), "salesperson": DefaultRoles.rights([(.read, .all)]),
-                                       "read_only": DefaultRoles.rights([(.read, .all)])]),
+        MarketingModule.manifest,
         ServiceModule.manifest,
         KnowledgeModule.manifest,
         ExpensesModule.manifest,

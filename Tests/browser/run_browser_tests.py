@@ -19,6 +19,7 @@ What it tests, end to end, through a real headless Chromium:
   * the knowledge module (knowledge_checks.py): an article written, published and found by a Chinese word.
   * the service module (service_checks.py): at 390 px an agent takes a case from her queue, logs
     work, resolves and closes it; the customer's survey answer (no sign-in) shows on the case.
+  * the marketing module (marketing_checks.py): a campaign, members from a segment, a response that becomes a lead, results on a phone.
   * the activities module: a visit logged from an account page at 390 px shows on its timeline,
     and the calendar page is a list of days on a phone.
 
@@ -71,6 +72,7 @@ from crm_checks import CRM_CHECKS  # noqa: E402
 from sales_checks import SALES_CHECKS  # noqa: E402
 from expenses_checks import EXPENSES_CHECKS  # noqa: E402
 from knowledge_checks import KNOWLEDGE_CHECKS  # noqa: E402
+from marketing_checks import MARKETING_CHECKS  # noqa: E402
 from notification_checks import NOTIFICATION_CHECKS  # noqa: E402
 from automation_checks import AUTOMATION_CHECKS  # noqa: E402
 from service_checks import SERVICE_CHECKS  # noqa: E402
@@ -254,7 +256,7 @@ CHECKS = [
     home_page_fits_a_phone_screen_without_sideways_scrolling,
     logout_ends_the_session,
     session_cookie_is_httponly_and_samesite_lax,
-] + CRM_CHECKS + SALES_CHECKS + EXPENSES_CHECKS + KNOWLEDGE_CHECKS + SERVICE_CHECKS + [
+] + CRM_CHECKS + SALES_CHECKS + EXPENSES_CHECKS + KNOWLEDGE_CHECKS + MARKETING_CHECKS + SERVICE_CHECKS + [
     activities_visit_logged_on_a_phone_shows_on_the_timeline_and_the_calendar,
 ] + NOTIFICATION_CHECKS + AUTOMATION_CHECKS
 

@@ -59,6 +59,8 @@ enum SalesEntities: EntityDeclarations {
         field("phone", "Phone", "电话", .phone) { $0.searchable = true },
         field("email", "Email", "邮箱", .email) { $0.searchable = true },
         field("source", "Source", "来源", .picklist) { $0.options = sources; $0.filterable = true },
+        // Set by the marketing module's responses and web forms (its first campaign: first touch).
+        field("campaign", "Campaign", "市场活动", .lookup) { $0.target = "campaign"; $0.filterable = true },
         field("status", "Status", "状态", .picklist) {
             $0.options = options([("new", "New", "新建"), ("working", "Working", "跟进中"), ("qualified", "Qualified", "已确认"),
                                   ("converted", "Converted", "已转化"), ("disqualified", "Disqualified", "无效")])
@@ -94,6 +96,7 @@ enum SalesEntities: EntityDeclarations {
         money("weighted_amount", "Weighted amount", "加权金额", computed: true),
         field("stage_changed_at", "Stage since", "进入阶段时间", .datetime) { $0.computed = true },
         field("source", "Source", "来源", .picklist) { $0.options = sources },
+        field("campaign", "Campaign", "市场活动", .lookup) { $0.target = "campaign"; $0.filterable = true },
         field("competitors", "Competitors", "竞争对手", .text),
         field("lost_reason", "Lost reason", "输单原因", .picklist) {
             $0.options = options([("price", "Price", "价格"), ("product", "Product fit", "产品不满足"), ("competitor", "Chose a competitor", "选择竞争对手"),
