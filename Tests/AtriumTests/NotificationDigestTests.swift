@@ -35,12 +35,12 @@ import Testing
             try await SchedulerTests.withDatabase { database in
                 let scheduler = try SchedulerTests.hostScheduler(database, clock: clock, tenant: tenant.info.id)
                 #expect(try await scheduler.runDue().contains("platform.email_digest"))
-                try await OutboxTests.withWorker(relay: OutboxTests.relay(catcher)) { worker in try await worker.runOnce() }
+                try await OutboxTests.withWorker(relay: OutboxTests.relay(catcher), tenants: [tenant.info.id]) { worker in try await worker.runOnce() }
                 #expect(try catcher.mails(to: tenant.info.slug).isEmpty, "before 08:00 nothing; the single mails are turned off")
 
                 clock.advance(15 * 60)
                 #expect(try await scheduler.runDue().contains("platform.email_digest"))
-                try await OutboxTests.withWorker(relay: OutboxTests.relay(catcher)) { worker in try await worker.runOnce() }
+                try await OutboxTests.withWorker(relay: OutboxTests.relay(catcher), tenants: [tenant.info.id]) { worker in try await worker.runOnce() }
                 let mails = try catcher.mails(to: tenant.info.slug)
                 try #require(mails.count == 1, "one digest, to the manager only")
                 #expect(mails[0].to == [org.mgr.email])
@@ -51,7 +51,7 @@ import Testing
 
                 clock.advance(11 * 60)
                 #expect(try await scheduler.runDue().contains("platform.email_digest"))
-                try await OutboxTests.withWorker(relay: OutboxTests.relay(catcher)) { worker in try await worker.runOnce() }
+                try await OutboxTests.withWorker(relay: OutboxTests.relay(catcher), tenants: [tenant.info.id]) { worker in try await worker.runOnce() }
                 #expect(try catcher.mails(to: tenant.info.slug).count == 1, "one per day")
             }
         }

@@ -54,9 +54,10 @@ import Testing
     /// Runs `body` with an outbox worker (its own pool) that sends through `relay`; retries are
     /// due at once (no backoff) so a test drives attempts by calling `runOnce`.
     /// Only `channel`'s items are claimed, so the mail and webhook suites, which run side by
-    /// side, never take each other's; every tenant is served each round (other suites leave
-    /// items of their own behind).
-    static func withWorker(relay: SMTPRelay?, channel: String = "email", lease: Duration = .seconds(300),
+    /// side, never take each other's; with `tenants`, only those tenants' items (mail tests run
+    /// side by side: a worker serving every tenant took the marketing suite's mass mail), else
+    /// every tenant each round.
+    static func withWorker(relay: SMTPRelay?, channel: String = "email", lease: Duration = .seconds(300), tenants: Set<UUID>? = nil,
                            configure: @Sendable (inout AtriumConfiguration) -> Void = { _ in },
                            _ body: @escaping @Sendable (OutboxWorker) async throws -> Void) async throws {
         var config = try await TestEnvironment.ready()
@@ -72,6 +73,7 @@ import Testing
         settings.backoff = OutboxBackoff(baseSeconds: 0, capSeconds: 0)
         settings.lease = lease
         settings.tenantsPerRound = 100_000
+        settings.onlyTenants = tenants
         settings.batchSize = 100
         let all = AtriumHost.outboxWorker(configuration: config, services: services, catalog: catalog, workerConfiguration: settings,
                                           logger: TestEnvironment.logger)
@@ -107,7 +109,7 @@ import Testing
             #expect(try await Self.deliveries(org.admin).map { $0["status"] } == [.string("pending")])
             #expect(try catcher.mails(to: tenant.info.slug).isEmpty)
 
-            try await Self.withWorker(relay: Self.relay(catcher)) { worker in
+            try await Self.withWorker(relay: Self.relay(catcher), tenants: [tenant.info.id]) { worker in
                 try await worker.runOnce()
             }
             let mails = try catcher.mails(to: tenant.info.slug)
@@ -190,7 +192,7 @@ import Testing
             _ = try await org.cc.api.call(.put, "/api/v1/notifications/preferences", json: #"{"email": {"approval.cc": true}}"#)
             let claim = try await ApprovalTests.claim(org, org.emp, "Dinner", ["80.00"])
             #expect(try await ApprovalTests.submit(org.emp, claim).status == .created)
-            try await Self.withWorker(relay: Self.relay(catcher)) { worker in
+            try await Self.withWorker(relay: Self.relay(catcher), tenants: [tenant.info.id]) { worker in
                 for _ in 0..<4 { try await worker.runOnce() }
             }
             let rows = try await Self.deliveries(org.admin)
@@ -214,7 +216,7 @@ import Testing
             #expect(try await ApprovalTests.submit(org.emp, claim).status == .created)
             let tenantID = tenant.info.id
             // A zero lease: what the dead worker held is due again at once (as after its lease).
-            try await Self.withWorker(relay: Self.relay(catcher), lease: .zero) { worker in
+            try await Self.withWorker(relay: Self.relay(catcher), lease: .zero, tenants: [tenant.info.id]) { worker in
                 let claimed = try await worker.claim(tenant: tenantID)
                 try #require(claimed.count == 1)
                 let outcomes = await worker.deliver(claimed, tenant: tenantID)
@@ -222,7 +224,7 @@ import Testing
                 // …and the worker dies here: nothing is recorded.
             }
             #expect(try await Self.deliveries(org.admin).first?["status"] == .string("sending"))
-            try await Self.withWorker(relay: Self.relay(catcher)) { worker in
+            try await Self.withWorker(relay: Self.relay(catcher), tenants: [tenant.info.id]) { worker in
                 try await worker.runOnce()
                 try await worker.runOnce()
             }
@@ -247,8 +249,8 @@ import Testing
                     ]), on: connection, logger: TestEnvironment.logger)
                 }
             } }
-            try await Self.withWorker(relay: Self.relay(catcher)) { first in
-                try await Self.withWorker(relay: Self.relay(catcher)) { second in
+            try await Self.withWorker(relay: Self.relay(catcher), tenants: [tenant.info.id]) { first in
+                try await Self.withWorker(relay: Self.relay(catcher), tenants: [tenant.info.id]) { second in
                     async let a: Void = { for _ in 0..<3 { try await first.runOnce() } }()
                     async let b: Void = { for _ in 0..<3 { try await second.runOnce() } }()
                     _ = try await (a, b)
@@ -290,10 +292,10 @@ import Testing
     }
 
     @Test func withoutARelayMailFailsOnceWithAClearReason() async throws {
-        try await ApprovalTests.withOrg("norelay") { _, _, org in
+        try await ApprovalTests.withOrg("norelay") { _, tenant, org in
             let claim = try await ApprovalTests.claim(org, org.emp, "Bus", ["10.00"])
             #expect(try await ApprovalTests.submit(org.emp, claim).status == .created)
-            try await Self.withWorker(relay: nil) { worker in
+            try await Self.withWorker(relay: nil, tenants: [tenant.info.id]) { worker in
                 try await worker.runOnce()
             }
             let rows = try await Self.deliveries(org.admin)

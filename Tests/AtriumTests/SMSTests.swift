@@ -12,8 +12,9 @@ import Testing
 @Suite(.serialized) struct SMSTests {
     typealias Receiver = WebhookTests.Receiver
 
-    static func withSMSWorker(_ provider: AtriumConfiguration.SMSProviderSetting?, _ body: @escaping @Sendable (OutboxWorker) async throws -> Void) async throws {
-        try await OutboxTests.withWorker(relay: nil, channel: "sms", configure: { config in
+    static func withSMSWorker(_ provider: AtriumConfiguration.SMSProviderSetting?, tenant: TestEnvironment.Tenant,
+                              _ body: @escaping @Sendable (OutboxWorker) async throws -> Void) async throws {
+        try await OutboxTests.withWorker(relay: nil, channel: "sms", tenants: [tenant.info.id], configure: { config in
             config.smsProvider = provider
             config.smsSignature = "【测试】"
         }, body)
@@ -49,7 +50,7 @@ import Testing
 
             let claim = try await ApprovalTests.claim(org, org.emp, "Train to Wuxi", ["80.00"])
             #expect(try await ApprovalTests.submit(org.emp, claim).status == .created)
-            try await Self.withSMSWorker(.http(url: receiver.url, token: "sms-token")) { worker in try await worker.runOnce() }
+            try await Self.withSMSWorker(.http(url: receiver.url, token: "sms-token"), tenant: tenant) { worker in try await worker.runOnce() }
             let calls = try receiver.calls()
             try #require(calls.count == 1, "one text: the manager's task; \(calls.map(\.body))")
             let call = calls[0]
@@ -70,7 +71,7 @@ import Testing
     }
 
     @Test func aRefusalIsFinalAnOutageIsRetriedTheLogAdapterSendsNothing() async throws {
-        try await ApprovalTests.withOrg("sms-fail") { _, _, org in
+        try await ApprovalTests.withOrg("sms-fail") { _, tenant, org in
             _ = try await org.admin.call(.put, "/api/v1/admin/mail-settings", json: #"{"sms_enabled": true}"#)
             _ = try await org.admin.call(.patch, "/api/v1/admin/users/\(org.mgr.id)", json: #"{"mobile": "13800138000"}"#)
             _ = try await org.mgr.api.call(.put, "/api/v1/notifications/preferences", json: #"{"sms": {"approval.task_assigned": true}}"#)
@@ -78,7 +79,7 @@ import Testing
             #expect(try await ApprovalTests.submit(org.emp, claim).status == .created)
 
             // No provider: recorded as failed, not retried.
-            try await Self.withSMSWorker(nil) { worker in try await worker.runOnce() }
+            try await Self.withSMSWorker(nil, tenant: tenant) { worker in try await worker.runOnce() }
             var log = try await Self.smsLog(org.admin)
             #expect(log.map { $0["status"] } == [.string("failed")])
             #expect(log.first?["last_error"]?.stringValue?.contains("ATRIUM_SMS_PROVIDER") == true, "\(log)")
@@ -87,11 +88,11 @@ import Testing
             let second = try await ApprovalTests.claim(org, org.emp, "Hotel", ["300.00"])
             #expect(try await ApprovalTests.submit(org.emp, second).status == .created)
             let down = try Receiver(["--status", "503"])
-            try await Self.withSMSWorker(.http(url: down.url, token: nil)) { worker in try await worker.runOnce() }
+            try await Self.withSMSWorker(.http(url: down.url, token: nil), tenant: tenant) { worker in try await worker.runOnce() }
             log = try await Self.smsLog(org.admin)
             #expect(log.contains { $0["status"] == .string("pending") && $0["last_error"]?.stringValue?.contains("503") == true }, "\(log)")
             let refusing = try Receiver(["--status", "400"])
-            try await Self.withSMSWorker(.http(url: refusing.url, token: nil)) { worker in try await worker.runOnce() }
+            try await Self.withSMSWorker(.http(url: refusing.url, token: nil), tenant: tenant) { worker in try await worker.runOnce() }
             log = try await Self.smsLog(org.admin)
             #expect(log.map { $0["status"]?.stringValue ?? "" }.sorted() == ["failed", "failed"], "\(log)")
             #expect(try down.calls().count == 1 && refusing.calls().count == 1)
@@ -99,7 +100,7 @@ import Testing
             // The log adapter marks a message sent without sending it.
             let third = try await ApprovalTests.claim(org, org.emp, "Ferry", ["20.00"])
             #expect(try await ApprovalTests.submit(org.emp, third).status == .created)
-            try await Self.withSMSWorker(.log) { worker in try await worker.runOnce() }
+            try await Self.withSMSWorker(.log, tenant: tenant) { worker in try await worker.runOnce() }
             log = try await Self.smsLog(org.admin)
             #expect(log.filter { $0["status"] == .string("sent") }.count == 1, "\(log)")
         }

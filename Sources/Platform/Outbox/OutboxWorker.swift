@@ -20,6 +20,8 @@ public struct OutboxWorker: Service {
         public var batchSize = 20
         /// Tenants served per round.
         public var tenantsPerRound = 50
+        /// Serve only these tenants (tests running side by side on one database; nil: all).
+        public var onlyTenants: Set<UUID>?
         /// How long a claim holds an item: a worker that died gives it up after this.
         public var lease: Duration = .seconds(300)
         public var backoff = OutboxBackoff()
@@ -64,7 +66,7 @@ public struct OutboxWorker: Service {
             try await Outbox.dueTenants(limit: configuration.tenantsPerRound, on: connection, logger: logger)
         }
         var handled = 0
-        for tenant in tenants {
+        for tenant in tenants where configuration.onlyTenants?.contains(tenant) ?? true {
             let items = try await claim(tenant: tenant)
             handled += items.count
             try await record(await deliver(items, tenant: tenant), tenant: tenant)
