@@ -342,7 +342,7 @@ public struct OrganisationAdmin: Sendable {
                 number = valid
             }
             try await connection.query("UPDATE users SET mobile = \(number), updated_at = now() WHERE id = \(id)", logger: logger)
-            details["mobile"] = number.map { String($0.prefix(3)) + String(repeating: "*", count: max($0.count - 7, 0)) + String($0.suffix(4)) } ?? ""
+            details["mobile"] = number.map(SMSChannel.masked) ?? ""
         }
         if let active = change.active {
             guard active || id != actor.user.id else {
