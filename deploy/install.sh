@@ -246,7 +246,7 @@ say "  domain: ${DOMAIN:-(placeholder example.com)}  pgbouncer: $WITH_PGBOUNCER 
 # ---- packages -------------------------------------------------------------------------------
 
 step "Debian packages"
-packages=(ca-certificates curl openssl libargon2-1 postgresql-client)
+packages=(ca-certificates curl openssl libargon2-1 zlib1g postgresql-client)
 ((SKIP_DATABASE)) || packages+=(postgresql)
 ((WITH_NGINX)) && packages+=(nginx)
 ((WITH_PGBOUNCER)) && packages+=(pgbouncer)

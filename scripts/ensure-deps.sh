@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Atrium needs when they are missing (as root), or says exactly
 # what to install. Usage: scripts/ensure-deps.sh [--browser]
-#   always:     libargon2-dev (password hashing), postgresql (embedded cluster), python3
+#   always:     libargon2-dev (password hashing), zlib1g-dev (.xlsx files), postgresql (embedded
+#               cluster), python3
 #   --browser:  chromium, chromium-driver, python3-pip, shellcheck, fonts-noto-cjk (readable
-#               Chinese in screenshots), openssl (a certificate for the STARTTLS test); selenium,
+#               Chinese in screenshots), openssl (a certificate for the STARTTLS test), libreoffice-calc
+#               (opens the .xlsx exports and writes the files the Excel check imports); selenium,
 #               openapi-spec-validator and aiosmtpd (the mail tests' SMTP server) from PyPI
 #               (UI, API document, mail and deploy/ kit tests)
 set -euo pipefail
-packages=(libargon2-dev postgresql python3)
+packages=(libargon2-dev zlib1g-dev postgresql python3)
 browser=0
 if [ "${1:-}" = "--browser" ]; then
     browser=1
-    packages+=(chromium chromium-driver python3-pip shellcheck fonts-noto-cjk curl openssl)
+    packages+=(chromium chromium-driver python3-pip shellcheck fonts-noto-cjk curl openssl libreoffice-calc)
 fi
 missing=()
 for package in "${packages[@]}"; do

@@ -20,6 +20,7 @@ What it tests, end to end, through a real headless Chromium:
   * the service module (service_checks.py): at 390 px an agent takes a case from her queue, logs
     work, resolves and closes it; the customer's survey answer (no sign-in) shows on the case.
   * the marketing module (marketing_checks.py): a campaign, members from a segment, a response that becomes a lead, results on a phone.
+  * Excel (excel_checks.py): a workbook written by LibreOffice Calc imported on the import page, the Excel export read back by LibreOffice.
   * the activities module: a visit logged from an account page at 390 px shows on its timeline,
     and the calendar page is a list of days on a phone.
 
@@ -75,6 +76,7 @@ from knowledge_checks import KNOWLEDGE_CHECKS  # noqa: E402
 from marketing_checks import MARKETING_CHECKS  # noqa: E402
 from notification_checks import NOTIFICATION_CHECKS  # noqa: E402
 from automation_checks import AUTOMATION_CHECKS  # noqa: E402
+from excel_checks import EXCEL_CHECKS  # noqa: E402
 from service_checks import SERVICE_CHECKS  # noqa: E402
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -258,7 +260,7 @@ CHECKS = [
     session_cookie_is_httponly_and_samesite_lax,
 ] + CRM_CHECKS + SALES_CHECKS + EXPENSES_CHECKS + KNOWLEDGE_CHECKS + MARKETING_CHECKS + SERVICE_CHECKS + [
     activities_visit_logged_on_a_phone_shows_on_the_timeline_and_the_calendar,
-] + NOTIFICATION_CHECKS + AUTOMATION_CHECKS
+] + NOTIFICATION_CHECKS + AUTOMATION_CHECKS + EXCEL_CHECKS
 
 
 # --- setup: database, tenant, server, browser ----------------------------------------------

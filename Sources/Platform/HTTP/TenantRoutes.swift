@@ -29,6 +29,7 @@ public enum TenantRoutes {
         WebWebhooks(app: web).register(on: router)
         NotificationRoutes(web: web).register(on: router)
         AttachmentRoutes(web: web).register(on: router)
+        WebImport(app: web).register(on: router)
         web.register(on: router)
     }
 }

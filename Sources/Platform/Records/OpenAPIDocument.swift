@@ -118,17 +118,28 @@ public enum OpenAPIDocument {
                 "delete": .object(["operationId": s("delete_\(entity.key)"), "tags": tag,
                                    "responses": .object(["204": .object(["description": s("moved to the recycle bin")]), "4XX": errorResponse])]),
             ])
-            let csv: JSONValue = .object(["text/csv": .object(["schema": .object(["type": s("string")])])])
+            let file: JSONValue = .object([
+                "text/csv": .object(["schema": .object(["type": s("string")])]),
+                RecordFileFormat.xlsx.contentType: .object(["schema": .object(["type": s("string"), "format": s("binary")])]),
+            ])
+            let format: JSONValue = .object(["name": s("format"), "in": s("query"), "required": .bool(false),
+                                             "schema": .object(["type": s("string"), "enum": .array([s("csv"), s("xlsx")]), "default": s("csv")])])
             paths["/api/v1/\(entity.key)/export"] = .object([
                 "get": .object(["operationId": s("export_\(entity.key)"), "tags": tag, "parameters": .array(["filter", "sort", "q", "lang"].map {
                     .object(["name": s($0), "in": s("query"), "required": .bool(false), "schema": .object(["type": s("string")])])
-                }), "responses": .object(["200": .object(["description": s("CSV (UTF-8 with byte order mark), header of field labels"), "content": csv]),
+                } + [format]), "responses": .object(["200": .object(["description": s("CSV (UTF-8 with byte order mark) or an .xlsx workbook, header of field labels"), "content": file]),
                                           "4XX": errorResponse])]),
+            ])
+            paths["/api/v1/\(entity.key)/import-template"] = .object([
+                "get": .object(["operationId": s("import_template_\(entity.key)"), "tags": tag, "parameters": .array([format,
+                    .object(["name": s("lang"), "in": s("query"), "required": .bool(false), "schema": .object(["type": s("string")])])]),
+                                "responses": .object(["200": .object(["description": s("the header row of the importable fields"), "content": file]),
+                                                      "4XX": errorResponse])]),
             ])
             paths["/api/v1/\(entity.key)/import"] = .object([
                 "post": .object(["operationId": s("import_\(entity.key)"), "tags": tag,
                                  "parameters": .array([.object(["name": s("dry_run"), "in": s("query"), "required": .bool(false), "schema": .object(["type": s("boolean")])])]),
-                                 "requestBody": .object(["required": .bool(true), "content": csv]),
+                                 "requestBody": .object(["required": .bool(true), "content": file]),
                                  "responses": .object([
                                     "201": .object(["description": s("every row created"), "content": .object(["application/json": .object(["schema": .object([
                                         "type": s("object"), "properties": .object(["created": .object(["type": s("integer")]),

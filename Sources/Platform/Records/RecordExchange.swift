@@ -206,14 +206,102 @@ public enum RecordCSV {
     }
 }
 
+/// The file kinds records are exported to and imported from.
+public enum RecordFileFormat: String, Sendable, CaseIterable {
+    case csv, xlsx
+
+    public var contentType: String {
+        switch self {
+        case .csv: "text/csv; charset=utf-8"
+        case .xlsx: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        }
+    }
+}
+
+extension RecordCSV {
+    /// One typed spreadsheet cell of a field's value: numbers, money, percentages, dates and
+    /// times as spreadsheet values, labels for picklists, text as text (never a formula).
+    static func sheetCell(_ value: JSONValue?, field: FieldDefinition, locale: String) -> XLSXWriter.Cell {
+        guard let value, !value.isNull else { return .empty }
+        switch (field.type, value) {
+        case (.money, .object(let money)):
+            let amount = money["amount"]?.stringValue ?? ""
+            let currency = money["currency"]?.stringValue ?? ""
+            return currency.isEmpty || currency == (field.currency ?? "CNY") ? .money(amount) : .text("\(amount) \(currency)")
+        case (.number, _):
+            return value.stringValue.map { .number($0) } ?? .text(value.jsonText)
+        case (.percent, _):
+            return value.stringValue.map { .percent($0) } ?? .text(value.jsonText)
+        case (.boolean, .bool(let flag)):
+            return .bool(flag)
+        case (.date, .string(let text)):
+            return FieldValidator.parseDate(text).map { .date($0) } ?? .text(text)
+        case (.datetime, .string(let text)):
+            return FieldValidator.parseDateTime(text).map { .dateTime($0) } ?? .text(text)
+        case (.picklist, .string(let option)):
+            return .text(optionLabel(option, field: field, locale: locale))
+        case (.multiPicklist, .array(let items)):
+            return .text(items.compactMap(\.stringValue).map { optionLabel($0, field: field, locale: locale) }.joined(separator: "; "))
+        case (_, .string(let text)):
+            return .text(text)
+        default:
+            return .text(value.jsonText)
+        }
+    }
+
+    /// The header cell of `field` in `locale` (the import reads labels in any language, or keys).
+    static func header(_ field: FieldDefinition, locale: String) -> String {
+        label(field.labels, locale: locale, fallback: field.key)
+    }
+}
+
 extension RecordEngine {
     /// Every record the caller may export that matches `query` (filter, sort, q), as CSV text.
     public func exportCSV(_ entityKey: String, query: RecordQuery, locale: String, as actor: Actor,
                           on connection: PostgresConnection, logger: Logger) async throws -> (text: String, rows: Int) {
+        var text = ""
+        let rows = try await exportPages(entityKey, query: query, format: .csv, as: actor, on: connection, logger: logger) { _, fields, records in
+            if text.isEmpty {
+                text = "\u{FEFF}" + RecordCSV.line(fields.map { RecordCSV.header($0, locale: locale) } + RecordCSV.systemColumns)
+            }
+            for record in records {
+                let system = [record.id.uuidString.lowercased(), record.ownerID?.uuidString.lowercased() ?? "",
+                              FieldValidator.formatDateTime(record.createdAt), FieldValidator.formatDateTime(record.updatedAt)]
+                text += RecordCSV.line(fields.map { RecordCSV.cell(record.values[$0.key], field: $0, locale: locale) } + system)
+            }
+        }
+        return (text, rows)
+    }
+
+    /// The same export as ``exportCSV(_:query:locale:as:on:logger:)``, as an .xlsx workbook of
+    /// one sheet named after the entity, with typed cells (see ``XLSXWriter``).
+    public func exportXLSX(_ entityKey: String, query: RecordQuery, locale: String, as actor: Actor,
+                           on connection: PostgresConnection, logger: Logger) async throws -> (bytes: [UInt8], rows: Int) {
+        var sheet: XLSXWriter?
+        let rows = try await exportPages(entityKey, query: query, format: .xlsx, as: actor, on: connection, logger: logger) { entity, fields, records in
+            if sheet == nil {
+                sheet = XLSXWriter(sheetName: RecordCSV.label(entity.labels, locale: locale, fallback: entity.key),
+                                   headers: fields.map { RecordCSV.header($0, locale: locale) } + RecordCSV.systemColumns)
+            }
+            for record in records {
+                let system: [XLSXWriter.Cell] = [.text(record.id.uuidString.lowercased()), .text(record.ownerID?.uuidString.lowercased() ?? ""),
+                                                 .dateTime(record.createdAt), .dateTime(record.updatedAt)]
+                sheet!.addRow(fields.map { RecordCSV.sheetCell(record.values[$0.key], field: $0, locale: locale) } + system)
+            }
+        }
+        return (try sheet!.finish(), rows)
+    }
+
+    /// Pages through what the caller may export (hidden fields left out), handing each page's
+    /// records to `body` — the first call comes before any record, with the columns — and audits
+    /// the export. Refuses more than ``RecordCSV/maxExportRows`` matches before reading them.
+    func exportPages(_ entityKey: String, query: RecordQuery, format: RecordFileFormat, as actor: Actor,
+                     on connection: PostgresConnection, logger: Logger,
+                     _ body: (EntityDefinition, [FieldDefinition], [Record]) async throws -> Void) async throws -> Int {
         let (full, _) = try await entity(entityKey, for: .export, actor: actor, on: connection, logger: logger)
         let entity = actor.access.visible(full)
         let fields = entity.activeFields
-        var text = "\u{FEFF}" + RecordCSV.line(fields.map { RecordCSV.label($0.labels, locale: locale, fallback: $0.key) } + RecordCSV.systemColumns)
+        try await body(entity, fields, [])
         var page = query
         page.limit = RecordQuery.maxLimit
         page.offset = 0
@@ -226,20 +314,58 @@ extension RecordEngine {
                 throw AtriumError(status: .unprocessableContent, code: "export_too_large",
                                   message: "\(result.total) records match; an export holds at most \(RecordCSV.maxExportRows) — narrow the filter", field: "filter")
             }
-            for record in result.records {
-                let system = [record.id.uuidString.lowercased(), record.ownerID?.uuidString.lowercased() ?? "",
-                              FieldValidator.formatDateTime(record.createdAt), FieldValidator.formatDateTime(record.updatedAt)]
-                text += RecordCSV.line(fields.map { RecordCSV.cell(record.values[$0.key], field: $0, locale: locale) } + system)
-            }
+            try await body(entity, fields, result.records)
             rows += result.records.count
             if result.records.count < page.limit! { break }
             // Keyset paging when the sort allows it (deep pages cost as little as the first).
             if let cursor = result.nextCursor { page.after = cursor } else { page.offset! += page.limit! }
         }
         try await AuditLog.record(.init(action: "records.exported", actor: .user(actor.user), entity: entity.key,
-                                        details: ["rows": "\(rows)"], ip: actor.ip, requestID: actor.requestID),
+                                        details: ["rows": "\(rows)", "format": format.rawValue], ip: actor.ip, requestID: actor.requestID),
                                   tenantID: try await currentTenant(on: connection, logger: logger), on: connection, logger: logger)
-        return (text, rows)
+        return rows
+    }
+
+    /// An empty file to fill in for an import: the header row of every field the caller may
+    /// import, in `locale`; as .xlsx with a drop-down of labels on each picklist column.
+    public func importTemplate(_ entityKey: String, format: RecordFileFormat, locale: String, as actor: Actor,
+                               on connection: PostgresConnection, logger: Logger) async throws -> [UInt8] {
+        let (full, _) = try await entity(entityKey, for: .import, actor: actor, on: connection, logger: logger)
+        let entity = actor.access.visible(full)
+        let fields = entity.activeFields.filter { $0.type != .autoNumber && !$0.computed }
+        let headers = fields.map { RecordCSV.header($0, locale: locale) }
+        switch format {
+        case .csv:
+            return Array(("\u{FEFF}" + RecordCSV.line(headers)).utf8)
+        case .xlsx:
+            var sheet = XLSXWriter(sheetName: RecordCSV.label(entity.labels, locale: locale, fallback: entity.key), headers: headers)
+            for (index, field) in fields.enumerated() where field.type == .picklist {
+                let labels = (field.options ?? []).filter(\.active).map { RecordCSV.label($0.labels, locale: locale, fallback: $0.value) }
+                sheet.addListValidation(column: index, labels: labels)
+            }
+            return try sheet.finish()
+        }
+    }
+
+    /// ``importRows(_:rows:dryRun:as:on:logger:)`` of a file's bytes: an .xlsx workbook (its
+    /// first sheet) when they start like one, else UTF-8 CSV text.
+    public func importFile(_ entityKey: String, bytes: [UInt8], dryRun: Bool, as actor: Actor,
+                           on connection: PostgresConnection, logger: Logger) async throws -> (created: Int, ids: [UUID]) {
+        let rows: [[String]]
+        if XLSXReader.looksLikeWorkbook(bytes) {
+            // Reading stops one row past the most any import takes, so the limit is named below.
+            do { rows = try XLSXReader.rows(bytes, maxRows: RecordCSV.maxImportRows + 2) } catch let failure as XLSXReader.Failure {
+                throw AtriumError(status: .unprocessableContent, code: "invalid_xlsx", message: "the workbook \(failure.description)", field: "file")
+            }
+        } else {
+            rows = try bytes.withUnsafeBufferPointer { buffer in
+                guard String(validating: buffer, as: UTF8.self) != nil else {
+                    throw AtriumError.validation(field: "file", "must be an .xlsx workbook or UTF-8 CSV text (save it from Excel as \"CSV UTF-8\" or as .xlsx)")
+                }
+                return try RecordCSV.parse(bytes: buffer)
+            }
+        }
+        return try await importRows(entityKey, rows: rows, dryRun: dryRun, as: actor, on: connection, logger: logger)
     }
 
     /// Creates one record per data row of `csv`. Every row is checked; if any fails, nothing is
@@ -253,9 +379,14 @@ extension RecordEngine {
     /// their rules (e.g. the sales duplicate check) see every record.
     public func importCSV(_ entityKey: String, csv: String, dryRun: Bool, as actor: Actor,
                           on connection: PostgresConnection, logger: Logger) async throws -> (created: Int, ids: [UUID]) {
+        try await importRows(entityKey, rows: try RecordCSV.parse(csv), dryRun: dryRun, as: actor, on: connection, logger: logger)
+    }
+
+    /// The import of a file already read into rows of text cells (CSV or a sheet), header first.
+    public func importRows(_ entityKey: String, rows: [[String]], dryRun: Bool, as actor: Actor,
+                           on connection: PostgresConnection, logger: Logger) async throws -> (created: Int, ids: [UUID]) {
         let (full, _) = try await entity(entityKey, for: .import, actor: actor, on: connection, logger: logger)
         let entity = actor.access.visible(full)
-        let rows = try RecordCSV.parse(csv)
         guard let header = rows.first else { throw AtriumError.validation(field: "file", "is empty; the first row names the columns") }
         let columns = try RecordCSV.columns(header, entity: entity)
         let data = rows.dropFirst()

@@ -11,8 +11,9 @@ import Logging
 ///     POST   /api/v1/{entity}/query                   same, filter in the body
 ///     POST   /api/v1/{entity}                         create
 ///     GET    /api/v1/{entity}/recycle-bin             soft-deleted records
-///     GET    /api/v1/{entity}/export?filter=&sort=&q=&lang=   CSV of what the caller may export
-///     POST   /api/v1/{entity}/import?dry_run=         CSV body; all rows or none
+///     GET    /api/v1/{entity}/export?filter=&sort=&q=&lang=&format=csv|xlsx   what the caller may export
+///     POST   /api/v1/{entity}/import?dry_run=         CSV or .xlsx body; all rows or none
+///     GET    /api/v1/{entity}/import-template?format=csv|xlsx&lang=   the header row to fill in
 ///     GET    /api/v1/{entity}/{id}                    read
 ///     PATCH  /api/v1/{entity}/{id}                    partial update, body has "version"
 ///     PUT    /api/v1/{entity}/by/{field}/{value}      create or change the record whose unique field has the value (201 | 200)
@@ -54,6 +55,7 @@ public struct RecordRoutes: Sendable {
         router.get("api/v1/:entity/recycle-bin", use: recycleBin)
         router.get("api/v1/:entity/export", use: export)
         router.post("api/v1/:entity/import", use: importRecords)
+        router.get("api/v1/:entity/import-template", use: importTemplate)
         router.get("api/v1/:entity/:id", use: get)
         router.patch("api/v1/:entity/:id", use: update)
         router.put("api/v1/:entity/by/:field/:value", use: upsert)
@@ -201,23 +203,57 @@ public struct RecordRoutes: Sendable {
         return query
     }
 
-    @Sendable func export(_ request: Request, context: AtriumContext) async throws -> Response {
-        let query = try Self.listQuery(request)
-        let entity = Self.entityKey(context)
-        let locale = Localizer.choose(userLocale: request.uri.queryParameters["lang"].map(String.init) ?? context.identity?.user.locale,
-                                      cookie: request.cookies["atrium_lang"]?.value, acceptLanguage: request.headers[.acceptLanguage])
-        let (text, rows) = try await run(request, context) { actor, db in
-            try await engine.exportCSV(entity, query: query, locale: locale, as: actor, on: db.connection, logger: db.logger)
+    /// `format=csv` (the default) or `format=xlsx`; anything else is a 400 naming `format`.
+    static func fileFormat(_ request: Request) throws -> RecordFileFormat {
+        guard let text = request.uri.queryParameters["format"].map(String.init), !text.isEmpty else { return .csv }
+        guard let format = RecordFileFormat(rawValue: text.lowercased()) else {
+            throw AtriumError(status: .badRequest, code: "invalid_query", message: "format must be csv or xlsx", field: "format")
         }
-        let day = FieldValidator.formatDate(Date())
-        return Response(status: .ok, headers: [.contentType: "text/csv; charset=utf-8",
-                                               .contentDisposition: "attachment; filename=\"\(entity)-\(day).csv\"",
-                                               HTTPField.Name("X-Atrium-Rows")!: "\(rows)"],
-                        body: .init(byteBuffer: ByteBuffer(string: text)))
+        return format
     }
 
-    /// The body is the CSV file itself (text/csv, UTF-8, header row first); `?dry_run=true`
-    /// checks every row and keeps nothing.
+    static func locale(_ request: Request, _ context: AtriumContext) -> String {
+        Localizer.choose(userLocale: request.uri.queryParameters["lang"].map(String.init) ?? context.identity?.user.locale,
+                         cookie: request.cookies["atrium_lang"]?.value, acceptLanguage: request.headers[.acceptLanguage])
+    }
+
+    static func fileResponse(_ bytes: [UInt8], format: RecordFileFormat, name: String, rows: Int? = nil) -> Response {
+        var headers: HTTPFields = [.contentType: format.contentType,
+                                   .contentDisposition: "attachment; filename=\"\(name).\(format.rawValue)\""]
+        if let rows { headers[HTTPField.Name("X-Atrium-Rows")!] = "\(rows)" }
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    @Sendable func export(_ request: Request, context: AtriumContext) async throws -> Response {
+        let query = try Self.listQuery(request)
+        let format = try Self.fileFormat(request)
+        let entity = Self.entityKey(context)
+        let locale = Self.locale(request, context)
+        let (bytes, rows) = try await run(request, context) { actor, db in
+            switch format {
+            case .csv:
+                let (text, rows) = try await engine.exportCSV(entity, query: query, locale: locale, as: actor, on: db.connection, logger: db.logger)
+                return (Array(text.utf8), rows)
+            case .xlsx:
+                return try await engine.exportXLSX(entity, query: query, locale: locale, as: actor, on: db.connection, logger: db.logger)
+            }
+        }
+        return Self.fileResponse(bytes, format: format, name: "\(entity)-\(FieldValidator.formatDate(Date()))", rows: rows)
+    }
+
+    @Sendable func importTemplate(_ request: Request, context: AtriumContext) async throws -> Response {
+        let format = try Self.fileFormat(request)
+        let entity = Self.entityKey(context)
+        let locale = Self.locale(request, context)
+        let bytes = try await run(request, context) { actor, db in
+            try await engine.importTemplate(entity, format: format, locale: locale, as: actor, on: db.connection, logger: db.logger)
+        }
+        return Self.fileResponse(bytes, format: format, name: "\(entity)-import")
+    }
+
+    /// The body is the file itself: an .xlsx workbook (its first sheet) or CSV text (UTF-8,
+    /// header row first), told apart by their first bytes; `?dry_run=true` checks every row and
+    /// keeps nothing.
     @Sendable func importRecords(_ request: Request, context: AtriumContext) async throws -> Response {
         let buffer: ByteBuffer
         do {
@@ -225,14 +261,12 @@ public struct RecordRoutes: Sendable {
         } catch {
             throw AtriumError(status: .contentTooLarge, code: "body_too_large", message: "the file is larger than \(RecordCSV.maxImportBytes / 1024 / 1024) MiB")
         }
-        guard let csv = buffer.getString(at: buffer.readerIndex, length: buffer.readableBytes, encoding: .utf8) else {
-            throw AtriumError.validation(field: "file", "must be UTF-8 text (save it from Excel as \"CSV UTF-8\")")
-        }
+        let file = Array(buffer.readableBytesView)
         let dryRun = ["true", "1", "yes"].contains(request.uri.queryParameters["dry_run"].map(String.init) ?? "")
         let entity = Self.entityKey(context)
         do {
             let (created, ids) = try await run(request, context, write: true) { actor, db in
-                try await engine.importCSV(entity, csv: csv, dryRun: dryRun, as: actor, on: db.connection, logger: db.logger)
+                try await engine.importFile(entity, bytes: file, dryRun: dryRun, as: actor, on: db.connection, logger: db.logger)
             }
             // Written directly: up to 200 000 ids through JSONEncoder took longer than storing them.
             var body = "{\"created\":\(created),\"ids\":["

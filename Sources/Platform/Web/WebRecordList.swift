@@ -171,6 +171,7 @@ extension WebApp {
                 "owners": owners,
                 "views": views, "has_views": !views.isEmpty, "current_query": currentQuery,
                 "can_create": page.actor.access.scope(entity, .create) > .none,
+                "can_import": page.actor.access.scope(entity, .`import`) > .none,
                 "undo": request.uri.queryParameters["undo"].map(String.init).flatMap { UUID(uuidString: $0) }.map { $0.uuidString.lowercased() } ?? "",
             ])
         }

@@ -1,6 +1,7 @@
 // Atrium's small progressive enhancements. Every page works without this file; it adds the
 // phone menu toggle, select-all for bulk actions, confirmation before destructive buttons, and
-// up/down ordering in the layout designer (which keeps the position numbers in step).
+// up/down ordering in the layout designer (which keeps the position numbers in step), and a
+// "working" line under forms that take a while (imports).
 (function () {
   "use strict";
 
@@ -37,6 +38,18 @@
         box.checked = event.target.checked;
       });
     }
+  });
+
+  // A form with data-progress shows its status line once submitted and is not sent twice.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var id = form.getAttribute("data-progress");
+    if (!id) { return; }
+    if (form.getAttribute("data-sent")) { event.preventDefault(); return; }
+    form.setAttribute("data-sent", "1");
+    var status = document.getElementById(id);
+    if (status) { status.hidden = false; }
+    form.querySelectorAll("button[type=submit]").forEach(function (button) { button.setAttribute("aria-disabled", "true"); });
   });
 
   function renumber(list) {
