@@ -207,6 +207,10 @@ import Testing
             let audit = try await api.call(.get, "/api/v1/audit?limit=50")
             #expect(audit.text.contains("\"format\":\"xlsx\""), "the export's audit entry names its format")
 
+            // The list's search narrows the sheet like the list.
+            let (_, _, found) = try await Self.raw(api, .get, "/api/v1/x_project/export?format=xlsx&q=\(RecordAPIClient.escape("华通"))&sort=x_name")
+            #expect(try XLSXReader.rows(found).dropFirst().map { $0[0] } == ["华通 电子, 有限公司", "华通 电子, 有限公司"], "the original and its imported copy")
+
             let bad = try await api.export("x_project", "format=pdf")
             #expect(bad.status == .badRequest && bad.errorField == "format", "\(bad.text)")
         }

@@ -20,6 +20,7 @@ public enum TenantRoutes {
         RobotRoutes(records: records, allowPrivateAddresses: services.configuration.webhookAllowPrivateAddresses).register(on: router)
         AutomationRoutes(records: records, engine: engine).register(on: router)
         LoginRangeRoutes(records: records).register(on: router)
+        ReportRoutes(records: records).register(on: router)
         // Web UI: designer, administration, the approvals inbox, the notification centre and
         // records' attachments (their API too), then search and the pages of every entity.
         WebDesigner(app: web).register(on: router)
@@ -30,6 +31,7 @@ public enum TenantRoutes {
         NotificationRoutes(web: web).register(on: router)
         AttachmentRoutes(web: web).register(on: router)
         WebImport(app: web).register(on: router)
+        WebReports(app: web).register(on: router)
         web.register(on: router)
     }
 }

@@ -173,6 +173,58 @@ public enum OpenAPIDocument {
                                    "responses": .object(["204": .object(["description": s("removed from the record")]), "4XX": errorResponse])]),
             ])
         }
+        // The report builder (ReportRoutes): definitions are checked by the server; see the README.
+        let reportTag: JSONValue = .array([s("reports")])
+        let reportID: JSONValue = .object(["name": s("id"), "in": s("path"), "required": .bool(true), "schema": .object(["type": s("string"), "format": s("uuid")])])
+        let lang: JSONValue = .object(["name": s("lang"), "in": s("query"), "required": .bool(false), "schema": .object(["type": s("string")])])
+        let anyObject: JSONValue = .object(["type": s("object")])
+        let jsonBody: JSONValue = .object(["required": .bool(true), "content": .object(["application/json": .object(["schema": ref("ReportInput")])])])
+        func answer(_ description: String, _ schema: JSONValue) -> JSONValue {
+            .object(["description": s(description), "content": .object(["application/json": .object(["schema": schema])])])
+        }
+        schemas["ReportDefinition"] = .object(["type": s("object"), "required": .array([s("entity"), s("group_by")]), "properties": .object([
+            "entity": .object(["type": s("string")]),
+            "group_by": .object(["type": s("array"), "minItems": .number(1), "maxItems": .number(2), "items": .object(["type": s("object"), "properties": .object([
+                "field": .object(["type": s("string")]),
+                "bucket": .object(["type": s("string"), "enum": .array(RecordAggregate.Bucket.allCases.map { s($0.rawValue) })]),
+            ])])]),
+            "measures": .object(["type": s("array"), "minItems": .number(1), "maxItems": .number(4), "items": .object(["type": s("object"), "properties": .object([
+                "fn": .object(["type": s("string"), "enum": .array(ReportDefinition.Measure.Function.allCases.map { s($0.rawValue) })]),
+                "field": .object(["type": s("string")]),
+            ])])]),
+            "filter": anyObject,
+            "sort": .object(["type": s("string"), "enum": .array([s("key"), s("value"), s("-value")])]),
+            "limit": .object(["type": s("integer"), "minimum": .number(1), "maximum": .number(1000)]),
+            "chart": .object(["type": s("string"), "enum": .array(ReportDefinition.Chart.allCases.map { s($0.rawValue) })]),
+        ])])
+        schemas["ReportInput"] = .object(["type": s("object"), "properties": .object([
+            "name": .object(["type": s("string")]), "shared": .object(["type": s("boolean")]), "definition": ref("ReportDefinition"),
+        ])])
+        paths["/api/v1/reports"] = .object([
+            "get": .object(["operationId": s("list_reports"), "tags": reportTag, "responses": .object(["200": answer("my reports and the shared ones", anyObject), "4XX": errorResponse])]),
+            "post": .object(["operationId": s("create_report"), "tags": reportTag, "requestBody": jsonBody,
+                             "responses": .object(["201": answer("saved", anyObject), "4XX": errorResponse])]),
+        ])
+        paths["/api/v1/reports/run"] = .object([
+            "post": .object(["operationId": s("run_report"), "tags": reportTag, "parameters": .array([lang]),
+                             "requestBody": .object(["required": .bool(true), "content": .object(["application/json": .object(["schema": ref("ReportDefinition")])])]),
+                             "responses": .object(["200": answer("the figures, under the caller's scope", anyObject), "4XX": errorResponse])]),
+        ])
+        paths["/api/v1/reports/{id}"] = .object([
+            "parameters": .array([reportID]),
+            "get": .object(["operationId": s("get_report"), "tags": reportTag, "parameters": .array([lang]),
+                            "responses": .object(["200": answer("the report and its figures", anyObject), "4XX": errorResponse])]),
+            "patch": .object(["operationId": s("update_report"), "tags": reportTag, "requestBody": jsonBody,
+                              "responses": .object(["200": answer("changed", anyObject), "4XX": errorResponse])]),
+            "delete": .object(["operationId": s("delete_report"), "tags": reportTag,
+                               "responses": .object(["204": .object(["description": s("deleted")]), "4XX": errorResponse])]),
+        ])
+        paths["/api/v1/reports/{id}/export"] = .object([
+            "parameters": .array([reportID]),
+            "get": .object(["operationId": s("export_report"), "tags": reportTag, "parameters": .array([lang,
+                .object(["name": s("format"), "in": s("query"), "required": .bool(false), "schema": .object(["type": s("string"), "enum": .array([s("csv"), s("xlsx")])])])]),
+                            "responses": .object(["200": .object(["description": s("the report's table as CSV or .xlsx")]), "4XX": errorResponse])]),
+        ])
         schemas["Attachment"] = .object(["type": s("object"), "properties": .object([
             "id": .object(["type": s("string"), "format": s("uuid")]), "entity": .object(["type": s("string")]),
             "record_id": .object(["type": s("string"), "format": s("uuid")]), "file_name": .object(["type": s("string")]),

@@ -147,6 +147,9 @@ public struct WebApp: Sendable {
         }
         let custom = entities.values.filter(\.isCustom).sorted { $0.key < $1.key }.map(item)
         if !custom.isEmpty { groups.append(["title": t("nav.custom", locale), "module": "custom", "items": custom, "empty": false]) }
+        groups.append(["title": t("reports.title", locale), "module": "reports", "empty": false, "items": [
+            ["href": "/app/reports", "label": t("reports.all", locale), "current": current == "reports", "key": "reports"],
+        ]])
         if actor.user.isAdmin {
             groups.append(["title": t("nav.admin", locale), "module": "admin", "empty": false, "items": [
                 ["href": "/app/admin/objects", "label": t("designer.objects", locale), "current": current == "admin:objects", "key": "admin-objects"],

@@ -10,13 +10,21 @@ extension WebApp {
 
     static let operators = ["eq", "ne", "contains", "starts_with", "gt", "gte", "lt", "lte", "in", "is_empty"]
 
+    /// System columns a list URL may filter on (a report's drill-down uses the last three).
+    static let systemFilterFields: [String: FieldDefinition] = [
+        "owner_id": FieldDefinition(key: "owner_id", labels: [:], type: .user),
+        "department_id": FieldDefinition(key: "department_id", labels: [:], type: .department),
+        "created_at": FieldDefinition(key: "created_at", labels: [:], type: .datetime),
+        "updated_at": FieldDefinition(key: "updated_at", labels: [:], type: .datetime),
+    ]
+
     /// The filter conditions of a list URL (`f0`/`op0`/`v0` … up to five), ANDed.
     func conditions(_ request: Request, entity: EntityDefinition) -> [(field: FieldDefinition, op: String, value: String)] {
         let parameters = request.uri.queryParameters
         var result: [(FieldDefinition, String, String)] = []
         for index in 0..<5 {
             guard let key = parameters["f\(index)"].map(String.init), !key.isEmpty else { continue }
-            let field = entity.field(key) ?? (key == "owner_id" ? FieldDefinition(key: "owner_id", labels: [:], type: .user) : nil)
+            let field = entity.field(key) ?? Self.systemFilterFields[key]
             guard let field, let op = parameters["op\(index)"].map(String.init), Self.operators.contains(op) else { continue }
             result.append((field, op, parameters["v\(index)"].map(String.init) ?? ""))
         }

@@ -1,0 +1,29 @@
+extension CoreMigrations {
+    /// Saved reports (issue 21, 报表): a definition over one entity — groups, measures, filter,
+    /// sort, top N, chart — owned by a user, private or shared with the whole tenant. Running
+    /// one goes through the record engine's aggregate, so the runner's scope and field rules
+    /// decide what it counts.
+    static let reports = Migration(
+        version: 28,
+        name: "reports",
+        statements: [
+            """
+            CREATE TABLE reports (
+                tenant_id uuid NOT NULL REFERENCES tenants (id),
+                id uuid NOT NULL DEFAULT gen_random_uuid(),
+                owner_id uuid NOT NULL,
+                name text NOT NULL CHECK (length(btrim(name)) BETWEEN 1 AND 100),
+                entity text NOT NULL,
+                definition jsonb NOT NULL CHECK (jsonb_typeof(definition) = 'object'),
+                shared boolean NOT NULL DEFAULT false,
+                created_at timestamptz NOT NULL DEFAULT now(),
+                updated_at timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (tenant_id, id),
+                FOREIGN KEY (tenant_id, owner_id) REFERENCES users (tenant_id, id) ON DELETE CASCADE
+            )
+            """,
+            "CREATE INDEX reports_by_owner ON reports (tenant_id, owner_id)",
+            "GRANT SELECT, INSERT, UPDATE, DELETE ON reports TO {{app_role}}",
+        ] + TenantTable.isolate("reports")
+    )
+}

@@ -1,0 +1,193 @@
+import Foundation
+import Hummingbird
+
+/// The report builder's pages (issue 21):
+///
+///     GET  /app/reports                      my reports and the shared ones; pick an object to start one
+///     GET  /app/reports/new?entity=          the form for that object (groupings, bucket, measure, sort, top N, chart)
+///     POST /app/reports                      save → the report's page
+///     GET  /app/reports/{id}                 chart (SVG) and table; each group links to its records; CSV/Excel
+///     POST /app/reports/{id}/delete          owner or administrator
+struct WebReports: Sendable {
+    let app: WebApp
+
+    func register(on router: RouterGroup<AtriumContext>) {
+        router.get("app/reports", use: index)
+        router.get("app/reports/new", use: newForm)
+        router.post("app/reports", use: create)
+        router.get("app/reports/:id", use: show)
+        router.post("app/reports/:id/delete", use: delete)
+    }
+
+    struct Values: @unchecked Sendable { let values: [String: Any] }
+
+    @Sendable func index(_ request: Request, context: AtriumContext) async throws -> Response {
+        guard app.signedIn(context) else { return WebApp.redirect("/login") }
+        let app = self.app
+        return try await app.page(request, context, current: "reports") { page, db in
+            let lang = page.locale
+            let reports = try await Reports.list(as: page.actor, on: db.connection, logger: db.logger)
+            let names = page.format.names
+            return app.render("reports", page, [
+                "title": app.t("reports.title", lang),
+                "reports": reports.map { report -> [String: Any] in
+                    ["id": report.id.uuidString.lowercased(), "name": report.name, "shared": report.shared,
+                     "entity": page.entities[report.definition.entity].map { app.label($0, lang) } ?? report.definition.entity,
+                     "owner": names[report.ownerID.uuidString.lowercased()] ?? ""]
+                },
+                "has_reports": !reports.isEmpty,
+                "entities": Self.entityOptions(page, app: app, selected: nil),
+            ])
+        }
+    }
+
+    static func entityOptions(_ page: WebApp.Page, app: WebApp, selected: String?) -> [[String: Any]] {
+        page.entities.values.sorted { app.label($0, page.locale) < app.label($1, page.locale) }.map {
+            ["key": $0.key, "label": app.label($0, page.locale), "selected": $0.key == selected]
+        }
+    }
+
+    @Sendable func newForm(_ request: Request, context: AtriumContext) async throws -> Response {
+        guard app.signedIn(context) else { return WebApp.redirect("/login") }
+        let entity = request.uri.queryParameters["entity"].map(String.init) ?? ""
+        return try await form(request, context, entity: entity, input: [:], problem: nil)
+    }
+
+    /// The form for `entity`, filled with `input` (after a refused save), `problem` above it.
+    func form(_ request: Request, _ context: AtriumContext, entity key: String, input: [String: String], problem: String?,
+              status: HTTPResponse.Status = .ok) async throws -> Response {
+        let app = self.app
+        return try await app.page(request, context, current: "reports") { page, _ in
+            let entity = try WebApp.entity(key, in: page)
+            let lang = page.locale
+            func option(_ value: String, _ label: String, _ name: String) -> [String: Any] {
+                ["value": value, "label": label, "selected": input[name] == value]
+            }
+            let system = ["owner_id", "department_id", "created_at", "updated_at"]
+            let groupable = entity.activeFields.filter { ![.longText, .multiPicklist].contains($0.type) }
+            func groups(_ name: String) -> [[String: Any]] {
+                groupable.map { option($0.key, app.label($0, lang), name) }
+                    + system.map { option($0, Reports.fieldLabel($0, entity: entity, locale: lang), name) }
+            }
+            let numeric = entity.activeFields.filter { [.number, .money, .percent].contains($0.type) }
+            return app.render("report_form", page, status: status, [
+                "title": app.t("reports.new_title", lang, ["entity": app.label(entity, lang)]),
+                "entity": ["key": key, "label": app.label(entity, lang)],
+                "problem": problem ?? "",
+                "name": input["name"] ?? "",
+                "groups1": groups("group1"), "groups2": groups("group2"),
+                "buckets1": RecordAggregate.Bucket.allCases.map { option($0.rawValue, app.t("reports.bucket_\($0.rawValue)", lang), "bucket1") },
+                "buckets2": RecordAggregate.Bucket.allCases.map { option($0.rawValue, app.t("reports.bucket_\($0.rawValue)", lang), "bucket2") },
+                "functions": ReportDefinition.Measure.Function.allCases.map { option($0.rawValue, app.t("reports.fn_\($0.rawValue)", lang), "fn") },
+                "numeric": numeric.map { option($0.key, app.label($0, lang), "measure_field") },
+                "charts": ReportDefinition.Chart.allCases.map { option($0.rawValue, app.t("reports.chart_\($0.rawValue)", lang), "chart") },
+                "sort_value": input["sort"] == "-value", "limit": input["limit"] ?? "", "shared": input["shared"] == "1",
+            ])
+        }
+    }
+
+    /// The definition a submitted form describes (checked again by ``ReportDefinition/init(json:)``).
+    static func definition(_ form: [String: String]) throws -> ReportDefinition {
+        var groups: [JSONValue] = []
+        for index in 1...2 {
+            guard let field = form["group\(index)"], !field.isEmpty else { continue }
+            var group: [String: JSONValue] = ["field": .string(field)]
+            if let bucket = form["bucket\(index)"], !bucket.isEmpty { group["bucket"] = .string(bucket) }
+            groups.append(.object(group))
+        }
+        var measure: [String: JSONValue] = ["fn": .string(form["fn"] ?? "count")]
+        if let field = form["measure_field"], !field.isEmpty, form["fn"] != "count" { measure["field"] = .string(field) }
+        var object: [String: JSONValue] = [
+            "entity": .string(form["entity"] ?? ""), "group_by": .array(groups), "measures": .array([.object(measure)]),
+            "sort": .string(form["sort"] == "-value" ? "-value" : "key"), "chart": .string(form["chart"] ?? "bar"),
+        ]
+        if let limit = form["limit"]?.trimmingCharacters(in: .whitespaces), !limit.isEmpty {
+            guard let count = Int(limit) else { throw AtriumError.validation(field: "limit", "must be a whole number") }
+            object["limit"] = .number(Decimal(count))
+        }
+        return try ReportDefinition(json: .object(object))
+    }
+
+    @Sendable func create(_ request: Request, context: AtriumContext) async throws -> Response {
+        guard app.signedIn(context) else { return WebApp.redirect("/login") }
+        let form = FormBody.single(try await FormBody.parsePairs(request, limit: WebApp.formLimit))
+        let entity = form["entity"] ?? ""
+        let engine = app.engine
+        do {
+            let definition = try Self.definition(form)
+            let report = try await app.page(request, context, form: form) { page, db in
+                try await Reports.create(name: form["name"] ?? "", definition: definition, shared: form["shared"] == "1", engine: engine,
+                                         as: page.actor, on: db.connection, logger: db.logger)
+            }
+            return WebApp.redirect("/app/reports/\(report.id.uuidString.lowercased())")
+        } catch let error as AtriumError where error.status.code == 422 || error.status.code == 400 {
+            let message = error.field.map { "\($0): \(error.message)" } ?? error.message
+            return try await self.form(request, context, entity: entity, input: form, problem: message, status: .unprocessableContent)
+        }
+    }
+
+    @Sendable func show(_ request: Request, context: AtriumContext) async throws -> Response {
+        guard app.signedIn(context) else { return WebApp.redirect("/login") }
+        let id = try ReportRoutes.reportID(context)
+        let app = self.app
+        let engine = app.engine
+        return try await app.page(request, context, current: "reports") { page, db in
+            let lang = page.locale
+            let report = try await Reports.get(id, as: page.actor, on: db.connection, logger: db.logger)
+            let result = try await Reports.run(report.definition, engine: engine, locale: lang, as: page.actor, on: db.connection, logger: db.logger)
+            let key = report.definition.entity
+            func text(_ value: Decimal?, _ index: Int) -> String {
+                guard let plain = result.text(value, measure: index) else { return "—" }
+                return result.scales[index] == nil ? DisplayFormat.grouped(plain, scale: nil) : DisplayFormat.money(plain, currency: "CNY")
+            }
+            let rows: [[String: Any]] = result.rows.map { row in
+                ["labels": row.labels.map { ["text": $0] }, "values": row.values.enumerated().map { ["text": text($1, $0)] },
+                 "href": Self.listLink(key, filter: row.filter)]
+            }
+            let points = result.rows.map { row in
+                ReportChart.Point(label: row.labels.joined(separator: " · "), value: row.values.first.flatMap { $0 } ?? 0,
+                                  text: text(row.values.first ?? nil, 0), href: Self.listLink(key, filter: row.filter))
+            }
+            let chartTitle = "\(report.name): \(result.measureTitles.first ?? "") / \(result.groupTitles.joined(separator: " · "))"
+            return app.render("report", page, [
+                "title": report.name,
+                "report": ["id": id.uuidString.lowercased(), "name": report.name, "shared": report.shared],
+                "entity": ["key": key, "label": page.entities[key].map { app.label($0, lang) } ?? key],
+                "chart": ReportChart.svg(report.definition.chart, points: points, title: chartTitle),
+                "columns": (result.groupTitles + result.measureTitles).map { ["text": $0] },
+                "rows": rows, "has_rows": !rows.isEmpty,
+                "totals": result.totals.enumerated().map { ["text": $1 == nil ? "" : text($1, $0)] },
+                "total_pad": Array(repeating: ["text": ""], count: max(0, result.groupTitles.count - 1)),
+                "export_csv": "/api/v1/reports/\(id.uuidString.lowercased())/export?format=csv&lang=\(lang)",
+                "export_xlsx": "/api/v1/reports/\(id.uuidString.lowercased())/export?format=xlsx&lang=\(lang)",
+                "may_change": report.ownerID == page.actor.user.id || page.actor.user.isAdmin,
+            ])
+        }
+    }
+
+    /// `/app/{entity}?f0=…&op0=…&v0=…` of a drill-down filter (one leaf, or an `and` of leaves).
+    static func listLink(_ entity: String, filter: JSONValue) -> String {
+        let leaves = filter["and"]?.arrayValue ?? [filter]
+        var items: [String] = []
+        for (index, leaf) in leaves.prefix(5).enumerated() {
+            let value: String
+            switch leaf["value"] {
+            case .bool(let flag)?: value = flag ? "true" : "false"
+            case let other?: value = other.stringValue ?? other.jsonText
+            case nil: value = ""
+            }
+            items.append("f\(index)=\(WebApp.escapeQuery(leaf["field"]?.stringValue ?? ""))&op\(index)=\(WebApp.escapeQuery(leaf["op"]?.stringValue ?? "eq"))&v\(index)=\(WebApp.escapeQuery(value))")
+        }
+        return "/app/\(entity)?" + items.joined(separator: "&")
+    }
+
+    @Sendable func delete(_ request: Request, context: AtriumContext) async throws -> Response {
+        guard app.signedIn(context) else { return WebApp.redirect("/login") }
+        let id = try ReportRoutes.reportID(context)
+        let form = FormBody.single(try await FormBody.parsePairs(request, limit: WebApp.formLimit))
+        try await app.page(request, context, form: form) { page, db in
+            try await Reports.delete(id, as: page.actor, on: db.connection, logger: db.logger)
+        }
+        return WebApp.redirect("/app/reports")
+    }
+}
