@@ -266,6 +266,22 @@ import Testing
         }
     }
 
+    @Test func aWorkbookImportsIntoAModuleEntityRecordByRecordAndIsFoundBySearch() async throws {
+        try await F.withTenant("xlsx-account") { client, tenant in
+            let api = try await RecordAPIClient.admin(client, tenant)
+            var sheet = XLSXWriter(sheetName: "客户", headers: ["客户名称", "电话"])
+            sheet.addRow([.text("表格导入客户甲"), .text("+86 10 1234 5678")])
+            sheet.addRow([.text("表格导入客户乙"), .number("13800138000")])
+            let (status, _, answer) = try await Self.raw(api, .post, "/api/v1/account/import", body: try sheet.finish())
+            #expect(status == .created, "\(String(decoding: answer, as: UTF8.self))")
+            let listed = try await api.list("account", sort: "name", q: "表格导入客户")
+            #expect(Set(listed.records.map { $0["phone"]?.stringValue ?? "" }) == ["+86 10 1234 5678", "13800138000"], "\(listed.text)")
+            let (_, _, bytes) = try await Self.raw(api, .get, "/api/v1/account/export?format=xlsx&sort=name&lang=zh-CN&q=\(RecordAPIClient.escape("表格导入客户"))")
+            let rows = try XLSXReader.rows(bytes)
+            #expect(rows.dropFirst().map { [$0[0], $0[6]] }.sorted { $0[0] < $1[0] } == [["表格导入客户乙", "13800138000"], ["表格导入客户甲", "+86 10 1234 5678"]], "\(rows)")
+        }
+    }
+
     @Test func theImportTemplateHasTheImportableColumnsAndPicklistDropDowns() async throws {
         try await F.withTenant("xlsx-template") { client, tenant in
             let api = try await RecordAPIClient.admin(client, tenant)

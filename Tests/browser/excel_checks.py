@@ -23,9 +23,11 @@ NAMES = ("表格导入客户甲", "表格导入客户乙")
 
 
 def libreoffice(source, target_format, directory):
-    """Converts `source` with LibreOffice Calc (headless, own profile) into `directory`."""
+    """Converts `source` with LibreOffice Calc (headless, own profile) into `directory`; a CSV
+    source is read as UTF-8 with commas (LibreOffice would otherwise guess the machine's charset)."""
     profile = os.path.join(directory, "lo-profile")
-    result = subprocess.run(["soffice", f"-env:UserInstallation=file://{profile}", "--headless", "--convert-to", target_format,
+    reading = ["--infilter=CSV:44,34,76,1"] if source.endswith(".csv") else []
+    result = subprocess.run(["soffice", f"-env:UserInstallation=file://{profile}", "--headless", *reading, "--convert-to", target_format,
                              "--outdir", directory, source], capture_output=True, text=True, timeout=180)
     expect(result.returncode == 0, f"LibreOffice could not convert {os.path.basename(source)}: {result.stdout}{result.stderr}")
 

@@ -263,6 +263,13 @@ CHECKS = [
 ] + NOTIFICATION_CHECKS + AUTOMATION_CHECKS + EXCEL_CHECKS
 
 
+def chosen_checks():
+    """Every check, or while developing only those whose names contain one of the comma-separated
+    words of ATRIUM_BROWSER_ONLY (e.g. `excel,report`); `make test` never sets it."""
+    words = [word.strip() for word in os.environ.get("ATRIUM_BROWSER_ONLY", "").split(",") if word.strip()]
+    return [check for check in CHECKS if not words or any(word in check.__name__ for word in words)]
+
+
 # --- setup: database, tenant, server, browser ----------------------------------------------
 
 def test_environment():
@@ -393,7 +400,7 @@ def main():
         # Every check runs; after a failure the browser is reset (signed in as the administrator,
         # English, desktop size) so later checks still say something. Later checks build on
         # what earlier ones created, so one failure can cause others: read the first one first.
-        for check in CHECKS:
+        for check in chosen_checks():
             step = check.__name__
             missing = [earlier for earlier in getattr(check, "needs", ()) if earlier in failed]
             if missing:
@@ -425,15 +432,16 @@ def main():
     elapsed = time.monotonic() - started
     if artifacts.saved:
         print(f"screenshots in {artifacts.directory}: {', '.join(artifacts.saved)}")
-    not_run = [check.__name__ for check in CHECKS if check.__name__ not in passed + failed]
+    not_run = [check.__name__ for check in chosen_checks() if check.__name__ not in passed + failed]
     if failed or not_run:
         print(f"--- server log (last lines of {log_path}) ---", file=sys.stderr)
         print(log_tail(log_path), file=sys.stderr)
-        print(f"{len(passed)} of {len(CHECKS)} browser checks passed in {elapsed:.1f} s; failed: {', '.join(failed)}"
+        print(f"{len(passed)} of {len(chosen_checks())} browser checks passed in {elapsed:.1f} s; failed: {', '.join(failed)}"
               + (f"; not run: {', '.join(not_run)}" if not_run else ""), file=sys.stderr)
         return 1
     shutil.rmtree(work_dir, ignore_errors=True)  # keep the server log only when something failed
-    print(f"all {len(CHECKS)} browser checks passed in {elapsed:.1f} s")
+    print(f"all {len(chosen_checks())} browser checks passed in {elapsed:.1f} s"
+          + (f" (only those matching ATRIUM_BROWSER_ONLY, of {len(CHECKS)})" if len(chosen_checks()) < len(CHECKS) else ""))
     return 0
 
 
