@@ -82,7 +82,7 @@ public enum AtriumHost {
         router.add(middleware: QueryStringMiddleware<AtriumContext>())
         let metrics = Metrics()
         router.add(middleware: MetricsMiddleware(metrics: metrics))
-        OperationsRoutes(services: services, expectedSchemaVersion: migrations.map(\.version).max() ?? 0).register(on: router)
+        OperationsRoutes(services: services, coreMigrations: migrations, moduleMigrations: catalog.modules.map { ($0.id, $0.migrations) }).register(on: router)
         MetricsRoutes(metrics: metrics, database: database).register(on: router)
         AdminRoutes(owner: ownerDatabase, catalog: catalog, hasher: services.hasher, files: services.files).register(on: router)
         let tenantRoutes = router.group()

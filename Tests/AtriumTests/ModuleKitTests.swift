@@ -185,3 +185,24 @@ import Testing
         }
     }
 }
+
+/// `/readyz` counts every migration the build carries, the modules' too, by set rather than by
+/// the highest number (a database with 28 but not 27 is not current).
+@Suite struct ReadinessTests {
+    @Test func readinessNamesEachMissingMigrationOfThePlatformAndTheModules() {
+        func missing(_ core: Set<Int>, _ modules: [String: Set<Int>]) -> String? {
+            OperationsRoutes.missing(expectedCore: [1, 2, 3], expectedModules: ["sales": [1], "service": []], core: core, modules: modules)
+        }
+        #expect(missing([1, 2, 3], ["sales": [1]]) == nil)
+        #expect(missing([1, 3], ["sales": [1]]) == "platform 2", "a gap below the highest version")
+        #expect(missing([1, 2, 3], [:]) == "sales 1")
+        #expect(missing([1], [:]) == "platform 2, 3; sales 1")
+    }
+
+    @Test func theTestDatabaseIsReadyForThisBuild() async throws {
+        try await RecordFixtures.withTenant("readyz") { client, _ in
+            let response = try await client.execute(uri: "/readyz", method: .get)
+            #expect(response.status == .ok, "\(String(buffer: response.body))")
+        }
+    }
+}
