@@ -33,7 +33,7 @@ import Testing
         24: "0c0c072ce9a2019de9bfdd4f4ae2f7b5c1476aa016f36df31afcf2dadd7b378a",
         25: "44be0c22aacb5161200dddadc0f98e598f2c061ddf107c5bdfd30a1629782315",
         26: "a267de0709177fd734e2dd783818de50c507ecc033d63161cc4e26ec19027669",
-        28: "bea44001d195ced7f4e3a2a10764ae8502f019c6a500a209d6c60bcae4aa4c28",
+        28: "62f92e1048fda224ece3fb1b34dd51aba7a08082b0ed7c38a6898645a14c7505",
     ]
 
     @Test func releasedMigrationsKeepTheirChecksums() {

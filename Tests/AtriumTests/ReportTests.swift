@@ -152,6 +152,12 @@ import Testing
             // Only the owner or an administrator changes it.
             let renamed = try await org["sh"].api.call(.patch, "/api/v1/reports/\(id)", json: #"{"name": "mine now"}"#)
             #expect(renamed.status == .forbidden, "\(renamed.text)")
+            // A private report is nobody else's: not listed, not shown, not pinned.
+            let own = try await org.admin.call(.post, "/api/v1/reports", json: #"{"name": "Admin only", "definition": \#(definition)}"#)
+            let ownID = try #require(own.id)
+            #expect(try await org["sh"].api.call(.get, "/api/v1/reports/\(ownID)").status == .notFound)
+            #expect(try await org["sh"].api.call(.put, "/api/v1/reports/\(ownID)/pin").status == .notFound)
+            #expect(try await org["sh"].api.call(.get, "/api/v1/reports").json["reports"]?.asArray?.map { $0["name"]?.stringValue ?? "" } == ["Deals by owner"])
 
             // A field hidden from a role cannot be grouped or measured by its members.
             #expect(try await org.admin.call(.post, "/api/v1/admin/roles", json: PermissionTests.clerkRole).status == .created)
@@ -194,6 +200,24 @@ import Testing
             #expect(String(buffer: try await browser.send(.get, "/app/reports").body).contains("Budget &lt;by&gt; stage"))
 
             let id = String(location.split(separator: "/").last ?? "")
+            // Pinned, it is on the home page with its chart; unpinned, it is gone.
+            let home = String(buffer: try await browser.send(.get, "/").body)
+            #expect(home.contains("data-testid=\"dashboard\"") && !home.contains("data-widget="), "an empty dashboard says how to fill it")
+            let pinned = try await browser.send(.post, "/app/reports/\(id)/pin", form: ["_csrf": csrf, "pin": "1"])
+            #expect(pinned.status == .seeOther && pinned.headers[.location] == "/")
+            let dashboard = String(buffer: try await browser.send(.get, "/").body)
+            #expect(dashboard.contains("data-widget=\"Budget &lt;by&gt; stage\"") && dashboard.contains("<svg class=\"report-chart\""), "\(dashboard)")
+            #expect(dashboard.contains("Σ ¥1,600.64"))
+            #expect(try await browser.send(.post, "/app/reports/\(id)/pin", form: ["_csrf": csrf, "pin": "0"]).status == .seeOther)
+            #expect(!String(buffer: try await browser.send(.get, "/").body).contains("data-widget="))
+            // At most eight on a home page.
+            for index in 0..<8 {
+                let other = try await api.call(.post, "/api/v1/reports", json: #"{"name": "r\#(index)", "definition": {"entity": "x_project", "group_by": [{"field": "x_stage"}]}}"#)
+                #expect(try await api.call(.put, "/api/v1/reports/\(try #require(other.id))/pin").status == .noContent)
+            }
+            let ninth = try await api.call(.put, "/api/v1/reports/\(id)/pin")
+            #expect(ninth.status == .unprocessableContent && ninth.errorCode == "too_many_pins", "\(ninth.text)")
+
             let (status, _, bytes) = try await ExcelTests.raw(api, .get, "/api/v1/reports/\(id)/export?format=xlsx&lang=en")
             #expect(status == .ok)
             let rows = try XLSXReader.rows(bytes)

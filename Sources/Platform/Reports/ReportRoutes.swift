@@ -11,6 +11,7 @@ import Hummingbird
 ///     GET    /api/v1/reports/{id}/export?format=csv|xlsx&lang=
 ///     PATCH  /api/v1/reports/{id}                 {"name"?, "shared"?, "definition"?}  owner or administrator
 ///     DELETE /api/v1/reports/{id}                 owner or administrator
+///     PUT / DELETE /api/v1/reports/{id}/pin       keep it on my home page (at most 8) / take it off
 struct ReportRoutes: Sendable {
     let records: RecordRoutes
     var engine: RecordEngine { records.engine }
@@ -23,6 +24,20 @@ struct ReportRoutes: Sendable {
         router.get("api/v1/reports/:id/export", use: export)
         router.patch("api/v1/reports/:id", use: update)
         router.delete("api/v1/reports/:id", use: delete)
+        router.put("api/v1/reports/:id/pin", use: pin)
+        router.delete("api/v1/reports/:id/pin", use: unpin)
+    }
+
+    @Sendable func pin(_ request: Request, context: AtriumContext) async throws -> Response {
+        let id = try Self.reportID(context)
+        try await records.run(request, context, write: true) { actor, db in try await Reports.pin(id, true, as: actor, on: db.connection, logger: db.logger) }
+        return Response(status: .noContent)
+    }
+
+    @Sendable func unpin(_ request: Request, context: AtriumContext) async throws -> Response {
+        let id = try Self.reportID(context)
+        try await records.run(request, context, write: true) { actor, db in try await Reports.pin(id, false, as: actor, on: db.connection, logger: db.logger) }
+        return Response(status: .noContent)
     }
 
     static func reportID(_ context: AtriumContext) throws -> UUID {

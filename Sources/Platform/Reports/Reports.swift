@@ -335,6 +335,43 @@ public enum Reports {
                         on: connection, logger: logger)
     }
 
+    // MARK: The dashboard
+
+    /// Reports a user may keep on the home page at once.
+    public static let maxPins = 8
+
+    /// The caller's pinned reports they may still see, in pinning order.
+    public static func pinned(as actor: RecordEngine.Actor, on connection: PostgresConnection, logger: Logger) async throws -> [SavedReport] {
+        var reports: [SavedReport] = []
+        for try await (id, owner, name, definition, shared, updated) in try await connection.query("""
+            SELECT r.id, r.owner_id, r.name, r.definition::text, r.shared, r.updated_at FROM report_pins p
+            JOIN reports r ON r.tenant_id = p.tenant_id AND r.id = p.report_id
+            WHERE p.user_id = \(actor.user.id) AND (r.owner_id = \(actor.user.id) OR r.shared) ORDER BY p.position, p.created_at
+            """, logger: logger).decode((UUID, UUID, String, String, Bool, Date).self) {
+            guard let parsed = try? ReportDefinition(json: JSONValue.parse(definition)) else { continue }
+            reports.append(SavedReport(id: id, ownerID: owner, name: name, definition: parsed, shared: shared, updatedAt: updated))
+        }
+        return reports
+    }
+
+    /// Pins a report the caller may see to their home page (at the end), or takes it off.
+    public static func pin(_ id: UUID, _ on: Bool, as actor: RecordEngine.Actor, on connection: PostgresConnection, logger: Logger) async throws {
+        _ = try await get(id, as: actor, on: connection, logger: logger)
+        if !on {
+            try await connection.query("DELETE FROM report_pins WHERE user_id = \(actor.user.id) AND report_id = \(id)", logger: logger)
+            return
+        }
+        let current = try await pinned(as: actor, on: connection, logger: logger)
+        if current.contains(where: { $0.id == id }) { return }
+        guard current.count < maxPins else {
+            throw AtriumError(status: .unprocessableContent, code: "too_many_pins", message: "a home page holds at most \(maxPins) reports; unpin one first", field: "pin")
+        }
+        let tenant = try await TenantScope.current(on: connection, logger: logger)
+        try await connection.query("""
+            INSERT INTO report_pins (tenant_id, user_id, report_id, position) VALUES (\(tenant), \(actor.user.id), \(id), \(current.count))
+            """, logger: logger)
+    }
+
     static func mayChange(_ report: SavedReport, _ actor: RecordEngine.Actor) throws {
         guard report.ownerID == actor.user.id || actor.user.isAdmin else {
             throw AtriumError(status: .forbidden, code: "forbidden", message: "only the report's owner or an administrator may change it")

@@ -17,6 +17,18 @@ struct WebReports: Sendable {
         router.post("app/reports", use: create)
         router.get("app/reports/:id", use: show)
         router.post("app/reports/:id/delete", use: delete)
+        router.post("app/reports/:id/pin", use: pin)
+    }
+
+    /// `pin=1` puts the report on the caller's home page, `pin=0` takes it off.
+    @Sendable func pin(_ request: Request, context: AtriumContext) async throws -> Response {
+        guard app.signedIn(context) else { return WebApp.redirect("/login") }
+        let id = try ReportRoutes.reportID(context)
+        let form = FormBody.single(try await FormBody.parsePairs(request, limit: WebApp.formLimit))
+        try await app.page(request, context, form: form) { page, db in
+            try await Reports.pin(id, form["pin"] == "1", as: page.actor, on: db.connection, logger: db.logger)
+        }
+        return WebApp.redirect(form["pin"] == "1" ? "/" : "/app/reports/\(id.uuidString.lowercased())")
     }
 
     struct Values: @unchecked Sendable { let values: [String: Any] }
@@ -136,33 +148,68 @@ struct WebReports: Sendable {
             let report = try await Reports.get(id, as: page.actor, on: db.connection, logger: db.logger)
             let result = try await Reports.run(report.definition, engine: engine, locale: lang, as: page.actor, on: db.connection, logger: db.logger)
             let key = report.definition.entity
-            func text(_ value: Decimal?, _ index: Int) -> String {
-                guard let plain = result.text(value, measure: index) else { return "—" }
-                return result.scales[index] == nil ? DisplayFormat.grouped(plain, scale: nil) : DisplayFormat.money(plain, currency: "CNY")
-            }
             let rows: [[String: Any]] = result.rows.map { row in
-                ["labels": row.labels.map { ["text": $0] }, "values": row.values.enumerated().map { ["text": text($1, $0)] },
+                ["labels": row.labels.map { ["text": $0] }, "values": row.values.enumerated().map { ["text": Self.text(result, $1, $0)] },
                  "href": Self.listLink(key, filter: row.filter)]
             }
-            let points = result.rows.map { row in
-                ReportChart.Point(label: row.labels.joined(separator: " · "), value: row.values.first.flatMap { $0 } ?? 0,
-                                  text: text(row.values.first ?? nil, 0), href: Self.listLink(key, filter: row.filter))
-            }
-            let chartTitle = "\(report.name): \(result.measureTitles.first ?? "") / \(result.groupTitles.joined(separator: " · "))"
+            let pinned = try await Reports.pinned(as: page.actor, on: db.connection, logger: db.logger).contains { $0.id == id }
             return app.render("report", page, [
                 "title": report.name,
                 "report": ["id": id.uuidString.lowercased(), "name": report.name, "shared": report.shared],
                 "entity": ["key": key, "label": page.entities[key].map { app.label($0, lang) } ?? key],
-                "chart": ReportChart.svg(report.definition.chart, points: points, title: chartTitle),
+                "chart": Self.chart(report, result),
+                "pinned": pinned,
                 "columns": (result.groupTitles + result.measureTitles).map { ["text": $0] },
                 "rows": rows, "has_rows": !rows.isEmpty,
-                "totals": result.totals.enumerated().map { ["text": $1 == nil ? "" : text($1, $0)] },
+                "totals": result.totals.enumerated().map { ["text": $1 == nil ? "" : Self.text(result, $1, $0)] },
                 "total_pad": Array(repeating: ["text": ""], count: max(0, result.groupTitles.count - 1)),
                 "export_csv": "/api/v1/reports/\(id.uuidString.lowercased())/export?format=csv&lang=\(lang)",
                 "export_xlsx": "/api/v1/reports/\(id.uuidString.lowercased())/export?format=xlsx&lang=\(lang)",
                 "may_change": report.ownerID == page.actor.user.id || page.actor.user.isAdmin,
             ])
         }
+    }
+
+    /// A figure as the page shows it: `¥1,234.50` for money, `1,234.5` for numbers, `—` for none.
+    static func text(_ result: ReportResult, _ value: Decimal?, _ index: Int) -> String {
+        guard let plain = result.text(value, measure: index) else { return "—" }
+        return result.scales[index] == nil ? DisplayFormat.grouped(plain, scale: nil) : DisplayFormat.money(plain, currency: "CNY")
+    }
+
+    /// The report's chart of its first measure, each mark linking to its records.
+    static func chart(_ report: SavedReport, _ result: ReportResult) -> String {
+        let key = report.definition.entity
+        let points = result.rows.map { row in
+            ReportChart.Point(label: row.labels.joined(separator: " · "), value: row.values.first.flatMap { $0 } ?? 0,
+                              text: text(result, row.values.first ?? nil, 0), href: listLink(key, filter: row.filter))
+        }
+        let title = "\(report.name): \(result.measureTitles.first ?? "") / \(result.groupTitles.joined(separator: " · "))"
+        // A table-only report still gets bars on the home page, where there is no table.
+        return ReportChart.svg(report.definition.chart == .table ? .bar : report.definition.chart, points: points, title: title)
+    }
+
+    /// The home page's dashboard: each report the user pinned, run as them, with its chart (or
+    /// why it cannot be shown — a field removed since, say — without failing the page).
+    static func dashboard(_ app: WebApp, _ request: Request, _ context: AtriumContext) async throws -> [[String: Any]] {
+        let engine = app.engine
+        let box = try await app.page(request, context) { page, db in
+            var widgets: [[String: Any]] = []
+            for report in try await Reports.pinned(as: page.actor, on: db.connection, logger: db.logger) {
+                var widget: [String: Any] = ["id": report.id.uuidString.lowercased(), "name": report.name]
+                do {
+                    let result = try await Reports.run(report.definition, engine: engine, locale: page.locale, as: page.actor,
+                                                       on: db.connection, logger: db.logger)
+                    widget["chart"] = chart(report, result)
+                    widget["empty"] = result.rows.isEmpty
+                    if let total = result.totals.first ?? nil { widget["total"] = text(result, total, 0) }
+                } catch let error as AtriumError where error.status.code < 500 {
+                    widget["problem"] = error.message
+                }
+                widgets.append(widget)
+            }
+            return Values(values: ["widgets": widgets])
+        }
+        return box.values["widgets"] as? [[String: Any]] ?? []
     }
 
     /// `/app/{entity}?f0=…&op0=…&v0=…` of a drill-down filter (one leaf, or an `and` of leaves).

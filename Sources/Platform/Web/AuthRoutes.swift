@@ -184,6 +184,7 @@ public struct AuthRoutes: Sendable {
             "other_sessions": sessions.contains { !$0.current },
             "csrf": csrf,
         ]) { $1 }
+        if let app { values["dashboard"] = try await WebReports.dashboard(app, request, context) }
         if let newToken { values["new_token"] = newToken }
         if let flash { values["flash"] = ["kind": "ok", "message": flash] }
         return renderer.html("home", locale: lang, values)
