@@ -10,6 +10,8 @@ the server's peak memory before and after the export. Prints figures; no thresho
 2. More rows are imported by CSV until --export-rows records exist; then
    GET /api/v1/x_import/export?format=xlsx and ?format=csv are timed, the workbook's rows
    counted, and the server's VmHWM (peak resident memory) read before and after.
+3. The home page (a signed-in browser session) timed with no report pinned and with eight
+   pinned reports over those records (the dashboard's cost).
 
     scripts/with-test-db.sh python3 bench/excel_bench.py --server .build-rel/release/atrium
     scripts/with-test-db.sh python3 bench/excel_bench.py --import-rows 2000 --export-rows 5000   # a quick trial
@@ -79,6 +81,49 @@ def get(port, slug, token, path):
         connection.close()
 
 
+DASHBOARD = [
+    [{"field": "x_level"}], [{"field": "x_active"}], [{"field": "x_day", "bucket": "month"}], [{"field": "x_day", "bucket": "quarter"}],
+    [{"field": "x_day", "bucket": "week"}], [{"field": "owner_id"}], [{"field": "x_level"}, {"field": "x_active"}],
+    [{"field": "created_at", "bucket": "day"}],
+]
+
+
+def dashboard(client, port, slug, records):
+    """The home page with no report pinned, then with eight pinned reports over the object's
+    records (count, sum of x_amount, average of x_rate), each run as the viewer."""
+    web = rb.Client(port, slug)
+    status, page = web.request("GET", "/login", headers={"Accept": "text/html"})
+    web.request("POST", "/login", {"email": f"admin@{slug}.test", "password": rb.ADMIN_PASSWORD, "_csrf": rb.hidden_input(page, "_csrf")},
+                headers={"Accept": "text/html"}, form=True)
+
+    def home(times):
+        seconds = []
+        for _ in range(times):
+            started = time.perf_counter()
+            status, text = web.request("GET", "/", headers={"Accept": "text/html"})
+            seconds.append(time.perf_counter() - started)
+            if status != 200:
+                raise rb.BenchError(f"GET / answered {status}: {text[:300]}")
+        seconds.sort()
+        return seconds[len(seconds) // 2] * 1000, seconds[min(len(seconds) - 1, int(len(seconds) * 0.99))] * 1000, text
+
+    home(3)
+    bare = home(20)
+    for index, groups in enumerate(DASHBOARD):
+        report = client.json("POST", "/api/v1/reports", {"name": f"widget {index}", "definition": {
+            "entity": rp.IMPORT_ENTITY, "group_by": groups,
+            "measures": [{"fn": "count"}, {"fn": "sum", "field": "x_amount"}, {"fn": "avg", "field": "x_rate"}]}}, expected=201)
+        status, text = client.request("PUT", f"/api/v1/reports/{report['id']}/pin")
+        if status != 204:
+            raise rb.BenchError(f"pinning answered {status}: {text[:300]}")
+    home(3)
+    full = home(20)
+    if full[2].count("data-widget=") != len(DASHBOARD) or full[2].count('class="report-chart"') != len(DASHBOARD):
+        raise rb.BenchError("the home page does not show the eight charts")
+    print(f"home page p50/p99: {bare[0]:.0f} / {bare[1]:.0f} ms with no report pinned, {full[0]:.0f} / {full[1]:.0f} ms with "
+          f"{len(DASHBOARD)} pinned reports over {records} records")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--import-rows", type=int, default=10_000)
@@ -132,6 +177,7 @@ def main():
         print(f"export CSV   {stored} rows ({len(text) / 1024 / 1024:.1f} MiB) in {csv_export:.2f} s = {stored / csv_export:,.0f} rows/s")
         print(f"server peak RSS: {before.get('VmHWM', 0):.0f} MB before the exports, {after_xlsx.get('VmHWM', 0):.0f} MB after the .xlsx one, "
               f"{after_csv.get('VmHWM', 0):.0f} MB after the CSV one")
+        dashboard(client, port, slug, stored)
     finally:
         rb.stop_server(server)
         print(f"server log: {log_path}")
