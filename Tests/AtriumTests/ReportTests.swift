@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Logging
+import Modules
 @testable import Platform
 import PostgresNIO
 import Testing
@@ -170,6 +171,43 @@ import Testing
         }
     }
 
+    @Test func everyReadyMadeReportRunsAndFillsTheDefaultDashboardUntilReportsArePinned() async throws {
+        let shipped = BuiltInModules.all.flatMap(\.reports)
+        #expect(shipped.count >= 5 && Set(shipped.map(\.key)).count == shipped.count, "keys are unique")
+        try await F.withTenant("report-ready") { client, tenant in
+            let api = try await RecordAPIClient.admin(client, tenant)
+            for report in shipped {
+                let definition = try #require(report.definition, "\(report.key) does not parse")
+                let run = try await api.call(.post, "/api/v1/reports/run", json: definition.json.jsonText)
+                #expect(run.status == .ok, "\(report.key): \(run.text)")
+            }
+            var browser = BrowserSession(client: client, tenant: tenant.info.slug)
+            #expect(try await browser.login(email: tenant.adminEmail, password: tenant.password).status == .seeOther)
+            // Nothing pinned: the administrator's default dashboard is the ready-made reports naming the role.
+            let home = String(buffer: try await browser.send(.get, "/").body)
+            let mine = shipped.filter { $0.roles.contains("administrator") }.prefix(Reports.maxPins)
+            for report in mine {
+                #expect(home.contains("href=\"/app/reports/ready/\(report.key)\""), "\(report.key) is not on the default dashboard")
+            }
+            #expect(!home.contains("/app/reports/ready/expenses.by_month"), "a finance-only report is not on the administrator's dashboard")
+            let list = String(buffer: try await browser.send(.get, "/app/reports").body)
+            #expect(list.contains("data-testid=\"ready-reports\"") && list.contains("/app/reports/ready/expenses.by_month"), "everyone may open every ready-made report")
+            let ready = try await browser.send(.get, "/app/reports/ready/sales.pipeline_by_stage")
+            let readyHTML = String(buffer: ready.body)
+            #expect(ready.status == .ok && readyHTML.contains("data-testid=\"save-copy\"") && !readyHTML.contains("data-testid=\"pin\""))
+            #expect(try await browser.send(.get, "/app/reports/ready/sales.nothing").status == .notFound)
+            let csrf = try #require(BrowserSession.csrfToken(in: readyHTML))
+            let copied = try await browser.send(.post, "/app/reports/ready/sales.pipeline_by_stage", form: ["_csrf": csrf])
+            #expect(copied.status == .seeOther)
+            let copy = try #require(copied.headers[.location]?.split(separator: "/").last.map(String.init))
+            #expect(try await api.call(.get, "/api/v1/reports/\(copy)").json["report"]?["name"]?.stringValue == "Pipeline by stage")
+            // Pinning one replaces the default dashboard with the user's own.
+            #expect(try await api.call(.put, "/api/v1/reports/\(copy)/pin").status == .noContent)
+            let own = String(buffer: try await browser.send(.get, "/").body)
+            #expect(own.contains("href=\"/app/reports/\(copy)\"") && !own.contains("/app/reports/ready/"), "\(own)")
+        }
+    }
+
     @Test func theReportPageDrawsAChartThatDrillsDownAndExportsASheet() async throws {
         try await F.withTenant("report-page") { client, tenant in
             let api = try await RecordAPIClient.admin(client, tenant)
@@ -202,14 +240,14 @@ import Testing
             let id = String(location.split(separator: "/").last ?? "")
             // Pinned, it is on the home page with its chart; unpinned, it is gone.
             let home = String(buffer: try await browser.send(.get, "/").body)
-            #expect(home.contains("data-testid=\"dashboard\"") && !home.contains("data-widget="), "an empty dashboard says how to fill it")
+            #expect(home.contains("data-testid=\"dashboard\"") && !home.contains("data-widget=\"Budget &lt;by&gt; stage\""), "not pinned yet")
             let pinned = try await browser.send(.post, "/app/reports/\(id)/pin", form: ["_csrf": csrf, "pin": "1"])
             #expect(pinned.status == .seeOther && pinned.headers[.location] == "/")
             let dashboard = String(buffer: try await browser.send(.get, "/").body)
             #expect(dashboard.contains("data-widget=\"Budget &lt;by&gt; stage\"") && dashboard.contains("<svg class=\"report-chart\""), "\(dashboard)")
             #expect(dashboard.contains("Σ ¥1,600.64"))
             #expect(try await browser.send(.post, "/app/reports/\(id)/pin", form: ["_csrf": csrf, "pin": "0"]).status == .seeOther)
-            #expect(!String(buffer: try await browser.send(.get, "/").body).contains("data-widget="))
+            #expect(!String(buffer: try await browser.send(.get, "/").body).contains("data-widget=\"Budget &lt;by&gt; stage\""))
             // At most eight on a home page.
             for index in 0..<8 {
                 let other = try await api.call(.post, "/api/v1/reports", json: #"{"name": "r\#(index)", "definition": {"entity": "x_project", "group_by": [{"field": "x_stage"}]}}"#)

@@ -14,7 +14,7 @@ public enum ExpensesModule {
         actions: [ModuleAction(entity: "expense_claim", labelKey: "expenses.actions.pay", path: "/app/expenses/claims/{id}/pay", right: .approve,
                                 onlyWhen: ("status", ["approved"]))],
         approvals: [ExpenseRules.claimBinding, ExpenseRules.requestBinding],
-        defaultGrants: defaultGrants, demoData: ExpensesDemoData.seed)
+        defaultGrants: defaultGrants, demoData: ExpensesDemoData.seed, reports: ExpensesReadyReports.all)
 
     /// Everyone files their own expense requests and claims; managers see their department's
     /// (approvers also reach what they approve through the approval engine's read shares);

@@ -17,7 +17,8 @@ public enum SalesModule {
                   ModuleAction(entity: "quote", labelKey: "sales.actions.print_quote", path: "/app/sales/quotes/{id}/print", right: .read),
                   ModuleAction(entity: "account", labelKey: "sales.actions.merge", path: "/app/sales/accounts/{id}/merge")],
         defaultGrants: defaultGrants, roles: roles, migrations: [ReceivableReminders.migration], demoData: SalesDemoData.seed,
-        layouts: SalesLayouts.all, jobs: [ReceivableReminders.job], notificationKinds: ["sales.receivable_overdue", "sales.contract_renewal"])
+        layouts: SalesLayouts.all, jobs: [ReceivableReminders.job], notificationKinds: ["sales.receivable_overdue", "sales.contract_renewal"],
+        reports: SalesReadyReports.all)
 
     /// The sales team: the director works everything, a manager the department tree, a
     /// salesperson their own records (custom objects included).

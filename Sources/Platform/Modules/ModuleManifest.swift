@@ -52,13 +52,15 @@ public struct ModuleManifest: Sendable, Equatable {
     /// The notification kinds the module raises, offered on the e-mail preferences page (their
     /// labels: `notifications.kind_names.<kind>` in the module's locales).
     public let notificationKinds: [String]
+    /// Ready-made reports (see ``ModuleReport``).
+    public let reports: [ModuleReport]
 
     public init(id: String, version: String, names: [String: String], depends: [String] = [], entities: [EntityDefinition] = [],
                 hooks: [(String, any RecordHooks)] = [], routes: (any ModuleRoutes)? = nil, setUp: ModuleSetUp? = nil,
                 pages: [ModulePage] = [], actions: [ModuleAction] = [], approvals: [ApprovalBinding] = [],
                 defaultGrants: [String: [String: DataScope]] = [:], roles: [ModuleRole] = [], migrations: [Migration] = [],
                 demoData: ModuleDemoData? = nil, layouts: [ModuleLayout] = [], recordPanels: [any RecordPanel] = [], jobs: [ScheduledJob] = [],
-                notificationKinds: [String] = []) {
+                notificationKinds: [String] = [], reports: [ModuleReport] = []) {
         self.id = id
         self.version = version
         self.names = names
@@ -82,6 +84,7 @@ public struct ModuleManifest: Sendable, Equatable {
         self.recordPanels = recordPanels
         self.jobs = jobs
         self.notificationKinds = notificationKinds
+        self.reports = reports
     }
 
     public static func == (a: ModuleManifest, b: ModuleManifest) -> Bool {

@@ -335,6 +335,26 @@ public enum Reports {
                         on: connection, logger: logger)
     }
 
+    // MARK: Ready-made reports
+
+    /// The ready-made reports of the tenant's enabled modules whose object the caller may read,
+    /// and whether each is on the caller's default dashboard (one of their roles is named).
+    public static func ready(catalog: ModuleCatalog, as actor: RecordEngine.Actor, definitions: [String: EntityDefinition],
+                             on connection: PostgresConnection, logger: Logger) async throws -> [(report: ModuleReport, mine: Bool)] {
+        var roleKeys: Set<String> = actor.user.isAdmin ? ["administrator"] : []
+        for try await key in try await connection.query("SELECT key FROM roles WHERE id = ANY(\(actor.access.roleIDs))", logger: logger)
+            .decode(String.self) { roleKeys.insert(key) }
+        var result: [(ModuleReport, Bool)] = []
+        for id in try await TenantModules.enabled(on: connection, logger: logger) {
+            for report in catalog.manifests[id]?.reports ?? [] {
+                guard let definition = report.definition, let entity = definitions[definition.entity],
+                      actor.access.scope(entity, .read) > .none else { continue }
+                result.append((report, !roleKeys.isDisjoint(with: report.roles)))
+            }
+        }
+        return result
+    }
+
     // MARK: The dashboard
 
     /// Reports a user may keep on the home page at once.

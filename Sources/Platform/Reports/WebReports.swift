@@ -18,6 +18,46 @@ struct WebReports: Sendable {
         router.get("app/reports/:id", use: show)
         router.post("app/reports/:id/delete", use: delete)
         router.post("app/reports/:id/pin", use: pin)
+        router.get("app/reports/ready/:key", use: showReady)
+        router.post("app/reports/ready/:key", use: copyReady)
+    }
+
+    /// A module's ready-made report the caller may read, by key (404 otherwise).
+    static func ready(_ key: String, app: WebApp, page: WebApp.Page, db: PostgresConnectionBox) async throws -> ModuleReport {
+        let offered = try await Reports.ready(catalog: app.services.catalog, as: page.actor, definitions: page.entities, on: db.connection, logger: db.logger)
+        guard let report = offered.first(where: { $0.report.key == key })?.report else {
+            throw AtriumError(status: .notFound, code: "report_not_found", message: "no ready-made report '\(key)'")
+        }
+        return report
+    }
+
+    @Sendable func showReady(_ request: Request, context: AtriumContext) async throws -> Response {
+        guard app.signedIn(context) else { return WebApp.redirect("/login") }
+        let key = context.parameters.get("key") ?? ""
+        let app = self.app
+        let engine = app.engine
+        return try await app.page(request, context, current: "reports") { page, db in
+            let ready = try await Self.ready(key, app: app, page: page, db: db)
+            guard let definition = ready.definition else { throw AtriumError(status: .notFound, code: "report_not_found", message: "no ready-made report '\(key)'") }
+            let report = SavedReport(id: UUID(), ownerID: page.actor.user.id, name: ready.name(locale: page.locale), definition: definition, shared: false, updatedAt: Date())
+            let result = try await Reports.run(definition, engine: engine, locale: page.locale, as: page.actor, on: db.connection, logger: db.logger)
+            return Self.reportPage(app, page, report: report, result: result, ready: key, pinned: false)
+        }
+    }
+
+    @Sendable func copyReady(_ request: Request, context: AtriumContext) async throws -> Response {
+        guard app.signedIn(context) else { return WebApp.redirect("/login") }
+        let key = context.parameters.get("key") ?? ""
+        let form = FormBody.single(try await FormBody.parsePairs(request, limit: WebApp.formLimit))
+        let app = self.app
+        let engine = app.engine
+        let saved = try await app.page(request, context, form: form) { page, db in
+            let ready = try await Self.ready(key, app: app, page: page, db: db)
+            guard let definition = ready.definition else { throw AtriumError(status: .notFound, code: "report_not_found", message: "no ready-made report '\(key)'") }
+            return try await Reports.create(name: ready.name(locale: page.locale), definition: definition, shared: false, engine: engine,
+                                            as: page.actor, on: db.connection, logger: db.logger)
+        }
+        return WebApp.redirect("/app/reports/\(saved.id.uuidString.lowercased())")
     }
 
     /// `pin=1` puts the report on the caller's home page, `pin=0` takes it off.
@@ -39,6 +79,7 @@ struct WebReports: Sendable {
         return try await app.page(request, context, current: "reports") { page, db in
             let lang = page.locale
             let reports = try await Reports.list(as: page.actor, on: db.connection, logger: db.logger)
+            let ready = try await Reports.ready(catalog: app.services.catalog, as: page.actor, definitions: page.entities, on: db.connection, logger: db.logger)
             let names = page.format.names
             return app.render("reports", page, [
                 "title": app.t("reports.title", lang),
@@ -48,6 +89,11 @@ struct WebReports: Sendable {
                      "owner": names[report.ownerID.uuidString.lowercased()] ?? ""]
                 },
                 "has_reports": !reports.isEmpty,
+                "ready": ready.map { item -> [String: Any] in
+                    let entity = item.report.definition.map(\.entity) ?? ""
+                    return ["key": item.report.key, "name": item.report.name(locale: lang), "entity": page.entities[entity].map { app.label($0, lang) } ?? entity]
+                },
+                "has_ready": !ready.isEmpty,
                 "entities": Self.entityOptions(page, app: app, selected: nil),
             ])
         }
@@ -153,21 +199,36 @@ struct WebReports: Sendable {
                  "href": Self.listLink(key, filter: row.filter)]
             }
             let pinned = try await Reports.pinned(as: page.actor, on: db.connection, logger: db.logger).contains { $0.id == id }
-            return app.render("report", page, [
-                "title": report.name,
-                "report": ["id": id.uuidString.lowercased(), "name": report.name, "shared": report.shared],
-                "entity": ["key": key, "label": page.entities[key].map { app.label($0, lang) } ?? key],
-                "chart": Self.chart(report, result),
-                "pinned": pinned,
-                "columns": (result.groupTitles + result.measureTitles).map { ["text": $0] },
-                "rows": rows, "has_rows": !rows.isEmpty,
-                "totals": result.totals.enumerated().map { ["text": $1 == nil ? "" : Self.text(result, $1, $0)] },
-                "total_pad": Array(repeating: ["text": ""], count: max(0, result.groupTitles.count - 1)),
-                "export_csv": "/api/v1/reports/\(id.uuidString.lowercased())/export?format=csv&lang=\(lang)",
-                "export_xlsx": "/api/v1/reports/\(id.uuidString.lowercased())/export?format=xlsx&lang=\(lang)",
-                "may_change": report.ownerID == page.actor.user.id || page.actor.user.isAdmin,
-            ])
+            return Self.reportPage(app, page, report: report, result: result, ready: nil, pinned: pinned)
         }
+    }
+
+    /// The page of a saved report, or of a ready-made one (`ready` its key: no pin, export or
+    /// delete, but "save a copy").
+    static func reportPage(_ app: WebApp, _ page: WebApp.Page, report: SavedReport, result: ReportResult, ready: String?, pinned: Bool) -> Response {
+        let lang = page.locale
+        let key = report.definition.entity
+        let id = report.id.uuidString.lowercased()
+        let rows: [[String: Any]] = result.rows.map { row in
+            ["labels": row.labels.map { ["text": $0] }, "values": row.values.enumerated().map { ["text": text(result, $1, $0)] },
+             "href": listLink(key, filter: row.filter)]
+        }
+        return app.render("report", page, [
+            "title": report.name,
+            "report": ["id": id, "name": report.name, "shared": report.shared],
+            "entity": ["key": key, "label": page.entities[key].map { app.label($0, lang) } ?? key],
+            "chart": chart(report, result),
+            "pinned": pinned,
+            "saved": ready == nil,
+            "ready_key": ready ?? "",
+            "columns": (result.groupTitles + result.measureTitles).map { ["text": $0] },
+            "rows": rows, "has_rows": !rows.isEmpty,
+            "totals": result.totals.enumerated().map { ["text": $1 == nil ? "" : text(result, $1, $0)] },
+            "total_pad": Array(repeating: ["text": ""], count: max(0, result.groupTitles.count - 1)),
+            "export_csv": "/api/v1/reports/\(id)/export?format=csv&lang=\(lang)",
+            "export_xlsx": "/api/v1/reports/\(id)/export?format=xlsx&lang=\(lang)",
+            "may_change": ready == nil && (report.ownerID == page.actor.user.id || page.actor.user.isAdmin),
+        ])
     }
 
     /// A figure as the page shows it: `¥1,234.50` for money, `1,234.5` for numbers, `—` for none.
@@ -194,8 +255,17 @@ struct WebReports: Sendable {
         let engine = app.engine
         let box = try await app.page(request, context) { page, db in
             var widgets: [[String: Any]] = []
-            for report in try await Reports.pinned(as: page.actor, on: db.connection, logger: db.logger) {
-                var widget: [String: Any] = ["id": report.id.uuidString.lowercased(), "name": report.name]
+            var shown = try await Reports.pinned(as: page.actor, on: db.connection, logger: db.logger).map { ($0, "/app/reports/\($0.id.uuidString.lowercased())") }
+            if shown.isEmpty {
+                // Nothing pinned yet: the ready-made reports of the user's roles (the default dashboard).
+                let ready = try await Reports.ready(catalog: app.services.catalog, as: page.actor, definitions: page.entities, on: db.connection, logger: db.logger)
+                shown = ready.filter(\.mine).prefix(Reports.maxPins).compactMap { item in
+                    item.report.definition.map { (SavedReport(id: UUID(), ownerID: page.actor.user.id, name: item.report.name(locale: page.locale),
+                                                              definition: $0, shared: false, updatedAt: Date()), "/app/reports/ready/\(item.report.key)") }
+                }
+            }
+            for (report, href) in shown {
+                var widget: [String: Any] = ["href": href, "name": report.name]
                 do {
                     let result = try await Reports.run(report.definition, engine: engine, locale: page.locale, as: page.actor,
                                                        on: db.connection, logger: db.logger)
