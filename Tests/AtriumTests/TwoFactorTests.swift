@@ -44,7 +44,8 @@ import Testing
         let secret = try secret(in: page.1)
         #expect(secret.count == 20)
         // A reload shows the same secret (the phone may have scanned the first).
-        #expect(try Self.secret(in: try await browser.get("/settings/two-factor").1) == secret)
+        let reloaded = try await browser.get("/settings/two-factor")
+        #expect(try Self.secret(in: reloaded.1) == secret)
         let uri = try #require(page.1.firstMatch(of: /data-testid="totp-uri">([^<]+)</)).output.1
         #expect(uri.hasPrefix("otpauth://totp/Atrium%20Tenant%20") && uri.contains("secret=\(Base32.encode(secret))"), "\(uri)")
         let wrong = try await browser.post("/settings/two-factor/enable", ["code": "000000" == TOTP(secret: secret).code(at: Date()) ? "111111" : "000000"])
@@ -56,7 +57,8 @@ import Testing
         #expect(codes.count == 10 && Set(codes).count == 10)
         #expect(enabled.1.contains(#"data-testid="two-factor-on""#))
         // Shown once: the page again lists none.
-        #expect(recoveryCodes(in: try await browser.get("/settings/two-factor").1).isEmpty)
+        let again = try await browser.get("/settings/two-factor")
+        #expect(recoveryCodes(in: again.1).isEmpty)
         return (secret, codes)
     }
 

@@ -66,7 +66,8 @@ extension SignIn {
             try await TwoFactor.endChallenge(challenge.tokenHash, on: connection, logger: logger)
             let session = try await startSession(user: user, email: challenge.email, method: method, tenantID: tenantID, ip: ip, userAgent: userAgent,
                                                  requestID: requestID, lifetime: lifetime, on: connection, logger: logger)
-            let device = remember ? try await TwoFactor.rememberDevice(user: user.id, ip: ip, userAgent: userAgent, on: connection, logger: logger) : nil
+            var device: String?
+            if remember { device = try await TwoFactor.rememberDevice(user: user.id, ip: ip, userAgent: userAgent, on: connection, logger: logger) }
             return .signedIn(token: session, user: user, device: device, recoveryCodes: recoveryCodes)
         }
     }

@@ -80,8 +80,10 @@ public struct SignIn: Sendable {
                 return .addressNotAllowed
             }
             let twoFactor = try await TwoFactor.status(of: credentials.user.id, on: connection, logger: logger)
-            let remembered = twoFactor.enabled
-                && (try await TwoFactor.isRemembered(rememberedDevice, user: credentials.user.id, on: connection, logger: logger))
+            var remembered = false
+            if twoFactor.enabled {
+                remembered = try await TwoFactor.isRemembered(rememberedDevice, user: credentials.user.id, on: connection, logger: logger)
+            }
             if (twoFactor.enabled && !remembered) || (twoFactor.required && !twoFactor.enabled) {
                 // Not a success yet (the pair's failure count stays), not a failure either.
                 try await throttle.record(email: email, ip: ip, succeeded: false, reason: SignIn.secondFactorPending, on: connection, logger: logger)

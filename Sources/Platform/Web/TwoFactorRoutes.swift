@@ -292,7 +292,7 @@ struct TwoFactorRoutes: Sendable {
         return RecordRoutes.json(try await app.records.run(request, context) { _, db in
             let state = try await TwoFactor.status(of: user.id, on: db.connection, logger: db.logger)
             return JSONValue.object([
-                "enabled": .bool(state.enabled), "enabled_at": state.enabledAt.map { .string($0.formatted(.iso8601)) } ?? .null,
+                "enabled": .bool(state.enabled), "enabled_at": state.enabledAt.map { JSONValue.string($0.formatted(.iso8601)) } ?? .null,
                 "recovery_codes_left": .number(Decimal(state.recoveryCodesLeft)), "remembered_devices": .number(Decimal(state.rememberedDevices)),
                 "required": .bool(state.required),
             ])
@@ -323,29 +323,40 @@ struct TwoFactorRoutes: Sendable {
         }
     }
 
-    /// The web form: `require` = none | all | roles, `role.<key>` checkboxes.
+    /// The web form: `require` = none | all | roles, `role.<key>` checkboxes. A refused change
+    /// (the administrator would lock themselves out, an unknown role) is rolled back with its unit
+    /// and the page shown again with the reason.
     @Sendable func savePolicy(_ request: Request, context: AtriumContext) async throws -> Response {
         guard context.identity != nil else { return Self.redirect("/login") }
         let pairs = try await FormBody.parsePairs(request, limit: WebApp.formLimit)
         let form = FormBody.single(pairs)
         let routes = self
         let roleKeys = pairs.filter { $0.0.hasPrefix("role.") }.map { String($0.0.dropFirst(5)) }
-        return try await app.adminPage(request, context, form: form, current: "admin:two-factor") { page, db in
-            let lang = page.locale
-            do {
-                let policy = try Self.policy(require: form["require"] ?? "", roles: roleKeys)
-                let ended = try await TwoFactor.setPolicy(policy, by: TwoFactorActor(user: page.actor.user, ip: page.actor.ip, requestID: page.actor.requestID),
-                                                          on: db.connection, logger: db.logger)
-                var values = try await routes.adminValues(page, db: db)
-                values["flash"] = ["kind": "ok", "message": routes.t("twofactor.policy_saved", lang, ["count": "\(ended)"])]
-                return app.render("admin_two_factor", page, values)
-            } catch let error as AtriumError where error.status == .unprocessableContent {
-                var values = try await routes.adminValues(page, db: db)
-                let key = error.field == "require" && error.message.hasPrefix("would lock you out") ? "twofactor.enable_yourself_first" : "twofactor.invalid_policy"
-                values["error"] = routes.t(key, lang) + (key == "twofactor.invalid_policy" ? " (\(error.field ?? ""): \(error.message))" : "")
-                values["has_error"] = true
-                return app.render("admin_two_factor", page, status: .unprocessableContent, values)
+        let lang = app.locale(request, context)
+        let message: String
+        var status = HTTPResponse.Status.ok
+        do {
+            let ended = try await app.adminPage(request, context, form: form, current: "admin:two-factor") { page, db in
+                try await TwoFactor.setPolicy(try Self.policy(require: form["require"] ?? "", roles: roleKeys),
+                                              by: TwoFactorActor(user: page.actor.user, ip: page.actor.ip, requestID: page.actor.requestID),
+                                              on: db.connection, logger: db.logger)
             }
+            message = t("twofactor.policy_saved", lang, ["count": "\(ended)"])
+        } catch let error as AtriumError where error.status == .unprocessableContent {
+            let lockout = error.field == "require" && error.message.hasPrefix("would lock you out")
+            message = lockout ? t("twofactor.enable_yourself_first", lang) : t("twofactor.invalid_policy", lang) + " (\(error.field ?? ""): \(error.message))"
+            status = .unprocessableContent
+        }
+        let failed = status != .ok, shownStatus = status
+        return try await app.adminPage(request, context, current: "admin:two-factor") { page, db in
+            var values = try await routes.adminValues(page, db: db)
+            if failed {
+                values["error"] = message
+                values["has_error"] = true
+            } else {
+                values["flash"] = ["kind": "ok", "message": message]
+            }
+            return app.render("admin_two_factor", page, status: shownStatus, values)
         }
     }
 
