@@ -288,7 +288,7 @@ public enum TwoFactor {
         try await connection.query("""
             INSERT INTO two_factor_devices (tenant_id, token_hash, user_id, ip, user_agent, expires_at)
             VALUES (\(tenantID), \(SecureToken.hash(token)), \(userID), \(ip), \(userAgent.map { String($0.prefix(300)) }),
-                    now() + make_interval(days => \(rememberDays)))
+                    now() + make_interval(secs => \(rememberDays * 86400)))
             """, logger: logger)
         return token
     }
@@ -319,7 +319,7 @@ public enum TwoFactor {
         try await connection.query("DELETE FROM two_factor_challenges WHERE expires_at <= now()", logger: logger)
         try await connection.query("""
             INSERT INTO two_factor_challenges (tenant_id, token_hash, user_id, purpose, email, expires_at)
-            VALUES (\(tenantID), \(SecureToken.hash(token)), \(userID), \(purpose.rawValue), \(email), now() + make_interval(mins => \(challengeMinutes)))
+            VALUES (\(tenantID), \(SecureToken.hash(token)), \(userID), \(purpose.rawValue), \(email), now() + make_interval(secs => \(challengeMinutes * 60)))
             """, logger: logger)
         return token
     }
