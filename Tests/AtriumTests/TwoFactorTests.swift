@@ -244,6 +244,49 @@ import Testing
         }
     }
 
+    @Test func administratorsRequireItAndResetItFromTheirPages() async throws {
+        try await RecordFixtures.withTenant("totp-admin") { client, tenant in
+            let slug = tenant.info.slug
+            let admin = try await RecordAPIClient.admin(client, tenant)
+            let rep = try await PermissionFixtures.member(client, tenant, admin, "kai", department: nil, roles: ["salesperson"])
+            var adminBrowser = try await WebAppTests.Browser.signIn(client, slug: slug, email: tenant.adminEmail, password: tenant.password)
+            var repBrowser = try await WebAppTests.Browser.signIn(client, slug: slug, email: rep.email, password: PermissionFixtures.password)
+            #expect(try await repBrowser.get("/app/admin/two-factor").0 == .forbidden)
+
+            let page = try await adminBrowser.get("/app/admin/two-factor")
+            #expect(page.0 == .ok && page.1.contains(#"data-testid="two-factor-policy""#) && page.1.contains(#"data-entity="admin-two-factor""#))
+            #expect(page.1.contains(#"id="req-none" name="require" value="none" checked"#))
+            // Requiring it of everyone before having it yourself: refused, shown, nothing saved.
+            let refused = try await adminBrowser.post("/app/admin/two-factor", ["require": "all"])
+            #expect(refused.0 == .unprocessableContent && refused.1.contains("This would lock you out"), "\(refused.1.prefix(300))")
+            #expect(try await admin.call(.get, "/api/v1/admin/two-factor").json["require"] == .string("none"))
+            #expect(try await adminBrowser.post("/app/admin/two-factor", ["require": "roles", "role.salesperson": "1"], csrf: false).0 == .forbidden)
+
+            let (secret, _) = try await Self.enrol(&adminBrowser)
+            _ = secret
+            let saved = try await adminBrowser.post("/app/admin/two-factor", ["require": "roles", "role.salesperson": "1"])
+            #expect(saved.0 == .ok && saved.1.contains("Saved.") && saved.1.contains(#"id="tf-role-salesperson" name="role.salesperson" value="1" checked"#),
+                    "\(saved.1.prefix(300))")
+            #expect(try await repBrowser.get("/").0 == .seeOther, "the rep, required and without a second factor, is signed out")
+
+            // The rep enrols at the next sign-in; the administrator resets it from the user page.
+            var (browser, _) = try await Self.password(client, slug, rep.email, PermissionFixtures.password)
+            let step = String(buffer: try await browser.send(.get, "/login/two-factor").body)
+            let repSecret = try Self.secret(in: step)
+            #expect(try await Self.code(&browser, TOTP(secret: repSecret).code(at: Date())).status == .ok)
+            let userPage = try await adminBrowser.get("/app/admin/users/\(rep.id)")
+            #expect(userPage.1.contains(#"data-testid="reset-two-factor""#) && userPage.1.contains("Two-factor sign-in: on"))
+            let ownPage = try await adminBrowser.get("/app/admin/users/\(try #require(admin.call(.get, "/api/v1/me").json["user"]?["id"]?.stringValue).lowercased())")
+            #expect(!ownPage.1.contains(#"data-testid="reset-two-factor""#), "no reset of one's own second factor from the admin page")
+            let reset = try await adminBrowser.post("/app/admin/users/\(rep.id)/two-factor/reset", [:])
+            #expect(reset.0 == .seeOther)
+            #expect(try await browser.send(.get, "/").status == .seeOther, "the rep's session ended with the reset")
+            #expect(try await rep.api.call(.get, "/api/v1/me").status == .unauthorized, "and the rep's API token")
+            #expect(try await adminBrowser.get("/app/admin/users/\(rep.id)").1.contains("Two-factor sign-in: off"))
+            #expect(try await adminBrowser.post("/app/admin/users/\(UUID())/two-factor/reset", [:]).0 == .notFound)
+        }
+    }
+
     @Test func secretsAreSealedWithTheServerKeyBoundToTheirUser() throws {
         let key = try #require(TwoFactorSecretBox.key(hex: String(repeating: "ab", count: 32)))
         let box = TwoFactorSecretBox(key: key)

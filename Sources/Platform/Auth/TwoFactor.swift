@@ -151,7 +151,7 @@ public enum TwoFactor {
     public static func regenerateRecoveryCodes(by actor: TwoFactorActor, on connection: PostgresConnection, logger: Logger) async throws -> [String] {
         let tenantID = try await TenantScope.current(on: connection, logger: logger)
         guard try await status(of: actor.user.id, on: connection, logger: logger).enabled else {
-            throw AtriumError.validation(field: "password", "two-factor sign-in is not on")
+            throw AtriumError(status: .unprocessableContent, code: "two_factor_not_enabled", message: "two-factor sign-in is not on", field: "password")
         }
         let codes = try await replaceRecoveryCodes(of: actor.user.id, tenantID: tenantID, on: connection, logger: logger)
         try await audit("user.recovery_codes_regenerated", actor: actor, user: actor.user.id, details: ["recovery_codes": "\(codes.count)"],
@@ -164,10 +164,11 @@ public enum TwoFactor {
     public static func disable(by actor: TwoFactorActor, on connection: PostgresConnection, logger: Logger) async throws {
         let tenantID = try await TenantScope.current(on: connection, logger: logger)
         if try await isRequired(for: actor.user.id, on: connection, logger: logger) {
-            throw AtriumError.validation(field: "password", "your organisation requires two-factor sign-in; you can replace your recovery codes instead")
+            throw AtriumError(status: .unprocessableContent, code: "two_factor_required",
+                              message: "your organisation requires two-factor sign-in; you can replace your recovery codes instead", field: "password")
         }
         let removed = try await remove(of: actor.user.id, on: connection, logger: logger)
-        guard removed else { throw AtriumError.validation(field: "password", "two-factor sign-in is not on") }
+        guard removed else { throw AtriumError(status: .unprocessableContent, code: "two_factor_not_enabled", message: "two-factor sign-in is not on", field: "password") }
         try await audit("user.two_factor_disabled", actor: actor, user: actor.user.id, details: [:], tenantID: tenantID, on: connection, logger: logger)
     }
 
@@ -413,7 +414,8 @@ public enum TwoFactor {
         }
         let mine = try await status(of: actor.user.id, on: connection, logger: logger)
         if mine.required && !mine.enabled {
-            throw AtriumError.validation(field: "require", "would lock you out: turn on two-factor sign-in for yourself first (your security page)")
+            throw AtriumError(status: .unprocessableContent, code: "two_factor_yourself_first",
+                              message: "require would lock you out: turn on two-factor sign-in for yourself first (your security page)", field: "require")
         }
         // Sessions of people now required to use a second factor they do not have.
         let ended = try await connection.query("""

@@ -256,7 +256,7 @@ struct TwoFactorRoutes: Sendable {
                 Codes(codes: try await action(TwoFactorActor(user: user, ip: ip, requestID: requestID), PostgresConnectionBox(connection: connection, logger: logger)))
             }
         } catch let error as AtriumError where error.status == .unprocessableContent {
-            let key = error.message.hasPrefix("your organisation requires") ? "twofactor.cannot_disable_required" : "twofactor.not_enabled"
+            let key = error.code == "two_factor_required" ? "twofactor.cannot_disable_required" : "twofactor.not_enabled"
             return try await settingsPage(request, context, status: .unprocessableContent, error: t(key, lang))
         }
         if let codes = result.codes { return try await settingsPage(request, context, recoveryCodes: codes, flash: t("twofactor.codes_replaced", lang)) }
@@ -343,7 +343,7 @@ struct TwoFactorRoutes: Sendable {
             }
             message = t("twofactor.policy_saved", lang, ["count": "\(ended)"])
         } catch let error as AtriumError where error.status == .unprocessableContent {
-            let lockout = error.field == "require" && error.message.hasPrefix("would lock you out")
+            let lockout = error.code == "two_factor_yourself_first"
             message = lockout ? t("twofactor.enable_yourself_first", lang) : t("twofactor.invalid_policy", lang) + " (\(error.field ?? ""): \(error.message))"
             status = .unprocessableContent
         }
