@@ -57,7 +57,12 @@ extension SignIn {
             }
             guard !method.isEmpty, challenge.purpose == .verify || recoveryCodes != nil else {
                 try await throttle.record(email: challenge.email, ip: ip, succeeded: false, reason: "wrong_code", on: connection, logger: logger)
-                try await connection.query("UPDATE two_factor_challenges SET failures = failures + 1 WHERE token_hash = \(challenge.tokenHash)", logger: logger)
+                // A pending step takes as many wrong codes as the lockout allows, then the password is asked again.
+                try await connection.query("""
+                    UPDATE two_factor_challenges SET failures = failures + 1,
+                           expires_at = CASE WHEN failures + 1 >= \(throttle.policy.maxFailures) THEN now() ELSE expires_at END
+                    WHERE token_hash = \(challenge.tokenHash)
+                    """, logger: logger)
                 try await AuditLog.record(.init(action: "user.login_failed", actor: .user(user), entity: "user", recordID: user.id.uuidString,
                                                 details: ["reason": "wrong_code"], ip: ip, requestID: requestID),
                                           tenantID: tenantID, on: connection, logger: logger)

@@ -218,7 +218,9 @@ struct TwoFactorRoutes: Sendable {
 
     /// Checks the re-entered password of the signed-in user, with the sign-in lockout: a wrong
     /// one counts as a failed sign-in of that e-mail from this address.
-    func passwordMatches(_ password: String, context: AtriumContext) async throws -> Bool {
+    enum PasswordCheck { case matches, wrong, locked(Date) }
+
+    func passwordMatches(_ password: String, context: AtriumContext) async throws -> PasswordCheck {
         let tenant = try context.requireTenant()
         let user = try context.requireUser()
         let logger = context.logger, ip = context.clientIP
@@ -227,14 +229,15 @@ struct TwoFactorRoutes: Sendable {
             (try await throttle.lockedUntil(email: user.email, ip: ip, on: connection, logger: logger),
              try await UserStore.credentials(email: user.email, on: connection, logger: logger)?.passwordHash)
         }
-        guard locked == nil, let hash else { return false }
+        if let locked { return .locked(locked) }
+        guard let hash else { return .wrong }
         let matches = try await services.hasher.verifyOffLoop(password, against: hash)
         if !matches {
             try await services.database.withTenant(tenant.id, logger: logger) { connection in
                 try await throttle.record(email: user.email, ip: ip, succeeded: false, reason: "wrong_password", on: connection, logger: logger)
             }
         }
-        return matches
+        return matches ? .matches : .wrong
     }
 
     func passwordForm(_ request: Request, _ context: AtriumContext,
@@ -243,8 +246,13 @@ struct TwoFactorRoutes: Sendable {
         let form = try await FormBody.parse(request)
         try CSRF.verify(request, context: context, form: form)
         let lang = app.locale(request, context)
-        guard try await passwordMatches(form["password"] ?? "", context: context) else {
+        switch try await passwordMatches(form["password"] ?? "", context: context) {
+        case .matches: break
+        case .wrong:
             return try await settingsPage(request, context, status: .unauthorized, error: t("twofactor.wrong_password", lang))
+        case .locked(let until):
+            let time = ISO8601DateFormatter().string(from: until).replacingOccurrences(of: "T", with: " ").replacingOccurrences(of: "Z", with: "")
+            return try await settingsPage(request, context, status: .tooManyRequests, error: t("login.locked", lang, ["time": time]))
         }
         let tenant = try context.requireTenant()
         let user = try context.requireUser()
