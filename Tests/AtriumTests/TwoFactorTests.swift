@@ -287,6 +287,24 @@ import Testing
         }
     }
 
+    @Test func anOperatorResetsTheOnlyAdministratorWhoLostThePhone() async throws {
+        try await RecordFixtures.withTenant("totp-cli") { client, tenant in
+            let slug = tenant.info.slug
+            var browser = try await WebAppTests.Browser.signIn(client, slug: slug, email: tenant.adminEmail, password: tenant.password)
+            _ = try await Self.enrol(&browser)
+            #expect(try await Self.password(client, slug, tenant.adminEmail, tenant.password).1.headers[.location] == "/login/two-factor")
+            let unknown = try AdminCLITests.admin(["user", "reset-2fa", "--tenant", slug, "--email", "nobody@\(slug).test"])
+            #expect(unknown.status == 1, "\(unknown.stdout)")
+            let reset = try AdminCLITests.admin(["user", "reset-2fa", "--tenant", slug, "--email", tenant.adminEmail])
+            #expect(reset.status == 0 && reset.stdout.contains("two-factor sign-in of \(tenant.adminEmail) in \(slug) reset"), "\(reset.stderr)")
+            #expect(try await browser.session.send(.get, "/").status == .seeOther, "the administrator's sessions ended")
+            #expect(try await Self.password(client, slug, tenant.adminEmail, tenant.password).1.headers[.location] == "/", "the password is enough again")
+            let admin = try await RecordAPIClient.admin(client, tenant)
+            let entry = try await PermissionFixtures.audit(admin).first { $0["action"] == .string("user.two_factor_reset") }
+            #expect(entry?["actor"] == .string("atrium-admin"), "\(String(describing: entry))")
+        }
+    }
+
     @Test func secretsAreSealedWithTheServerKeyBoundToTheirUser() throws {
         let key = try #require(TwoFactorSecretBox.key(hex: String(repeating: "ab", count: 32)))
         let box = TwoFactorSecretBox(key: key)

@@ -115,12 +115,26 @@ public enum TwoFactor {
     /// codes and remembered browsers go, and so do the user's sessions and API tokens — whoever
     /// holds them may be the one who took the phone. Returns (sessions ended, tokens revoked).
     public static func reset(user userID: UUID, by actor: TwoFactorActor, on connection: PostgresConnection, logger: Logger) async throws -> (sessions: Int, tokens: Int) {
+        guard userID != actor.user.id else {
+            throw AtriumError.validation(field: "user", "you cannot reset your own two-factor sign-in here; use your security page")
+        }
+        return try await reset(user: userID, auditedAs: .user(actor.user), ip: actor.ip, requestID: actor.requestID, on: connection, logger: logger)
+    }
+
+    /// The operator's reset (`atrium-admin user reset-2fa`), for a tenant whose only
+    /// administrator lost their phone and their recovery codes.
+    public static func resetByOperator(email: String, operator name: String, on connection: PostgresConnection, logger: Logger) async throws -> (sessions: Int, tokens: Int)? {
+        guard let userID = try await connection.query("SELECT id FROM users WHERE email = \(email)", logger: logger).collect().first?.decode(UUID.self) else {
+            return nil
+        }
+        return try await reset(user: userID, auditedAs: .system(name), ip: nil, requestID: nil, on: connection, logger: logger)
+    }
+
+    static func reset(user userID: UUID, auditedAs actor: AuditLog.Actor, ip: String?, requestID: String?,
+                      on connection: PostgresConnection, logger: Logger) async throws -> (sessions: Int, tokens: Int) {
         let tenantID = try await TenantScope.current(on: connection, logger: logger)
         guard try await connection.query("SELECT 1 FROM users WHERE id = \(userID)", logger: logger).collect().count == 1 else {
             throw AtriumError(status: .notFound, code: "user_not_found", message: "no user \(userID.uuidString.lowercased())")
-        }
-        guard userID != actor.user.id else {
-            throw AtriumError.validation(field: "user", "you cannot reset your own two-factor sign-in here; use your security page")
         }
         let had = try await remove(of: userID, on: connection, logger: logger)
         let tokens = try await connection.query("""
@@ -128,9 +142,10 @@ public enum TwoFactor {
             """, logger: logger).one(Int.self)
         let sessions = try await connection.query("SELECT count(*)::int FROM sessions WHERE user_id = \(userID)", logger: logger).one(Int.self)
         try await UserStore.endSessionsAndTokens(of: userID, on: connection, logger: logger)
-        try await audit("user.two_factor_reset", actor: actor, user: userID,
-                        details: ["was_enabled": "\(had)", "sessions_ended": "\(sessions)", "tokens_revoked": "\(tokens)"],
-                        tenantID: tenantID, on: connection, logger: logger)
+        try await AuditLog.record(.init(action: "user.two_factor_reset", actor: actor, entity: "user", recordID: userID.uuidString.lowercased(),
+                                        details: ["was_enabled": "\(had)", "sessions_ended": "\(sessions)", "tokens_revoked": "\(tokens)"],
+                                        ip: ip, requestID: requestID),
+                                  tenantID: tenantID, on: connection, logger: logger)
         return (sessions, tokens)
     }
 
