@@ -84,6 +84,8 @@ import Testing
             #expect(try await browser.send(.get, "/").status == .seeOther, "no way into the app yet")
             let step = try await browser.send(.get, "/login/two-factor")
             #expect(String(buffer: step.body).contains(#"data-testid="two-factor-form""#))
+            let chinese = String(buffer: try await browser.send(.get, "/login/two-factor", headers: [.acceptLanguage: "zh-CN"]).body)
+            #expect(chinese.contains("第二步：验证码") && chinese.contains("在此浏览器上 30 天内免验证"), "the step speaks Chinese too")
 
             // A wrong code: 401 and still no session; the code of the next step: signed in.
             let wrong = try await Self.code(&browser, totp.code(at: Date().addingTimeInterval(-3600)))

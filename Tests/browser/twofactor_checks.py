@@ -3,7 +3,8 @@ user opens "Two-factor sign-in" from the home page, the QR element Chromium drew
 PNG and decoded with zbarimg (Debian's zbar-tools), the decoded otpauth:// URI must be the one
 the page gives as text and carry the secret shown as text; the code is computed here (RFC 6238
 with hmac/hashlib), confirms the enrolment, the recovery codes are shown once, and the next
-sign-in goes through the second step with a fresh code. Runs last; leaves the administrator
+sign-in goes through the second step with a fresh code. At 390 px the page does not scroll
+sideways and the shrunk QR code still reads the same. Runs last; leaves the administrator
 signed in.
 """
 
@@ -19,8 +20,8 @@ import urllib.parse
 
 from selenium.webdriver.common.by import By
 
-from browser_support import expect
-from crm_checks import run_admin
+from browser_support import DESKTOP_HEIGHT, DESKTOP_WIDTH, expect
+from crm_checks import PHONE_HEIGHT, PHONE_WIDTH, run_admin
 from expenses_checks import back_to_the_administrator
 
 TOTP_PASSWORD = "Totp-browser-7"
@@ -80,6 +81,14 @@ def a_user_enrols_by_scanning_the_server_drawn_qr_code_and_signs_in_with_its_cod
     expect(parameters.get("digits") == ["6"] and parameters.get("period") == ["30"] and parameters.get("algorithm") == ["SHA1"],
            f"the link should say SHA1, 6 digits, 30 s: {parameters}")
     ui.screenshot("two-factor-enrol")
+    ui.driver.set_window_size(PHONE_WIDTH, PHONE_HEIGHT)
+    try:
+        ui.open("/settings/two-factor")
+        ui.no_sideways_scroll("the two-factor enrolment page at 390×844")
+        phone_qr = ui.find("[data-testid=totp-qr] svg")
+        expect(decode_qr(ui, phone_qr, "two-factor-qr-390") == uri, "the QR code shrunk to a phone's width must still read the same")
+    finally:
+        ui.driver.set_window_size(DESKTOP_WIDTH, DESKTOP_HEIGHT)
 
     used = set()
     ui.type_into("[data-testid=two-factor-code]", fresh_code(secret, used))

@@ -122,8 +122,8 @@ public struct QRCode: Sendable {
     // MARK: SVG
 
     /// The symbol with a 4-module quiet zone as one SVG path of unit squares, `moduleSize`
-    /// pixels each (crisp edges, so a camera or a decoder sees sharp modules); it shrinks to
-    /// its container on a narrow phone.
+    /// pixels each (crisp edges, so a camera or a decoder sees sharp modules). The page's CSS
+    /// lets it shrink on a narrow phone (inline styles are refused by the pages' CSP).
     public func svg(moduleSize: Int = 6, label: String = "QR code") -> String {
         let quiet = 4
         let side = size + 2 * quiet
@@ -137,7 +137,7 @@ public struct QRCode: Sendable {
             .replacingOccurrences(of: "\"", with: "&quot;")
         return """
             <svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 \(side) \(side)" width="\(side * moduleSize)" height="\(side * moduleSize)" \
-            style="max-width:100%;height:auto" shape-rendering="crispEdges" role="img" aria-label="\(escaped)"><rect width="\(side)" height="\(side)" fill="#fff"/>\
+            shape-rendering="crispEdges" role="img" aria-label="\(escaped)"><rect width="\(side)" height="\(side)" fill="#fff"/>\
             <path fill="#000" d="\(path)"/></svg>
             """
     }
