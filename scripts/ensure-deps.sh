@@ -7,13 +7,15 @@
 #               Chinese in screenshots), openssl (a certificate for the STARTTLS test), libreoffice-calc
 #               (opens the .xlsx exports and writes the files the Excel check imports); selenium,
 #               openapi-spec-validator and aiosmtpd (the mail tests' SMTP server) from PyPI
-#               (UI, API document, mail and deploy/ kit tests)
+#               (UI, API document, mail and deploy/ kit tests); zbar-tools (zbarimg reads the
+#               two-factor enrolment QR code back in the browser checks)
 set -euo pipefail
 packages=(libargon2-dev zlib1g-dev postgresql python3)
 browser=0
 if [ "${1:-}" = "--browser" ]; then
     browser=1
     packages+=(chromium chromium-driver python3-pip shellcheck fonts-noto-cjk curl openssl libreoffice-calc)
+    packages+=(zbar-tools)
 fi
 missing=()
 for package in "${packages[@]}"; do

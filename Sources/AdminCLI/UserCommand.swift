@@ -7,8 +7,8 @@ import Tenancy
 struct UserCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "user",
-        abstract: "List a tenant's users, invite (create) users and reset passwords.",
-        subcommands: [Create.self, ResetPassword.self, List.self]
+        abstract: "List a tenant's users, invite (create) users, reset passwords and two-factor sign-in.",
+        subcommands: [Create.self, ResetPassword.self, ResetTwoFactor.self, List.self]
     )
 
     struct Create: AsyncParsableCommand {
@@ -65,6 +65,31 @@ struct UserCommand: AsyncParsableCommand {
                     }
                 }
                 UserCommand.report(reset, json: json, done: "password of \(reset.email) in \(tenant) reset; their sessions were ended")
+            }
+        }
+    }
+
+    /// For a tenant whose administrator lost the phone and the recovery codes; tenant
+    /// administrators reset their users' from the users page or the API instead.
+    struct ResetTwoFactor: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "reset-2fa",
+            abstract: "Remove a user's two-factor sign-in (secret, recovery codes, remembered browsers) and end their sessions and API tokens.")
+        @OptionGroup var connection: ConnectionOptions
+        @Option(help: "Tenant slug.") var tenant: String
+        @Option(help: "The user's email.") var email: String
+
+        func run() async throws {
+            try await AdminCommand.run {
+                guard try connection.remote() == nil else {
+                    throw AtriumError(status: .badRequest, code: "local_only",
+                                      message: "reset-2fa runs with the owner's database connection (DATABASE_OWNER_URL), not through the admin API; "
+                                          + "a tenant administrator can reset a user from the users page")
+                }
+                let (sessions, tokens) = try await connection.withConnection { conn, logger in
+                    try await TenantUsers.resetTwoFactor(email: email, slug: tenant, actor: "atrium-admin", on: conn, logger: logger)
+                }
+                print("two-factor sign-in of \(email) in \(tenant) reset; \(sessions) sessions ended, \(tokens) API tokens revoked")
             }
         }
     }

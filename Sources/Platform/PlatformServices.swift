@@ -24,6 +24,7 @@ public struct PlatformServices: Sendable {
         self.hasher = configuration.passwordHashing
         self.signIn = try SignIn(database: database, hasher: configuration.passwordHashing,
                                  throttle: LoginThrottle(policy: configuration.loginThrottle),
-                                 sessionLifetime: configuration.sessionLifetime)
+                                 sessionLifetime: configuration.sessionLifetime,
+                                 secretBox: TwoFactorSecretBox(key: configuration.secretKey))
     }
 }

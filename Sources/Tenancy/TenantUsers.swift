@@ -109,6 +109,21 @@ public enum TenantUsers {
         return Credentials(id: id, email: address, password: password == nil ? secret : nil)
     }
 
+    /// Removes a user's second factor (TOTP secret, recovery codes, remembered browsers) and ends
+    /// their sessions and API tokens, audited as the operator: for a tenant whose only
+    /// administrator lost their phone. Returns (sessions ended, tokens revoked).
+    public static func resetTwoFactor(email raw: String, slug: String, actor: String,
+                                      on connection: PostgresConnection, logger: Logger) async throws -> (sessions: Int, tokens: Int) {
+        let address = try email(raw)
+        let tenant = try await tenant(slug, on: connection, logger: logger)
+        return try await connection.inTenantTransaction(tenant.id, logger: logger) { conn in
+            guard let result = try await TwoFactor.resetByOperator(email: address, operator: actor, on: conn, logger: logger) else {
+                throw TenancyError.userNotFound(email: address, tenant: slug)
+            }
+            return result
+        }
+    }
+
     public static func list(slug: String, on connection: PostgresConnection, logger: Logger) async throws -> [Member] {
         let tenant = try await tenant(slug, on: connection, logger: logger)
         return try await connection.inTenantTransaction(tenant.id, logger: logger) { conn in

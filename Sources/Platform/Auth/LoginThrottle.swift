@@ -11,6 +11,8 @@ import PostgresNIO
 /// while locked are recorded but do not extend the lock. A successful sign-in clears the
 /// pair's count (not the address's: one known password must not reopen the spray). Attempts
 /// live in `login_attempts` (per tenant, under RLS), so every app node sees the same count.
+/// A wrong two-factor code is a failure like a wrong password; a right password awaiting its
+/// second step (`second_factor`) counts neither way, so it cannot reset the count.
 public struct LoginThrottle: Sendable {
     public struct Policy: Sendable {
         public var maxFailures = 5
@@ -35,12 +37,12 @@ public struct LoginThrottle: Sendable {
                 WHERE email = \(email) AND ip = \(ip) AND succeeded
             ), failures AS (
                 SELECT a.at FROM login_attempts a, last_success s
-                WHERE a.email = \(email) AND a.ip = \(ip) AND NOT a.succeeded AND a.reason NOT IN ('locked', 'address')
+                WHERE a.email = \(email) AND a.ip = \(ip) AND NOT a.succeeded AND a.reason NOT IN ('locked', 'address', 'second_factor')
                   AND a.at > s.at AND a.at > now() - make_interval(secs => \(window))
                 ORDER BY a.at DESC
             ), address_failures AS (
                 SELECT at FROM login_attempts
-                WHERE ip = \(ip) AND NOT succeeded AND reason NOT IN ('locked', 'address') AND at > now() - make_interval(secs => \(window))
+                WHERE ip = \(ip) AND NOT succeeded AND reason NOT IN ('locked', 'address', 'second_factor') AND at > now() - make_interval(secs => \(window))
                 ORDER BY at DESC
             )
             -- The later of the two locks (greatest ignores a NULL: no lock of that kind).

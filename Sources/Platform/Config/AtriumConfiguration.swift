@@ -35,6 +35,9 @@ public struct AtriumConfiguration: Sendable {
     public var sessionLifetime: Duration = .seconds(12 * 3600)
     public var passwordHashing: PasswordHasher = .init()
     public var loginThrottle: LoginThrottle.Policy = .init()
+    /// Encrypts two-factor secrets at rest (`ATRIUM_SECRET_KEY`: 64 hex digits, 32 bytes); without
+    /// it they are stored as text (see ``TwoFactorSecretBox``). Keep it out of backups.
+    public var secretKey: [UInt8]?
     /// Path of the instance's module catalog.
     public var pluginsFile: String = "plugins.json"
     /// Root of the local file store (attachments), one folder per tenant below it.
@@ -123,6 +126,12 @@ public struct AtriumConfiguration: Sendable {
         loginThrottle.maxAddressFailures = try reader.int("ATRIUM_LOGIN_MAX_ADDRESS_FAILURES", range: 1...100_000) ?? loginThrottle.maxAddressFailures
         if let minutes = try reader.int("ATRIUM_LOGIN_LOCKOUT_MINUTES", range: 1...24 * 60) {
             loginThrottle.lockoutMinutes = minutes
+        }
+        if let key = reader.string("ATRIUM_SECRET_KEY") {
+            guard let bytes = TwoFactorSecretBox.key(hex: key) else {
+                throw ConfigurationError(variable: "ATRIUM_SECRET_KEY", message: "must be 64 hex digits (32 random bytes, e.g. `openssl rand -hex 32`)")
+            }
+            secretKey = bytes
         }
         pluginsFile = reader.string("ATRIUM_PLUGINS") ?? pluginsFile
         filesDirectory = reader.string("ATRIUM_FILES_DIR") ?? filesDirectory

@@ -9,6 +9,8 @@ public enum TenantRoutes {
         let web = WebApp(records: records)
         // Sign-in and out, password change, API tokens, the home page.
         AuthRoutes(services: services, app: web).register(on: router)
+        // The second sign-in step, the user's two-factor page, the tenant's requirement and resets.
+        TwoFactorRoutes(app: web).register(on: router)
         // Modules' actions, reports and pages first: their constant paths (api/v1/sales/…,
         // app/sales/…) sit beside the records' `:entity` patterns.
         for module in modules { module.routes?.register(on: router, web: web) }

@@ -10,7 +10,8 @@ import Logging
 /// ```
 /// builds `GET/POST /login`, `POST /logout`, `GET /`, `POST /settings/locale`,
 /// `POST /tokens`, `POST /tokens/{id}/revoke`, `GET /api/v1/me` and
-/// `GET/POST /api/v1/tokens`, `DELETE /api/v1/tokens/{id}`.
+/// `GET/POST /api/v1/tokens`, `DELETE /api/v1/tokens/{id}`. A user with two-factor sign-in
+/// goes from the password to `/login/two-factor` (``TwoFactorRoutes``) before a session exists.
 public struct AuthRoutes: Sendable {
     let services: PlatformServices
     /// When given, the home page gets the app shell (navigation and search).
@@ -70,7 +71,10 @@ public struct AuthRoutes: Sendable {
             lang = chosen
             cookies.append(cookie("atrium_lang", chosen, maxAge: 365 * 86400))
         }
-        return loginForm(request: request, tenant: tenant, locale: lang, cookies: cookies)
+        // Back from a second step that ran out (10 minutes) or was ended: say so.
+        let expired = request.uri.queryParameters["notice"] == "two_factor_expired"
+        return loginForm(request: request, tenant: tenant, locale: lang, error: expired ? renderer.localizer.string("twofactor.expired", locale: lang) : nil,
+                         cookies: cookies)
     }
 
     func loginForm(request: Request, tenant: TenantInfo, locale: String, status: HTTPResponse.Status = .ok,
@@ -107,9 +111,14 @@ public struct AuthRoutes: Sendable {
         }
         let outcome = try await services.signIn.attempt(
             email: email, password: form["password"] ?? "", tenantID: tenant.id, ip: context.clientIP,
-            userAgent: request.headers[.userAgent], requestID: context.id, logger: context.logger
+            userAgent: request.headers[.userAgent], requestID: context.id,
+            rememberedDevice: request.cookies[TwoFactorRoutes.deviceCookie]?.value, logger: context.logger
         )
         switch outcome {
+        case .secondFactor(let challenge, _):
+            // No session yet: the second step (TwoFactorRoutes) makes it.
+            return redirect("/login/two-factor", cookies: [TwoFactorRoutes.strictCookie(TwoFactorRoutes.challengeCookie, challenge, maxAge: TwoFactor.challengeMinutes * 60,
+                                                                                        secure: services.configuration.secureCookies)])
         case .signedIn(let token, _):
             return redirect("/", cookies: [cookie(IdentityMiddleware.sessionCookie, token, maxAge: Int(services.configuration.sessionLifetime.components.seconds))])
         case .wrongCredentials:
@@ -154,11 +163,12 @@ public struct AuthRoutes: Sendable {
         var currentHash: String?
         if case .session(let hash, _) = identity.method { currentHash = hash }
         let thisSession = currentHash
-        let (moduleIDs, tokens, access, sessions) = try await database.withTenant(tenant.id, logger: logger) { connection in
+        let (moduleIDs, tokens, access, sessions, twoFactor) = try await database.withTenant(tenant.id, logger: logger) { connection in
             (try await TenantModules.enabled(on: connection, logger: logger),
              try await APITokenStore.list(userID: identity.user.id, on: connection, logger: logger),
              try await AccessContext.load(for: identity.user, cache: services.accessCache, on: connection, logger: logger),
-             try await SessionStore.list(userID: identity.user.id, currentHash: thisSession, on: connection, logger: logger))
+             try await SessionStore.list(userID: identity.user.id, currentHash: thisSession, on: connection, logger: logger),
+             try await TwoFactor.status(of: identity.user.id, on: connection, logger: logger).enabled)
         }
         func text(_ key: String, _ args: [String: String] = [:]) -> String { renderer.localizer.string(key, locale: lang, args) ?? key }
         let csrf = identity.csrfToken ?? ""
@@ -182,6 +192,7 @@ public struct AuthRoutes: Sendable {
                  "seen": DisplayFormat.dateTime($0.lastSeenAt), "current": $0.current, "csrf": csrf] as [String: Any]
             },
             "other_sessions": sessions.contains { !$0.current },
+            "two_factor_enabled": twoFactor,
             "csrf": csrf,
         ]) { $1 }
         if let app { values["dashboard"] = try await WebReports.dashboard(app, request, context) }

@@ -158,6 +158,8 @@ struct WebAdmin: Sendable {
             values["dimension_field"] = DisplayFormat.label(dimension.labels ?? [:], locale: lang, fallback: dimension.field)
         }
         if let shownPassword { values["new_password"] = shownPassword }
+        values["two_factor_enabled"] = try await TwoFactor.status(of: id, on: db.connection, logger: db.logger).enabled
+        values["is_self"] = id == page.actor.user.id
         return app.render("admin_user", page, status: status, values)
     }
 

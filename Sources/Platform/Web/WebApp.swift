@@ -156,6 +156,7 @@ public struct WebApp: Sendable {
                 ["href": "/app/admin/users", "label": t("admin.users", locale), "current": current == "admin:users", "key": "admin-users"],
                 ["href": "/app/admin/departments", "label": t("admin.departments", locale), "current": current == "admin:departments", "key": "admin-departments"],
                 ["href": "/app/admin/roles", "label": t("admin.roles", locale), "current": current == "admin:roles", "key": "admin-roles"],
+                ["href": "/app/admin/two-factor", "label": t("twofactor.admin_title", locale), "current": current == "admin:two-factor", "key": "admin-two-factor"],
                 ["href": "/app/admin/approvals", "label": t("approvals.processes", locale), "current": current == "admin:approvals", "key": "admin-approvals"],
                 ["href": "/app/admin/automation", "label": t("automation.title", locale), "current": current == "admin:automation", "key": "admin-automation"],
                 ["href": "/app/admin/webhooks", "label": t("webhooks.title", locale), "current": current == "admin:webhooks", "key": "admin-webhooks"],
