@@ -132,7 +132,7 @@ struct PurchasingPages: ModuleHandlers {
             let lines = try await store.all("purchase_order_line", filter: ModuleStore.eq("purchase_order", order.idText), sort: "created_at")
             let names = try await Self.productNames(lines.compactMap { $0.string("product") }, store: store)
             let supplier = try await store.get("supplier", order.string("supplier"))
-            let warehouses = try await store.all("warehouse", filter: ModuleStore.eq("active", "true"), sort: "code")
+            let warehouses = try await store.all("warehouse", sort: "code").filter { $0.values["active"] != .bool(false) }
             let receipts = try await store.all("stock_receipt", filter: ModuleStore.eq("purchase_order", order.idText), sort: "number")
             let status = order.string("status") ?? "draft"
             let field = page.entities["purchase_order"]?.field("status")
