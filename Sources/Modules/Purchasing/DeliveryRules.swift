@@ -30,7 +30,7 @@ enum DeliveryRules {
         func beforeValidate(_ write: inout RecordWrite) async throws {
             if write.context.actor.access.writesComputed, !write.isCreate { return }
             if !write.isCreate {
-                if write.values["sales_order"] != nil || write.values["warehouse"] != nil { throw ReceiptRules.posted("the delivery note") }
+                if write.values["sales_order"] != nil || write.values["warehouse"] != nil { throw GoodsReceiptRules.posted("the delivery note") }
                 return
             }
             if write.value("delivered_on") == nil { write.values["delivered_on"] = .string(PurchaseOrderRules.today()) }
@@ -46,7 +46,7 @@ enum DeliveryRules {
 
         func beforeDelete(_ record: Record, context: HookContext) async throws {
             let lines = try await ModuleStore(derived: context).all("delivery_note_line", filter: ModuleStore.eq("delivery_note", record.idText))
-            if !lines.isEmpty { throw ReceiptRules.posted("the delivery note") }
+            if !lines.isEmpty { throw GoodsReceiptRules.posted("the delivery note") }
         }
     }
 
@@ -54,7 +54,7 @@ enum DeliveryRules {
         func beforeValidate(_ write: inout RecordWrite) async throws {
             guard write.isCreate else {
                 if write.context.actor.access.writesComputed { return }
-                throw ReceiptRules.posted("the delivery line")
+                throw GoodsReceiptRules.posted("the delivery line")
             }
             let store = ModuleStore(derived: write.context)
             guard let note = try await store.get("delivery_note", write.value("delivery_note")?.stringValue),
@@ -104,7 +104,7 @@ enum DeliveryRules {
             try await DeliveryRules.followOrder(orderID, store: store)
         }
 
-        func beforeDelete(_ record: Record, context: HookContext) async throws { throw ReceiptRules.posted("the delivery line") }
+        func beforeDelete(_ record: Record, context: HookContext) async throws { throw GoodsReceiptRules.posted("the delivery line") }
     }
 
     /// The order is delivered once every line with a product is.

@@ -23,8 +23,8 @@ public enum PurchasingModule {
     static var hooks: [(String, any RecordHooks)] {
         [("purchase_order", PurchaseOrderRules.OrderRules()), ("purchase_order_line", PurchaseOrderRules.LineRules()),
          ("stock_movement", StockLedger.MovementRules()), ("stock_level", StockLedger.LevelRules()),
-         ("stock_receipt", ReceiptRules.ReceiptHeaderRules()), ("stock_receipt_line", ReceiptRules.ReceiptLineRules()),
-         ("purchase_return", ReceiptRules.ReturnHeaderRules()), ("purchase_return_line", ReceiptRules.ReturnLineRules()),
+         ("stock_receipt", GoodsReceiptRules.ReceiptHeaderRules()), ("stock_receipt_line", GoodsReceiptRules.ReceiptLineRules()),
+         ("purchase_return", GoodsReceiptRules.ReturnHeaderRules()), ("purchase_return_line", GoodsReceiptRules.ReturnLineRules()),
          ("supplier_payment", Payables.PaymentRules()),
          ("delivery_note", DeliveryRules.NoteRules()), ("delivery_note_line", DeliveryRules.LineRules())]
     }

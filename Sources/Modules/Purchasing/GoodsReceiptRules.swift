@@ -11,7 +11,7 @@ import Platform
 ///   minus what was already returned; it posts an outgoing movement (at the moving average)
 ///   and credits the supplier the receipt line's price plus tax for the quantity;
 /// - posted lines are never changed or deleted (the stock and the payables rest on them).
-enum ReceiptRules {
+enum GoodsReceiptRules {
     static func posted(_ what: String) -> AtriumError {
         StockLedger.error(.conflict, code: "document_posted", field: nil, "\(what) is posted; correct it with a return or an adjustment", key: "document_posted")
     }
@@ -21,7 +21,7 @@ enum ReceiptRules {
         func beforeValidate(_ write: inout RecordWrite) async throws {
             if write.context.actor.access.writesComputed, !write.isCreate { return }
             if !write.isCreate, write.values["purchase_order"] != nil || write.values["warehouse"] != nil {
-                throw ReceiptRules.posted("the receipt")
+                throw GoodsReceiptRules.posted("the receipt")
             }
             guard write.isCreate else { return }
             if write.value("received_on") == nil { write.values["received_on"] = .string(PurchaseOrderRules.today()) }
@@ -38,7 +38,7 @@ enum ReceiptRules {
 
         func beforeDelete(_ record: Record, context: HookContext) async throws {
             let lines = try await ModuleStore(derived: context).all("stock_receipt_line", filter: ModuleStore.eq("receipt", record.idText))
-            if !lines.isEmpty { throw ReceiptRules.posted("the receipt") }
+            if !lines.isEmpty { throw GoodsReceiptRules.posted("the receipt") }
         }
     }
 
@@ -46,7 +46,7 @@ enum ReceiptRules {
         func beforeValidate(_ write: inout RecordWrite) async throws {
             guard write.isCreate else {
                 if write.context.actor.access.writesComputed { return }
-                throw ReceiptRules.posted("the receipt line")
+                throw GoodsReceiptRules.posted("the receipt line")
             }
             let store = ModuleStore(derived: write.context)
             guard let receipt = try await store.get("stock_receipt", write.value("receipt")?.stringValue),
@@ -95,7 +95,7 @@ enum ReceiptRules {
             try await StockLedger.post(kind: "receipt", product: product, warehouse: warehouse, quantity: quantity, unitCost: record.money("unit_cost"),
                                        source: record, store: store)
             try await store.update(line, ["received_quantity": StockLedger.quantityValue(StockLedger.number(line.values["received_quantity"]) + quantity)])
-            try await ReceiptRules.recomputeReceipt(receiptID, store: store)
+            try await GoodsReceiptRules.recomputeReceipt(receiptID, store: store)
             if let order = line.string("purchase_order").flatMap(UUID.init(uuidString:)) {
                 try await PurchaseOrderRules.recompute(order: order, store: store)
             }
@@ -104,7 +104,7 @@ enum ReceiptRules {
             }
         }
 
-        func beforeDelete(_ record: Record, context: HookContext) async throws { throw ReceiptRules.posted("the receipt line") }
+        func beforeDelete(_ record: Record, context: HookContext) async throws { throw GoodsReceiptRules.posted("the receipt line") }
     }
 
     static func recomputeReceipt(_ id: UUID, store: ModuleStore) async throws {
@@ -120,13 +120,13 @@ enum ReceiptRules {
             if write.context.actor.access.writesComputed { return }
             if write.isCreate, write.value("returned_on") == nil { write.values["returned_on"] = .string(PurchaseOrderRules.today()) }
             if !write.isCreate, write.values["supplier"] != nil, write.values["supplier"] != write.existing?.values["supplier"] {
-                throw ReceiptRules.posted("the return")
+                throw GoodsReceiptRules.posted("the return")
             }
         }
 
         func beforeDelete(_ record: Record, context: HookContext) async throws {
             let lines = try await ModuleStore(derived: context).all("purchase_return_line", filter: ModuleStore.eq("purchase_return", record.idText))
-            if !lines.isEmpty { throw ReceiptRules.posted("the return") }
+            if !lines.isEmpty { throw GoodsReceiptRules.posted("the return") }
         }
     }
 
@@ -134,7 +134,7 @@ enum ReceiptRules {
         func beforeValidate(_ write: inout RecordWrite) async throws {
             guard write.isCreate else {
                 if write.context.actor.access.writesComputed { return }
-                throw ReceiptRules.posted("the return line")
+                throw GoodsReceiptRules.posted("the return line")
             }
             let store = ModuleStore(derived: write.context)
             guard let header = try await store.get("purchase_return", write.value("purchase_return")?.stringValue),
@@ -180,7 +180,7 @@ enum ReceiptRules {
             }
         }
 
-        func beforeDelete(_ record: Record, context: HookContext) async throws { throw ReceiptRules.posted("the return line") }
+        func beforeDelete(_ record: Record, context: HookContext) async throws { throw GoodsReceiptRules.posted("the return line") }
     }
 }
 
