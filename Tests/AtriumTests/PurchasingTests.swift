@@ -441,6 +441,79 @@ import Testing
         }
     }
 
+    /// The same race made certain: the first delivery holds its transaction open for a while
+    /// after taking the last 5 units; the second, started meanwhile, waits on the stock level's
+    /// row lock and, once the first commits, finds nothing left (422 naming the quantity).
+    @Test func aSecondDeliveryWaitsForTheFirstAndFindsNothingLeft() async throws {
+        let stores = try await Self.stores("pur-lock")
+        let (catalog, orders) = try await stores.step { store in
+            let catalog = try await Self.setUpCatalog(store)
+            _ = try await store.create("stock_movement", ["product": .string(catalog.products[0]), "warehouse": .string(catalog.warehouse),
+                                                          "kind": .string("adjustment"), "quantity": .string("5"), "unit_cost": .string("10"), "reason": .string("期初")])
+            return (catalog, [try await Self.confirmedSale(store, product: catalog.products[0], quantity: "5").0.idText,
+                              try await Self.confirmedSale(store, product: catalog.products[0], quantity: "5").0.idText])
+        }
+        let clock = Timeline()
+        async let first: Void = stores.step { store in
+            _ = try await PurchasingDocuments.deliver(order: orders[0], warehouse: catalog.warehouse, lines: nil, store: store)
+            await clock.mark("first delivered")
+            try await Task.sleep(for: .milliseconds(1500))
+            await clock.mark("first commits")
+        }
+        while await clock.at("first delivered") == nil { try await Task.sleep(for: .milliseconds(20)) }
+        let second = await Self.refusal {
+            try await stores.step { store in
+                _ = try await PurchasingDocuments.deliver(order: orders[1], warehouse: catalog.warehouse, lines: nil, store: store)
+            }
+        }
+        await clock.mark("second answered")
+        try await first
+        #expect(second?.status == .unprocessableContent && second?.code == "insufficient_stock" && second?.field == "lines[0].quantity",
+                "\(String(describing: second))")
+        let committed = try #require(await clock.at("first commits")), answered = try #require(await clock.at("second answered"))
+        #expect(answered > committed, "the second delivery answered before the first committed: it did not wait for the lock")
+        try await stores.step { store in
+            let level = try #require(try await Self.level(store, catalog.products[0], catalog.warehouse))
+            #expect(Self.qty(level, "on_hand") == 0)
+            let notes = try await store.all("delivery_note")
+            #expect(notes.count == 1)
+        }
+    }
+
+    /// The demo: suppliers and prices, an order received in full, a server order received 5
+    /// of 8 (still open), the sales demo's server order delivered; seeding twice adds nothing.
+    @Test func demoDataSeedsOnce() async throws {
+        let stores = try await Self.stores("pur-demo")
+        let sale = try await stores.step { store in
+            let server = try await store.create("product", ["code": .string("HW-SRV"), "name": .string("机架服务器"), "category": .string("hardware"),
+                                                            "list_price": .string("38999.00"), "tax_rate": .string("13")])
+            return try await Self.confirmedSale(store, product: server.idText, quantity: "4").0
+        }
+        for _ in 0..<2 {
+            try await stores.step { store in
+                try await PurchasingDemoData.seed(ModuleDemoContext(engine: store.engine, admin: stores.admin, people: [:], connection: store.connection,
+                                                                    logger: store.logger))
+            }
+        }
+        try await stores.step { store in
+            #expect(try await store.all("supplier").count == 2)
+            let statuses = try await store.all("purchase_order", sort: "number").map { $0.string("status") ?? "" }
+            #expect(statuses == ["received", "partially_received"], "\(statuses)")
+            let delivered = try await store.get("sales_order", sale.id).string("status")
+            #expect(delivered == "delivered")
+            let problems = try await StockLedger.check(store: store)
+            #expect(problems.isEmpty && !(try await store.all("stock_level")).isEmpty)
+            let owed = try await store.all("supplier").reduce(Decimal(0)) { $0 + $1.money("payable") }
+            #expect(owed > 0)
+        }
+    }
+
+    actor Timeline {
+        var marks: [String: ContinuousClock.Instant] = [:]
+        func mark(_ name: String) { marks[name] = ContinuousClock.now }
+        func at(_ name: String) -> ContinuousClock.Instant? { marks[name] }
+    }
+
     // MARK: API, approval and permissions
 
     /// A purchaser (whose manager approves) keys a PO with the price from the price list,
