@@ -470,7 +470,8 @@ import Testing
         try await first
         #expect(second?.status == .unprocessableContent && second?.code == "insufficient_stock" && second?.field == "lines[0].quantity",
                 "\(String(describing: second))")
-        let committed = try #require(await clock.at("first commits")), answered = try #require(await clock.at("second answered"))
+        let committedAt = await clock.at("first commits"), answeredAt = await clock.at("second answered")
+        let committed = try #require(committedAt), answered = try #require(answeredAt)
         #expect(answered > committed, "the second delivery answered before the first committed: it did not wait for the lock")
         try await stores.step { store in
             let level = try #require(try await Self.level(store, catalog.products[0], catalog.warehouse))
@@ -502,7 +503,8 @@ import Testing
             let delivered = try await store.get("sales_order", sale.id).string("status")
             #expect(delivered == "delivered")
             let problems = try await StockLedger.check(store: store)
-            #expect(problems.isEmpty && !(try await store.all("stock_level")).isEmpty)
+            let levels = try await store.all("stock_level")
+            #expect(problems.isEmpty && !levels.isEmpty)
             let owed = try await store.all("supplier").reduce(Decimal(0)) { $0 + $1.money("payable") }
             #expect(owed > 0)
         }
