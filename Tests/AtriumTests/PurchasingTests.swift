@@ -510,6 +510,28 @@ import Testing
         }
     }
 
+    /// A measurement, run on demand (`PURCHASING_BENCH=500`): a purchase order of N lines
+    /// received whole in one transaction, then the ledger check over the N levels.
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["PURCHASING_BENCH"] != nil))
+    func benchAReceiptOfManyLines() async throws {
+        let count = Int(ProcessInfo.processInfo.environment["PURCHASING_BENCH"] ?? "") ?? 500
+        let stores = try await Self.stores("pur-bench")
+        let catalog = try await stores.step { store in try await Self.setUpCatalog(store, prices: (0..<count).map { "\(10 + $0 % 90).\($0 % 100)" }) }
+        let clock = ContinuousClock()
+        var order: Record?
+        let ordering = try await clock.measure {
+            order = try await stores.step { store in try await Self.sentOrder(store, catalog, (0..<count).map { ($0, "\(1 + $0 % 7)", nil) }).0 }
+        }
+        let id = try #require(order).id
+        let receiving = try await clock.measure {
+            _ = try await stores.step { store in try await PurchasingDocuments.receive(order: id, warehouse: nil, receivedOn: nil, lines: nil, store: store) }
+        }
+        var problems: [StockLedger.Discrepancy] = []
+        let checking = try await clock.measure { problems = try await stores.step { store in try await StockLedger.check(store: store) } }
+        #expect(problems.isEmpty)
+        print("purchasing bench: \(count) lines — order keyed and approved \(ordering), received \(receiving), ledger check \(checking)")
+    }
+
     actor Timeline {
         var marks: [String: ContinuousClock.Instant] = [:]
         func mark(_ name: String) { marks[name] = ContinuousClock.now }
@@ -553,6 +575,10 @@ import Testing
             let approved = try await boss.api.call(.post, "/api/v1/approvals/tasks/\(task)/approve")
             #expect(approved.status == .ok, "\(approved.text)")
             #expect(try await buyer.api.call(.get, "/api/v1/purchase_order/\(order)").json["status"]?.stringValue == "approved")
+            // The approver reads the order (the approval's share) but may not change it: the engine's update scope.
+            #expect(try await boss.api.call(.get, "/api/v1/purchase_order/\(order)").status == .ok)
+            let notHis = try await boss.api.call(.post, "/api/v1/purchasing/orders/\(order)/send")
+            #expect(notHis.status == .notFound, "\(notHis.text)")
             let sent = try await buyer.api.call(.post, "/api/v1/purchasing/orders/\(order)/send")
             #expect(sent.status == .ok && sent.json["status"]?.stringValue == "sent", "\(sent.text)")
 

@@ -159,7 +159,6 @@ struct PurchasingAPI: ModuleHandlers {
     @Sendable func move(_ request: Request, context: AtriumContext, _ move: PurchaseOrderRules.Move) async throws -> Response {
         let id = try Self.id(context)
         return try await enabled(request, context, write: true) { store in
-            _ = try await PurchasingDocuments.forUpdate("purchase_order", id, store: store)
             return RecordRoutes.json(try await PurchaseOrderRules.move(id, move, store: store).json)
         }
     }

@@ -195,7 +195,6 @@ struct PurchasingPages: ModuleHandlers {
         return try await web.page(request, context, form: form, current: "purchase_order") { page, db in
             let store = store(page, db)
             try await PurchasingModule.requireEnabled(store)
-            _ = try await PurchasingDocuments.forUpdate("purchase_order", id, store: store)
             _ = try await PurchaseOrderRules.move(id, move, store: store)
             return WebApp.redirect("\(back)?notice=\(move.rawValue)")
         }
