@@ -3,8 +3,7 @@ import Platform
 
 /// The feature modules compiled into this build. `plugins.json` chooses among them.
 ///
-/// Sales, Marketing, Service, Expenses, Knowledge and Activities are modules in their own folders (Sources/Modules/<Name>); the others declare
-/// identity, labels and grants only so far, so tenants can enable them and the UI can list them.
+/// Every module lives in its own folder (Sources/Modules/<Name>).
 public enum BuiltInModules {
     public static let all: [ModuleManifest] = [
         SalesModule.manifest,
@@ -13,10 +12,7 @@ public enum BuiltInModules {
         KnowledgeModule.manifest,
         ExpensesModule.manifest,
         ActivitiesModule.manifest,
-        ModuleManifest(id: "purchasing", version: "0.1.0", names: ["en": "Purchasing", "zh-CN": "采购"],
-                       defaultGrants: ["administrator": DefaultRoles.working(.all), "purchaser": DefaultRoles.working(.own),
-                                       "finance": DefaultRoles.readAll, "read_only": DefaultRoles.rights([(.read, .all)])],
-                       roles: [ModuleRole(key: "purchaser", labels: ["en": "Purchaser", "zh-CN": "采购员"], customGrants: DefaultRoles.working(.own))]),
+        PurchasingModule.manifest,
     ]
 
     /// The modules' templates, locale files and static files (loaded next to the platform's).

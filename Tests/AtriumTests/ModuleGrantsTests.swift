@@ -27,7 +27,10 @@ import Testing
         for role in roles {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
-            let json = String(decoding: (try? encoder.encode(role.grants)) ?? Data(), as: UTF8.self)
+            // Module grants only: entity grants (ModuleManifest.entityGrants, e.g. the purchaser
+            // reading products) came after the move and are checked in their modules' tests.
+            let moduleGrants = role.grants.filter { $0.key == "custom" || $0.key.hasPrefix("module:") }
+            let json = String(decoding: (try? encoder.encode(moduleGrants)) ?? Data(), as: UTF8.self)
             #expect(json == Self.before[role.key], "\(role.key) differs")
         }
     }

@@ -469,7 +469,8 @@ import Testing
             let purchaser = try await F.member(org, "buyer", department: org.departments["West"], roles: ["purchaser"])
             for (email, expected) in [(org["sh"].email, ["sales", "knowledge", "expenses", "activities"]),
                                       (org["reader"].email, ["sales", "service", "knowledge", "expenses", "activities"]),
-                                      (purchaser.email, ["knowledge", "expenses", "activities"]),
+                                      // The purchaser reads the product catalog and sales orders (purchasing's entity grants).
+                                      (purchaser.email, ["sales", "knowledge", "expenses", "activities"]),
                                       (org.tenant.adminEmail, ["sales", "service", "knowledge", "expenses", "activities"])] {
                 var browser = BrowserSession(client: org.client, tenant: org.tenant.info.slug)
                 let password = email == org.tenant.adminEmail ? org.tenant.password : F.password

@@ -81,6 +81,7 @@ from automation_checks import AUTOMATION_CHECKS  # noqa: E402
 from excel_checks import EXCEL_CHECKS  # noqa: E402
 from service_checks import SERVICE_CHECKS  # noqa: E402
 from twofactor_checks import TWOFACTOR_CHECKS  # noqa: E402
+from purchasing_checks import PURCHASING_CHECKS  # noqa: E402
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SERVER_BINARY = os.path.join(REPO_ROOT, ".build", "debug", "atrium")
@@ -263,7 +264,7 @@ CHECKS = [
     session_cookie_is_httponly_and_samesite_lax,
 ] + CRM_CHECKS + SALES_CHECKS + EXPENSES_CHECKS + KNOWLEDGE_CHECKS + MARKETING_CHECKS + SERVICE_CHECKS + [
     activities_visit_logged_on_a_phone_shows_on_the_timeline_and_the_calendar,
-] + NOTIFICATION_CHECKS + AUTOMATION_CHECKS + TWOFACTOR_CHECKS + EXCEL_CHECKS
+] + NOTIFICATION_CHECKS + AUTOMATION_CHECKS + TWOFACTOR_CHECKS + PURCHASING_CHECKS + EXCEL_CHECKS
 
 
 def chosen_checks():

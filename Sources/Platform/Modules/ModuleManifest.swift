@@ -30,6 +30,11 @@ public struct ModuleManifest: Sendable, Equatable {
     /// action → scope; a tenant's roles start with it (Odoo's `ir.model.access.csv`). Roles
     /// not named get no right in the module.
     public let defaultGrants: [String: [String: DataScope]]
+    /// Rights of a default role on single entities, by role key → entity key → action → scope,
+    /// over what its module grant gives (an entity's own grant wins over its module's): e.g.
+    /// the purchaser reading the product catalog and the sales orders it delivers, though
+    /// sales grants the purchaser nothing. Kept under the entity's key in the role's grants.
+    public let entityGrants: [String: [String: [String: DataScope]]]
     /// Roles the module brings (sales brings the salesperson, its manager and director): every
     /// tenant of an instance that lists the module gets them. Several modules may declare the
     /// same role; the first in the catalog's order names it. The platform's own roles are
@@ -58,7 +63,8 @@ public struct ModuleManifest: Sendable, Equatable {
     public init(id: String, version: String, names: [String: String], depends: [String] = [], entities: [EntityDefinition] = [],
                 hooks: [(String, any RecordHooks)] = [], routes: (any ModuleRoutes)? = nil, setUp: ModuleSetUp? = nil,
                 pages: [ModulePage] = [], actions: [ModuleAction] = [], approvals: [ApprovalBinding] = [],
-                defaultGrants: [String: [String: DataScope]] = [:], roles: [ModuleRole] = [], migrations: [Migration] = [],
+                defaultGrants: [String: [String: DataScope]] = [:], entityGrants: [String: [String: [String: DataScope]]] = [:],
+                roles: [ModuleRole] = [], migrations: [Migration] = [],
                 demoData: ModuleDemoData? = nil, layouts: [ModuleLayout] = [], recordPanels: [any RecordPanel] = [], jobs: [ScheduledJob] = [],
                 notificationKinds: [String] = [], reports: [ModuleReport] = []) {
         self.id = id
@@ -77,6 +83,7 @@ public struct ModuleManifest: Sendable, Equatable {
         self.actions = actions
         self.approvals = approvals
         self.defaultGrants = defaultGrants
+        self.entityGrants = entityGrants
         self.roles = roles
         self.migrations = migrations
         self.demoData = demoData

@@ -44,6 +44,9 @@ public enum DefaultRoles {
             var grants = role.grants
             for module in modules {
                 if let rights = module.defaultGrants[role.key] { grants["module:\(module.id)"] = rights }
+                for (entity, rights) in module.entityGrants[role.key] ?? [:] {
+                    grants[entity] = (grants[entity] ?? [:]).merging(rights) { max($0, $1) }
+                }
             }
             return Role(key: role.key, labels: role.labels, grants: grants)
         }
@@ -97,6 +100,14 @@ extension DefaultRoles {
                 UPDATE roles SET grants = grants || jsonb_build_object(\("module:\(module.id)"), \(MetadataStore.encode(rights))::jsonb)
                 WHERE is_system AND key = \(roleKey) AND NOT grants ? \("module:\(module.id)")
                 """, logger: logger)
+        }
+        for (roleKey, entities) in module.entityGrants.sorted(by: { $0.key < $1.key }) {
+            for (entity, rights) in entities.sorted(by: { $0.key < $1.key }) {
+                try await connection.query("""
+                    UPDATE roles SET grants = grants || jsonb_build_object(\(entity), \(MetadataStore.encode(rights))::jsonb)
+                    WHERE is_system AND key = \(roleKey) AND NOT grants ? \(entity)
+                    """, logger: logger)
+            }
         }
     }
 }
