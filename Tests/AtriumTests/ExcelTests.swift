@@ -128,6 +128,11 @@ import Testing
         #expect(XLSXReader.format(id: 174, code: "0.0%") == .percent)
         #expect(XLSXWriter.columnName(0) == "A" && XLSXWriter.columnName(25) == "Z" && XLSXWriter.columnName(26) == "AA" && XLSXWriter.columnName(701) == "ZZ")
         #expect(try XLSXReader.columnIndex("AB12") == 27)
+        // Serial dates: 1970-01-01 is day 25569; noon is half a day; before 1970 still counts up.
+        #expect(XLSXWriter.serial(Date(timeIntervalSince1970: 0), wholeDays: false) == "25569")
+        #expect(XLSXWriter.serial(Date(timeIntervalSince1970: 43_200), wholeDays: false) == "25569.5")
+        #expect(XLSXWriter.serial(Date(timeIntervalSince1970: -86_400 + 21_600), wholeDays: false) == "25568.25")
+        #expect(XLSXWriter.serial(Date(timeIntervalSince1970: 43_200), wholeDays: true) == "25569")
     }
 
     @Test func brokenWorkbooksAreRefusedWithAReason() throws {

@@ -19,7 +19,11 @@ public struct ZipArchiveWriter {
 
     /// Adds one file, deflated. `path` uses `/` and no leading slash (e.g. `xl/workbook.xml`).
     public mutating func add(_ path: String, _ content: [UInt8]) throws {
-        let data = Data(content)
+        try add(path, Data(content))
+    }
+
+    /// ``add(_:_:)-(_,[UInt8])`` of bytes already in a `Data` (a large sheet is not copied again).
+    public mutating func add(_ path: String, _ data: Data) throws {
         do {
             try archive.addEntry(with: path, type: .file, uncompressedSize: Int64(data.count), modificationDate: date,
                                  compressionMethod: .deflate) { position, size in
