@@ -37,7 +37,10 @@ import Testing
             let output = Pipe()
             process.standardOutput = output
             try process.run()
-            _ = output.fileHandleForReading.availableData  // "ready": listening
+            // "ready": listening.
+            guard let ready = HelperOutput.first(output, of: process), !ready.isEmpty else {
+                throw ForwarderFailure(description: "tcp_forward.py printed nothing within 30 s")
+            }
             self.process = process
         }
 
@@ -55,6 +58,10 @@ import Testing
         deinit {
             if let process { kill(process.processIdentifier, SIGKILL) }
         }
+    }
+
+    struct ForwarderFailure: Error, CustomStringConvertible {
+        let description: String
     }
 
     static func timed(_ body: () async throws -> TestResponse) async throws -> (TestResponse, Duration) {
