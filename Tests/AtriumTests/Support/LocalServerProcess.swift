@@ -10,19 +10,25 @@ final class LocalServerProcess: @unchecked Sendable {
 
     init(script: String, options: [String] = []) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("atrium-\(script.prefix(8))-\(UUID().uuidString.prefix(8))")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", TestEnvironment.packageRoot.appendingPathComponent("Tests/support/\(script)").path, directory.path] + options
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let line = HelperOutput.first(output, of: process) ?? "(nothing within 30 s)"
-        guard line.hasPrefix("READY "), let port = Int(line.dropFirst(6).trimmingCharacters(in: .whitespacesAndNewlines)) else {
+        // Up to three starts: a helper that printed nothing is killed and started again.
+        var attempt = 0
+        while true {
+            attempt += 1
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["python3", TestEnvironment.packageRoot.appendingPathComponent("Tests/support/\(script)").path, directory.path] + options
+            let output = Pipe()
+            process.standardOutput = output
+            try process.run()
+            let line = HelperOutput.first(output, of: process) ?? "(nothing within 30 s)"
+            if line.hasPrefix("READY "), let port = Int(line.dropFirst(6).trimmingCharacters(in: .whitespacesAndNewlines)) {
+                self.port = port
+                self.process = process
+                break
+            }
             kill(process.processIdentifier, SIGKILL)
-            throw LocalServerFailure(script: script, output: line)
+            if attempt == 3 { throw LocalServerFailure(script: script, output: line) }
         }
-        self.port = port
-        self.process = process
     }
 
     deinit {
