@@ -124,7 +124,7 @@ public enum AtriumHost {
     /// every module in the catalog.
     public static func scheduler(database: Database, catalog: ModuleCatalog, configuration: Scheduler.Configuration = Scheduler.Configuration(),
                                  logger: Logger) -> Scheduler {
-        Scheduler(database: database, engine: recordEngine(catalog: catalog), jobs: [AutomationDates.job, NotificationDigest.job] + catalog.modules.flatMap(\.jobs),
+        Scheduler(database: database, engine: recordEngine(catalog: catalog), jobs: [AutomationDates.job, NotificationDigest.job, RecordPools.job] + catalog.modules.flatMap(\.jobs),
                   configuration: configuration, logger: logger)
     }
 

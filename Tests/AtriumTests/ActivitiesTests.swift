@@ -332,7 +332,7 @@ import Testing
                     """, logger: logger).decode((String, Int).self) {
                     counts[key] = count
                 }
-                counts["touched"] = try await connection.query("SELECT count(*)::int FROM activity_last_touch", logger: logger).one(Int.self)
+                counts["touched"] = try await connection.query("SELECT count(*)::int FROM records WHERE last_activity_at IS NOT NULL", logger: logger).one(Int.self)
                 return counts
             }
         }

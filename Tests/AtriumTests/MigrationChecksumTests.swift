@@ -35,6 +35,7 @@ import Testing
         26: "a267de0709177fd734e2dd783818de50c507ecc033d63161cc4e26ec19027669",
         27: "8ecd7f38d11fa7565afa21f17d583bc58883b2247e8bb3ce5e6e471d86fb8016",
         28: "62f92e1048fda224ece3fb1b34dd51aba7a08082b0ed7c38a6898645a14c7505",
+        29: "15b930d43523a98f33b539895ee80a149aa8cc7649a16fc178e69443b206fa49",
     ]
 
     @Test func releasedMigrationsKeepTheirChecksums() {

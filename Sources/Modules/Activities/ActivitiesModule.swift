@@ -14,7 +14,7 @@ public enum ActivitiesModule {
         pages: [ModulePage(path: "/app/calendar", labelKey: "activities.nav.calendar", requires: "event"),
                 ModulePage(path: "/app/activities/dormant", labelKey: "activities.nav.dormant", requires: "activity"),
                 ModulePage(path: "/app/task?f0=status&op0=in&v0=open,in_progress", labelKey: "activities.nav.open_tasks", requires: "task")],
-        defaultGrants: defaultGrants, migrations: LastActivity.migrations + CalendarFeed.migrations + [TaskReminders.migration, EventReminders.migration],
+        defaultGrants: defaultGrants, migrations: LastActivity.migrations + CalendarFeed.migrations + [TaskReminders.migration, EventReminders.migration, LastActivity.toRecords],
         demoData: ActivitiesDemoData.seed, layouts: layouts, recordPanels: [TimelinePanel()], jobs: [TaskReminders.job, EventReminders.job],
         notificationKinds: ["activities.task_assigned", "activities.task_reminder", "activities.event_reminder"])
 

@@ -3,16 +3,18 @@ import Logging
 import Platform
 import PostgresNIO
 
-/// The last activity date of any record — an account, a lead, a tenant's custom object — kept in
-/// the module's own table `activity_last_touch` (tenant, entity, record) under forced RLS.
+/// The last activity date of any record — an account, a lead, a tenant's custom object — kept
+/// in the record's own `last_activity_at` column (a system field of every record since platform
+/// migration 29), so lists filter, sort and show it and the pools' idle rule reads it.
 ///
-/// Why a table and not a field on the record: the module kit lets a module declare its own
-/// entities only, not add a field to another module's entity or to a tenant's custom object;
-/// and writing the date into the related record would bump its version (an open edit form on
-/// the account would then hit a version conflict because a colleague logged a call) and fill
-/// its audit trail with derived noise. The table is a cache of `max(occurred_at)` over the
-/// record's live activities, recomputed through the engine in the activity's transaction, so
-/// binning or moving an activity corrects it as well.
+/// It is written directly, not through the engine's update: the record's version and audit
+/// trail stay as they were (an open edit form on the account does not hit a version conflict
+/// because a colleague logged a call, and the trail holds no derived noise). The date is
+/// `max(occurred_at)` over the record's live activities, recomputed through the engine in the
+/// activity's transaction, so binning or moving an activity corrects it as well.
+///
+/// (Module migration 1 kept the date in a table of its own, `activity_last_touch`; migration 5
+/// moved the dates into the column and dropped that table.)
 enum LastActivity {
     /// Recomputes the record's last activity from its live activities (all of them, whoever
     /// owns them: the date is a fact about the customer, not about the caller's scope).
@@ -20,18 +22,11 @@ enum LastActivity {
         let filter = ModuleStore.and([ModuleStore.eq("related_entity", entity), ModuleStore.eq("related_id", id.uuidString.lowercased())])
         let latest = try await context.engine.list("activity", query: RecordQuery(filter: filter, sort: "-occurred_at", limit: 1),
                                                    as: context.derivedActor, on: context.connection, logger: context.logger).records.first
+        let at = latest.flatMap { ActivitiesRules.date($0.values["occurred_at"]) }
         let tenant = try await TenantScope.current(on: context.connection, logger: context.logger)
-        guard let latest, let at = ActivitiesRules.date(latest.values["occurred_at"]) else {
-            try await context.connection.query("""
-                DELETE FROM activity_last_touch WHERE tenant_id = \(tenant) AND entity = \(entity) AND record_id = \(id)
-                """, logger: context.logger)
-            return
-        }
-        // Only for a record that still exists (a restored activity may name a purged one).
         try await context.connection.query("""
-            INSERT INTO activity_last_touch (tenant_id, entity, record_id, last_activity_at, activity_id)
-            SELECT r.tenant_id, \(entity), r.id, \(at), \(latest.id) FROM records r WHERE r.tenant_id = \(tenant) AND r.id = \(id)
-            ON CONFLICT (tenant_id, entity, record_id) DO UPDATE SET last_activity_at = EXCLUDED.last_activity_at, activity_id = EXCLUDED.activity_id
+            UPDATE records SET last_activity_at = \(at)
+            WHERE tenant_id = \(tenant) AND id = \(id) AND entity = \(entity) AND last_activity_at IS DISTINCT FROM \(at)
             """, logger: context.logger)
     }
 
@@ -41,8 +36,8 @@ enum LastActivity {
         let tenant = try await TenantScope.current(on: connection, logger: logger)
         var dates: [UUID: Date] = [:]
         for try await (id, at) in try await connection.query("""
-            SELECT record_id, last_activity_at FROM activity_last_touch
-            WHERE tenant_id = \(tenant) AND entity = \(entity) AND record_id = ANY(\(ids))
+            SELECT id, last_activity_at FROM records
+            WHERE tenant_id = \(tenant) AND entity = \(entity) AND id = ANY(\(ids)) AND last_activity_at IS NOT NULL
             """, logger: logger).decode((UUID, Date).self) {
             dates[id] = at
         }
@@ -69,4 +64,24 @@ enum LastActivity {
             "GRANT SELECT, INSERT, UPDATE, DELETE ON activity_last_touch TO {{app_role}}",
         ] + TenantTable.isolate("activity_last_touch")),
     ]
+
+    /// Migration 5: the dates move into `records.last_activity_at`, tenant by tenant (RLS is
+    /// forced for the owner too), and the module's table goes.
+    static let toRecords = Migration(version: 5, name: "last_activity_on_records", statements: [
+        """
+        DO $$
+        DECLARE
+            tenant uuid;
+        BEGIN
+            FOR tenant IN SELECT id FROM tenants LOOP
+                PERFORM set_config('app.tenant_id', tenant::text, true);
+                UPDATE records r SET last_activity_at = t.last_activity_at FROM activity_last_touch t
+                WHERE t.tenant_id = r.tenant_id AND t.record_id = r.id;
+            END LOOP;
+            PERFORM set_config('app.tenant_id', '', true);
+        END
+        $$
+        """,
+        "DROP TABLE activity_last_touch",
+    ])
 }

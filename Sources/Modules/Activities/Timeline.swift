@@ -129,18 +129,22 @@ struct DormantRecords: Sendable {
 
     static func load(entity: String, days: Int, asOf: Date, owner: UUID? = nil, store: ModuleStore) async throws -> DormantRecords {
         let cutoff = asOf.addingTimeInterval(-Double(days) * 86_400)
+        let stamp = JSONValue.string(cutoff.formatted(.iso8601))
+        // Idle: the last follow-up before the cutoff, or none and created before it (the
+        // `last_activity_at` system column, indexed per entity).
+        var parts = [JSONValue.object(["or": .array([
+            ModuleStore.op("last_activity_at", "lt", stamp),
+            ModuleStore.and([ModuleStore.op("last_activity_at", "is_empty", .bool(true)), ModuleStore.op("created_at", "lt", stamp)]),
+        ])])]
+        if let owner { parts.append(ModuleStore.eq("owner_id", owner.uuidString.lowercased())) }
         let candidates: [Record]
         do {
-            candidates = try await store.all(entity, filter: owner.map { ModuleStore.eq("owner_id", $0.uuidString.lowercased()) }, sort: "created_at")
+            candidates = try await store.all(entity, filter: ModuleStore.and(parts), sort: "created_at")
         } catch let error as AtriumError where error.code == "entity_not_found" {
             throw AtriumError.validation(field: "entity", "names no object you may read: \(entity)")
         }
-        let last = try await LastActivity.of(entity: entity, ids: candidates.map(\.id), on: store.connection, logger: store.logger)
-        let rows = candidates.compactMap { record -> Row? in
-            let at = last[record.id]
-            guard (at ?? record.createdAt) < cutoff else { return nil }
-            return Row(record: record, lastActivityAt: at)
-        }.sorted { ($0.lastActivityAt ?? .distantPast, $0.record.createdAt) < ($1.lastActivityAt ?? .distantPast, $1.record.createdAt) }
+        let rows = candidates.map { Row(record: $0, lastActivityAt: $0.lastActivityAt) }
+            .sorted { ($0.lastActivityAt ?? .distantPast, $0.record.createdAt) < ($1.lastActivityAt ?? .distantPast, $1.record.createdAt) }
         return DormantRecords(entity: entity, days: days, cutoff: cutoff, rows: rows)
     }
 

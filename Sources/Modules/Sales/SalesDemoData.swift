@@ -116,5 +116,14 @@ public enum SalesDemoData {
         _ = try await store.create("sales_target", ["period": .string(month), "user": wang, "order_target": .string("300000"), "collection_target": .string("200000")])
         _ = try await store.create("sales_target", ["period": .string(month), "user": boss, "order_target": .string("500000"), "collection_target": .string("300000")])
         _ = contacts
+        // A small customer pool (公海): three customers nobody follows, waiting to be claimed.
+        let pool = try await RecordPools.create(["entity": .string("account"), "name": .string("公司公海"), "idle_days": .number(60),
+                                                 "claim_limit": .number(20)], engine: engine, as: store.actor, on: connection, logger: logger)
+        for (name, region) in [("厦门鹭岛食品有限公司", "华南"), ("天津港航物流", "华北"), ("西安古城文旅发展", "西北")] {
+            let record = try await store.create("account", ["name": .string(name), "region": .string(region), "level": .string("C"),
+                                                            "account_type": .string("prospect"), "owner_id": boss])
+            _ = try await RecordPools.release("account", id: record.id, to: pool.id, reason: "前任销售离职，待重新分配", engine: engine, as: store.actor,
+                                              on: connection, logger: logger)
+        }
     }
 }

@@ -23,6 +23,7 @@ public enum TenantRoutes {
         AutomationRoutes(records: records, engine: engine).register(on: router)
         LoginRangeRoutes(records: records).register(on: router)
         ReportRoutes(records: records).register(on: router)
+        PoolRoutes(records: records).register(on: router)
         // Web UI: designer, administration, the approvals inbox, the notification centre and
         // records' attachments (their API too), then search and the pages of every entity.
         WebDesigner(app: web).register(on: router)
@@ -34,6 +35,7 @@ public enum TenantRoutes {
         AttachmentRoutes(web: web).register(on: router)
         WebImport(app: web).register(on: router)
         WebReports(app: web).register(on: router)
+        WebPools(app: web).register(on: router)
         web.register(on: router)
     }
 }

@@ -58,6 +58,9 @@ public struct AccessContext: Sendable {
     public let dimensionField: String?
     /// The dimension values the caller is limited to; nil = not limited.
     public let dimensionValues: [String]?
+    /// The active pools (公海) the caller belongs to, by entity: the tenant's and those of their
+    /// department or a department above it. Their records are readable when asked for.
+    public let pools: [String: [UUID]]
 
     /// Engine-internal callers (hooks, provisioning, tests of the engine itself).
     public static let system = AccessContext(unrestricted: true, userID: nil, departmentID: nil, departmentTree: [], roleIDs: [], grants: [], fieldRules: [])
@@ -75,7 +78,7 @@ public struct AccessContext: Sendable {
 
     public init(unrestricted: Bool, userID: UUID?, departmentID: UUID?, departmentTree: [UUID], roleIDs: [UUID],
                 grants: [RoleGrants], fieldRules: [FieldRules], ruleReach: [String: [String: [UUID]]] = [:],
-                dimensionField: String? = nil, dimensionValues: [String]? = nil) {
+                dimensionField: String? = nil, dimensionValues: [String]? = nil, pools: [String: [UUID]] = [:]) {
         self.unrestricted = unrestricted
         self.userID = userID
         self.departmentID = departmentID
@@ -86,6 +89,7 @@ public struct AccessContext: Sendable {
         self.ruleReach = ruleReach
         self.dimensionField = dimensionField
         self.dimensionValues = dimensionValues
+        self.pools = pools
     }
 
     /// Loads a signed-in user's access (3 small queries; administrators need none).
@@ -147,9 +151,20 @@ public struct AccessContext: Sendable {
         }
         let dimensionField = try await connection.query("SELECT field_key FROM tenant_dimension", logger: logger)
             .collect().first?.decode(String.self)
+        // Pools of the whole tenant and of the caller's department or any department above it.
+        var pools: [String: [UUID]] = [:]
+        for try await (entity, ids) in try await connection.query("""
+            WITH RECURSIVE above (id) AS (
+                SELECT id FROM departments WHERE id = \(department)
+                UNION SELECT d.parent_id FROM departments d JOIN above a ON d.id = a.id WHERE d.parent_id IS NOT NULL)
+            SELECT entity, array_agg(id ORDER BY id) FROM record_pools
+            WHERE active AND (department_id IS NULL OR department_id IN (SELECT id FROM above)) GROUP BY entity
+            """, logger: logger).decode((String, [UUID]).self) {
+            pools[entity] = ids
+        }
         return AccessContext(unrestricted: false, userID: user.id, departmentID: department, departmentTree: tree,
                              roleIDs: roleIDs, grants: grants, fieldRules: rules, ruleReach: reach,
-                             dimensionField: dimensionField, dimensionValues: dimensionField == nil ? nil : dimensionValues)
+                             dimensionField: dimensionField, dimensionValues: dimensionField == nil ? nil : dimensionValues, pools: pools)
     }
 
     /// The dimension values the caller is limited to on `entity`, or nil when the tenant has no
@@ -283,7 +298,10 @@ public struct AccessContext: Sendable {
     /// update/delete only shares with write access count).
     /// A management dimension, when the caller is limited, is intersected with the scope:
     /// `(scope) AND data->>dimension = ANY(values)`.
-    func predicate(for entity: EntityDefinition, action: RecordAction, alias: String, binds: inout PostgresBindings) throws -> String? {
+    /// With `pools`, reading also reaches the records waiting in the caller's pools (a pool's
+    /// list, a pool record's page, claiming); ordinary lists leave them out.
+    func predicate(for entity: EntityDefinition, action: RecordAction, alias: String, pools: Bool = false,
+                   binds: inout PostgresBindings) throws -> String? {
         let scope = self.scope(entity, action)
         if scope == .none { return "false" }
         func bind(_ value: some PostgresEncodable & Sendable) throws -> String {
@@ -296,7 +314,10 @@ public struct AccessContext: Sendable {
             dimension = "(\(alias).data->>'\(field)') = ANY(\(try bind(values))::text[])"
         }
         guard scope != .all else { return dimension }
-        guard let reach = try scopePredicate(scope, entity: entity, action: action, alias: alias, binds: &binds) else { return dimension }
+        guard var reach = try scopePredicate(scope, entity: entity, action: action, alias: alias, binds: &binds) else { return dimension }
+        if pools, action == .read, let ids = self.pools[entity.key], !ids.isEmpty {
+            reach = "(\(reach) OR \(alias).pool_id = ANY(\(try bind(ids))::uuid[]))"
+        }
         return dimension.map { "(\(reach) AND \($0))" } ?? reach
     }
 

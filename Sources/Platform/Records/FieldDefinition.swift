@@ -182,11 +182,13 @@ public struct LayoutSection: Sendable, Equatable {
 
 /// Columns every record has, usable in filters and sorts next to the entity's fields
 /// (`department_id` is the owner's department, e.g. for an approval process per department).
+/// `last_activity_at` is the last follow-up (activities module); `pool_id` the pool (公海)
+/// a record waits in, without owner.
 public enum SystemField: String, CaseIterable, Sendable {
-    case id, owner_id, created_by, created_at, updated_by, updated_at, version, department_id
+    case id, owner_id, created_by, created_at, updated_by, updated_at, version, department_id, last_activity_at, pool_id
 
     var column: String { "r.\(rawValue)" }
-    var isTime: Bool { self == .created_at || self == .updated_at }
+    var isTime: Bool { self == .created_at || self == .updated_at || self == .last_activity_at }
     /// NOT NULL columns of `records`.
     var isNeverNull: Bool { [.id, .created_at, .updated_at, .version].contains(self) }
 }

@@ -75,15 +75,17 @@ public enum OpenAPIDocument {
                 "id": .object(["type": s("string"), "format": s("uuid"), "readOnly": .bool(true)]),
                 "entity": .object(["type": s("string"), "const": s(entity.key), "readOnly": .bool(true)]),
                 "version": .object(["type": s("integer"), "minimum": .number(1)]),
-                "owner_id": .object(["type": s("string"), "format": s("uuid")]),
+                "owner_id": .object(["type": .array([s("string"), s("null")]), "format": s("uuid"), "description": s("null while the record waits in a pool")]),
                 "created_at": .object(["type": s("string"), "format": s("date-time"), "readOnly": .bool(true)]),
                 "updated_at": .object(["type": s("string"), "format": s("date-time"), "readOnly": .bool(true)]),
+                "last_activity_at": .object(["type": s("string"), "format": s("date-time"), "readOnly": .bool(true), "description": s("the last follow-up (activities module)")]),
+                "pool_id": .object(["type": s("string"), "format": s("uuid"), "readOnly": .bool(true), "description": s("the pool (公海) the record waits in")]),
             ]
             for field in entity.activeFields { properties[field.key] = valueSchema(field) }
             let required = entity.activeFields.filter { $0.required && $0.type != .autoNumber }.map { s($0.key) }
             schemas[name] = .object(["type": s("object"), "title": s(entity.labels["en"] ?? entity.key), "properties": .object(properties)])
             var input: [String: JSONValue] = ["type": s("object"), "additionalProperties": .bool(false),
-                                              "properties": .object(properties.filter { !["id", "entity", "created_at", "updated_at"].contains($0.key) })]
+                                              "properties": .object(properties.filter { !["id", "entity", "created_at", "updated_at", "last_activity_at", "pool_id"].contains($0.key) })]
             if !required.isEmpty { input["required"] = .array(required) }
             schemas["\(name)Input"] = .object(input)
             schemas["\(name)Page"] = .object(["type": s("object"), "properties": .object([
@@ -102,7 +104,9 @@ public enum OpenAPIDocument {
                 "get": .object(["operationId": s("list_\(entity.key)"), "tags": tag, "parameters": .array(["filter", "sort", "q", "limit", "offset"].map {
                     .object(["name": s($0), "in": s("query"), "required": .bool(false), "schema": .object(["type": s($0 == "limit" || $0 == "offset" ? "integer" : "string")])])
                 } + [.object(["name": s("count"), "in": s("query"), "required": .bool(false), "schema": countSchema]),
-                     .object(["name": s("after"), "in": s("query"), "required": .bool(false), "schema": .object(["type": s("string"), "format": s("uuid")])])]),
+                     .object(["name": s("after"), "in": s("query"), "required": .bool(false), "schema": .object(["type": s("string"), "format": s("uuid")])]),
+                     .object(["name": s("pool"), "in": s("query"), "required": .bool(false), "description": s("the records waiting in this pool (公海)"),
+                              "schema": .object(["type": s("string"), "format": s("uuid")])])]),
                 "responses": ok("\(name)Page")]),
                 "post": .object(["operationId": s("create_\(entity.key)"), "tags": tag, "requestBody": body, "responses": ok(name, "201")]),
             ])
@@ -147,6 +151,24 @@ public enum OpenAPIDocument {
                                     ])])])]),
                                     "200": .object(["description": s("dry run: every row is valid, nothing kept")]),
                                     "4XX": errorResponse])]),
+            ])
+            paths["/api/v1/\(entity.key)/{id}/claim"] = .object([
+                "parameters": .array([idParameter]),
+                "post": .object(["operationId": s("claim_\(entity.key)"), "tags": tag, "description": s("take a record waiting in one of my pools (409 not_in_pool, 422 claim_limit_reached)"),
+                                 "responses": ok(name)]),
+            ])
+            paths["/api/v1/\(entity.key)/{id}/release"] = .object([
+                "parameters": .array([idParameter]),
+                "post": .object(["operationId": s("release_\(entity.key)"), "tags": tag, "description": s("give the record back to a pool"),
+                                 "requestBody": .object(["required": .bool(false), "content": .object(["application/json": .object(["schema": .object([
+                                     "type": s("object"), "additionalProperties": .bool(false), "properties": .object([
+                                         "pool_id": .object(["type": s("string"), "format": s("uuid")]), "reason": .object(["type": s("string"), "maxLength": .number(500)])])])])])]),
+                                 "responses": ok(name)]),
+            ])
+            paths["/api/v1/\(entity.key)/{id}/pool-moves"] = .object([
+                "parameters": .array([idParameter]),
+                "get": .object(["operationId": s("pool_moves_\(entity.key)"), "tags": tag,
+                                "responses": .object(["200": .object(["description": s("the record's moves through pools, newest first")]), "4XX": errorResponse])]),
             ])
             paths["/api/v1/\(entity.key)/{id}/restore"] = .object([
                 "parameters": .array([idParameter]),
@@ -224,6 +246,32 @@ public enum OpenAPIDocument {
             "get": .object(["operationId": s("export_report"), "tags": reportTag, "parameters": .array([lang,
                 .object(["name": s("format"), "in": s("query"), "required": .bool(false), "schema": .object(["type": s("string"), "enum": .array([s("csv"), s("xlsx")])])])]),
                             "responses": .object(["200": .object(["description": s("the report's table as CSV or .xlsx")]), "4XX": errorResponse])]),
+        ])
+        // Pools (公海, PoolRoutes).
+        let poolTag: JSONValue = .array([s("pools")])
+        let poolID: JSONValue = .object(["name": s("id"), "in": s("path"), "required": .bool(true), "schema": .object(["type": s("string"), "format": s("uuid")])])
+        schemas["PoolInput"] = .object(["type": s("object"), "additionalProperties": .bool(false), "properties": .object([
+            "entity": .object(["type": s("string")]), "name": .object(["type": s("string"), "maxLength": .number(60)]),
+            "department_id": .object(["type": .array([s("string"), s("null")]), "format": s("uuid")]),
+            "idle_days": .object(["type": .array([s("integer"), s("null")]), "minimum": .number(1), "maximum": .number(3650)]),
+            "reclaim_inactive_owners": .object(["type": s("boolean")]),
+            "claim_limit": .object(["type": .array([s("integer"), s("null")]), "minimum": .number(0), "maximum": .number(100_000)]),
+            "active": .object(["type": s("boolean")]),
+        ])])
+        let poolBody: JSONValue = .object(["required": .bool(true), "content": .object(["application/json": .object(["schema": ref("PoolInput")])])])
+        paths["/api/v1/pools"] = .object([
+            "get": .object(["operationId": s("list_pools"), "tags": poolTag, "responses": .object(["200": answer("the pools I belong to, with their waiting counts", anyObject), "4XX": errorResponse])]),
+        ])
+        paths["/api/v1/admin/pools"] = .object([
+            "post": .object(["operationId": s("create_pool"), "tags": poolTag, "requestBody": poolBody, "responses": .object(["201": answer("created", anyObject), "4XX": errorResponse])]),
+        ])
+        paths["/api/v1/admin/pools/reclaim"] = .object([
+            "post": .object(["operationId": s("reclaim_pools"), "tags": poolTag, "responses": .object(["200": answer("records taken back, per pool", anyObject), "4XX": errorResponse])]),
+        ])
+        paths["/api/v1/admin/pools/{id}"] = .object([
+            "parameters": .array([poolID]),
+            "patch": .object(["operationId": s("update_pool"), "tags": poolTag, "requestBody": poolBody, "responses": .object(["200": answer("changed", anyObject), "4XX": errorResponse])]),
+            "delete": .object(["operationId": s("delete_pool"), "tags": poolTag, "responses": .object(["204": .object(["description": s("deleted")]), "4XX": errorResponse])]),
         ])
         schemas["Attachment"] = .object(["type": s("object"), "properties": .object([
             "id": .object(["type": s("string"), "format": s("uuid")]), "entity": .object(["type": s("string")]),

@@ -62,7 +62,7 @@ public struct RecordEngine: Sendable {
         }
     }
 
-    static let columns = "r.id, r.entity, r.version, r.owner_id, r.created_by, r.created_at, r.updated_by, r.updated_at, r.deleted_at, r.data::text, r.department_id"
+    static let columns = "r.id, r.entity, r.version, r.owner_id, r.created_by, r.created_at, r.updated_by, r.updated_at, r.deleted_at, r.data::text, r.department_id, r.last_activity_at, r.pool_id"
 
     // MARK: Metadata
 
@@ -118,12 +118,13 @@ public struct RecordEngine: Sendable {
 
     static func decode(_ rows: PostgresRowSequence) async throws -> [Record] {
         var records: [Record] = []
-        for try await (id, entity, version, owner, createdBy, createdAt, updatedBy, updatedAt, deletedAt, data, department) in rows.decode(
-            (UUID, String, Int, UUID?, UUID?, Date, UUID?, Date, Date?, String, UUID?).self
+        for try await (id, entity, version, owner, createdBy, createdAt, updatedBy, updatedAt, deletedAt, data, department, lastActivity, pool) in rows.decode(
+            (UUID, String, Int, UUID?, UUID?, Date, UUID?, Date, Date?, String, UUID?, Date?, UUID?).self
         ) {
             records.append(Record(id: id, entity: entity, version: version, ownerID: owner, createdBy: createdBy, createdAt: createdAt,
                                   updatedBy: updatedBy, updatedAt: updatedAt, deletedAt: deletedAt,
-                                  values: (try JSONValue.parse(data)).objectValue ?? [:], departmentID: department))
+                                  values: (try JSONValue.parse(data)).objectValue ?? [:], departmentID: department,
+                                  lastActivityAt: lastActivity, poolID: pool))
         }
         return records
     }
@@ -131,13 +132,14 @@ public struct RecordEngine: Sendable {
     /// One record, if it exists and (with `scope`) lies in the actor's scope for the action;
     /// otherwise 404 either way, so a record outside the scope is not revealed.
     func fetch(_ entity: String, id: UUID, deleted: Bool?, lock: Bool = false, scope: (AccessContext, EntityDefinition, RecordAction)? = nil,
-               on connection: PostgresConnection, logger: Logger) async throws -> Record {
+               pools: Bool = false, on connection: PostgresConnection, logger: Logger) async throws -> Record {
         let deletedClause = deleted.map { $0 ? "AND r.deleted_at IS NOT NULL" : "AND r.deleted_at IS NULL" } ?? ""
         var binds = PostgresBindings()
         binds.append(id)
         binds.append(entity)
         var scopeClause = ""
-        if let (access, definition, action) = scope, let predicate = try access.predicate(for: definition, action: action, alias: "r", binds: &binds) {
+        if let (access, definition, action) = scope,
+           let predicate = try access.predicate(for: definition, action: action, alias: "r", pools: pools, binds: &binds) {
             scopeClause = " AND \(predicate)"
         }
         let sql = "SELECT \(Self.columns) FROM records r WHERE r.id = $1 AND r.entity = $2 \(deletedClause)\(scopeClause)\(lock ? " FOR UPDATE OF r" : "")"
@@ -149,7 +151,7 @@ public struct RecordEngine: Sendable {
 
     public func get(_ entityKey: String, id: UUID, as actor: Actor, on connection: PostgresConnection, logger: Logger) async throws -> Record {
         let (entity, _) = try await entity(entityKey, for: .read, actor: actor, on: connection, logger: logger)
-        let record = try await fetch(entityKey, id: id, deleted: false, scope: (actor.access, entity, .read), on: connection, logger: logger)
+        let record = try await fetch(entityKey, id: id, deleted: false, scope: (actor.access, entity, .read), pools: true, on: connection, logger: logger)
         return actor.access.redact(record, entity: entity)
     }
 
@@ -186,9 +188,11 @@ public struct RecordEngine: Sendable {
         let entityParam = compiler.bind(entity.key)
         var conditions = ["r.tenant_id = \(tenantParam)", "r.entity = \(entityParam)",
                           recycleBin ? "r.deleted_at IS NOT NULL" : "r.deleted_at IS NULL"]
-        if let predicate = try actor.access.predicate(for: fullEntity, action: recycleBin ? .delete : action, alias: "r", binds: &compiler.binds) {
+        if let predicate = try actor.access.predicate(for: fullEntity, action: recycleBin ? .delete : action, alias: "r", pools: query.pool != nil,
+                                                      binds: &compiler.binds) {
             conditions.append(predicate)
         }
+        if let pool = query.pool { conditions.append("r.pool_id = \(compiler.bind(pool))") }
         if let filter = query.filter, !filter.isNull {
             conditions.append(try compiler.condition(filter))
         }
@@ -369,7 +373,9 @@ public struct RecordEngine: Sendable {
         }
         var input = input
         try actor.access.checkDimension(&input, entity: entity, isCreate: false)
-        let owner = try await takeOwner(&input, default: existing.ownerID ?? actor.user.id, on: connection, logger: logger)
+        // A record waiting in a pool keeps no owner until one is named (assigning it from the pool).
+        let owner: UUID? = existing.poolID != nil && input["owner_id"] == nil
+            ? nil : try await takeOwner(&input, default: existing.ownerID ?? actor.user.id, on: connection, logger: logger)
         let context = HookContext(entity: entity, actor: actor, engine: self, connection: connection, logger: logger)
         var write = RecordWrite(entity: entity, isCreate: false, values: input, existing: existing, context: context)
         for hook in hooks.callAll(for: entity.key) { try await hook.beforeValidate(&write) }
@@ -382,7 +388,7 @@ public struct RecordEngine: Sendable {
         }
         if owner != existing.ownerID {
             diff["owner_id"] = .object(["before": existing.ownerID.map { .string($0.uuidString.lowercased()) } ?? .null,
-                                        "after": .string(owner.uuidString.lowercased())])
+                                        "after": owner.map { .string($0.uuidString.lowercased()) } ?? .null])
         }
         guard !diff.isEmpty else { return actor.access.redact(existing, entity: entity) }
         let tenantID = try await currentTenant(on: connection, logger: logger)
@@ -394,12 +400,17 @@ public struct RecordEngine: Sendable {
         binds.append(owner)
         let sql = """
             UPDATE records r SET data = $2::jsonb, search = $3, updated_by = $4, updated_at = now(), owner_id = $5, version = version + 1,
-                department_id = CASE WHEN r.owner_id IS DISTINCT FROM $5 THEN (SELECT department_id FROM users WHERE id = $5) ELSE r.department_id END
+                department_id = CASE WHEN r.owner_id IS DISTINCT FROM $5 THEN (SELECT department_id FROM users WHERE id = $5) ELSE r.department_id END,
+                pool_id = CASE WHEN $5::uuid IS NULL THEN r.pool_id END
             WHERE r.id = $1 RETURNING \(Self.columns)
             """
         let record = try await Self.decode(connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)).firstRow()
         try await FieldIndex.sync(record, entity: entity, tenantID: tenantID, isNew: false, on: connection, logger: logger)
         try await audit("record.updated", record: record, changes: diff, actor: actor, on: connection, logger: logger)
+        if let pool = existing.poolID, let owner {
+            try await RecordPools.logMoves([PoolMove(pool: pool, entity: entity.key, record: id, kind: .assigned, from: nil, to: owner)],
+                                           actor: actor.user.id, at: nil, on: connection, logger: logger)
+        }
         for hook in hooks.callAll(for: entity.key) { try await hook.afterUpdate(record, previous: existing, context: context) }
         let automated = try await Automation.fire(.updated(previous: existing), record: record, entity: entity, actor: actor, engine: self,
                                                   on: connection, logger: logger)

@@ -93,6 +93,10 @@ public struct Record: Sendable, Equatable {
     public var values: [String: JSONValue]
     /// The owner's department (for department scopes, budgets, approval conditions).
     public var departmentID: UUID? = nil
+    /// When the record was last followed up (written by the activities module), if ever.
+    public var lastActivityAt: Date? = nil
+    /// The pool (公海) the record waits in; it then has no owner.
+    public var poolID: UUID? = nil
 
     public var json: JSONValue {
         var object = values
@@ -105,6 +109,8 @@ public struct Record: Sendable, Equatable {
         object["updated_by"] = updatedBy.map { .string($0.uuidString.lowercased()) } ?? .null
         object["updated_at"] = .string(FieldValidator.formatDateTime(updatedAt))
         if let deletedAt { object["deleted_at"] = .string(FieldValidator.formatDateTime(deletedAt)) }
+        if let lastActivityAt { object["last_activity_at"] = .string(FieldValidator.formatDateTime(lastActivityAt)) }
+        if let poolID { object["pool_id"] = .string(poolID.uuidString.lowercased()) }
         return .object(object)
     }
 }

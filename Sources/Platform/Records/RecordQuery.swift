@@ -23,9 +23,12 @@ public struct RecordQuery: Sendable, Decodable {
     /// next page then starts right after that record in the sort order, however deep the list,
     /// instead of skipping `offset` rows; needs a sort by `created_at` or `updated_at`.
     public var after: String?
+    /// The records waiting in this pool (公海), which the caller must belong to.
+    public var pool: UUID?
 
     public init(filter: JSONValue? = nil, sort: String? = nil, limit: Int? = nil, offset: Int? = nil, q: String? = nil, count: String? = nil,
-                after: String? = nil) {
+                after: String? = nil, pool: UUID? = nil) {
+        self.pool = pool
         self.filter = filter
         self.sort = sort
         self.limit = limit
@@ -140,7 +143,7 @@ struct QueryCompiler {
         if let system = SystemField(rawValue: key) {
             let column = "\(alias).\(system.rawValue)"
             switch system {
-            case .created_at, .updated_at: return (.time(column), nil)
+            case .created_at, .updated_at, .last_activity_at: return (.time(column), nil)
             case .version: return (.numeric("\(column)::numeric"), nil)
             default: return (.uuid(column), nil)
             }
@@ -322,7 +325,7 @@ struct QueryCompiler {
     func keysetColumn(_ sort: String?) -> (column: SystemField, descending: Bool)? {
         let spec = (sort?.isEmpty == false ? sort! : entity.defaultSort).trimmingCharacters(in: .whitespaces)
         let descending = spec.hasPrefix("-")
-        guard let column = SystemField(rawValue: descending ? String(spec.dropFirst()) : spec), column.isTime else { return nil }
+        guard let column = SystemField(rawValue: descending ? String(spec.dropFirst()) : spec), column.isTime, column.isNeverNull else { return nil }
         return (column, descending)
     }
 

@@ -194,6 +194,12 @@ public struct RecordRoutes: Sendable {
             guard let offset = Int(text) else { throw AtriumError(status: .badRequest, code: "invalid_query", message: "offset must be a number", field: "offset") }
             query.offset = offset
         }
+        if let text = parameters["pool"], !text.isEmpty {
+            guard let pool = UUID(uuidString: String(text)) else {
+                throw AtriumError(status: .badRequest, code: "invalid_query", message: "pool must be a pool's id", field: "pool")
+            }
+            query.pool = pool
+        }
         if let text = parameters["filter"] {
             guard let filter = try? JSONValue.parse(String(text)) else {
                 throw AtriumError(status: .badRequest, code: "invalid_query", message: "filter must be JSON, e.g. {\"field\":\"x_city\",\"op\":\"eq\",\"value\":\"北京\"}", field: "filter")

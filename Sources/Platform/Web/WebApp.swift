@@ -147,9 +147,11 @@ public struct WebApp: Sendable {
         }
         let custom = entities.values.filter(\.isCustom).sorted { $0.key < $1.key }.map(item)
         if !custom.isEmpty { groups.append(["title": t("nav.custom", locale), "module": "custom", "items": custom, "empty": false]) }
-        groups.append(["title": t("reports.title", locale), "module": "reports", "empty": false, "items": [
-            ["href": "/app/reports", "label": t("reports.all", locale), "current": current == "reports", "key": "reports"],
-        ]])
+        var workItems: [[String: Any]] = [["href": "/app/reports", "label": t("reports.all", locale), "current": current == "reports", "key": "reports"]]
+        if !actor.access.pools.isEmpty || actor.user.isAdmin {
+            workItems.append(["href": "/app/pools", "label": t("pools.title", locale), "current": current == "pools", "key": "pools"])
+        }
+        groups.append(["title": t("reports.title", locale), "module": "reports", "empty": false, "items": workItems])
         if actor.user.isAdmin {
             groups.append(["title": t("nav.admin", locale), "module": "admin", "empty": false, "items": [
                 ["href": "/app/admin/objects", "label": t("designer.objects", locale), "current": current == "admin:objects", "key": "admin-objects"],
@@ -159,6 +161,7 @@ public struct WebApp: Sendable {
                 ["href": "/app/admin/two-factor", "label": t("twofactor.admin_title", locale), "current": current == "admin:two-factor", "key": "admin-two-factor"],
                 ["href": "/app/admin/approvals", "label": t("approvals.processes", locale), "current": current == "admin:approvals", "key": "admin-approvals"],
                 ["href": "/app/admin/automation", "label": t("automation.title", locale), "current": current == "admin:automation", "key": "admin-automation"],
+                ["href": "/app/admin/pools", "label": t("pools.admin_title", locale), "current": current == "admin:pools", "key": "admin-pools"],
                 ["href": "/app/admin/webhooks", "label": t("webhooks.title", locale), "current": current == "admin:webhooks", "key": "admin-webhooks"],
                 ["href": "/app/admin/audit", "label": t("admin.audit", locale), "current": current == "admin:audit", "key": "admin-audit"],
             ]])

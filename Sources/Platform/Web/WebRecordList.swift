@@ -16,6 +16,7 @@ extension WebApp {
         "department_id": FieldDefinition(key: "department_id", labels: [:], type: .department),
         "created_at": FieldDefinition(key: "created_at", labels: [:], type: .datetime),
         "updated_at": FieldDefinition(key: "updated_at", labels: [:], type: .datetime),
+        "last_activity_at": FieldDefinition(key: "last_activity_at", labels: [:], type: .datetime),
     ]
 
     /// The filter conditions of a list URL (`f0`/`op0`/`v0` … up to five), ANDed.
@@ -60,6 +61,8 @@ extension WebApp {
         let q = parameters["q"].map(String.init) ?? ""
         let sortParameter = parameters["sort"].map(String.init)
         let pageNumber = max(1, parameters["page"].flatMap { Int($0) } ?? 1)
+        // `pool=`: the records waiting in one of the caller's pools (公海), each with a claim button.
+        let poolID = parameters["pool"].flatMap { UUID(uuidString: String($0)) }
         return try await page(request, context, current: key) { page, db in
             let entity = try Self.entity(key, in: page)
             let lang = page.locale
@@ -70,7 +73,11 @@ extension WebApp {
             if !columns.contains(entity.titleField), entity.field(entity.titleField) != nil { columns.insert(entity.titleField, at: 0) }
             let sort = sortParameter ?? layout["sort"]?.stringValue
             let conditions = conditions(request, entity: entity)
-            var query = RecordQuery(filter: Self.filterJSON(conditions), sort: sort, limit: Self.pageSize, offset: (pageNumber - 1) * Self.pageSize, q: q.isEmpty ? nil : q)
+            var query = RecordQuery(filter: Self.filterJSON(conditions), sort: sort, limit: Self.pageSize, offset: (pageNumber - 1) * Self.pageSize, q: q.isEmpty ? nil : q,
+                                    pool: poolID)
+            var pool: RecordPool?
+            if let poolID { pool = try await RecordPools.get(poolID, on: db.connection, logger: db.logger) }
+            guard pool == nil || pool?.entity == key else { throw RecordPools.notFound(poolID!) }
             var result: RecordEngine.Page
             var problem: String?
             do {
@@ -86,6 +93,7 @@ extension WebApp {
 
             // The URL of this list with one parameter changed, for sort links and paging.
             var base: [(String, String)] = []
+            if let poolID { base.append(("pool", poolID.uuidString.lowercased())) }
             if !q.isEmpty { base.append(("q", q)) }
             for (index, condition) in conditions.enumerated() {
                 base += [("f\(index)", condition.field.key), ("op\(index)", condition.op), ("v\(index)", condition.value)]
@@ -117,12 +125,14 @@ extension WebApp {
                         case "owner_id": text = record.ownerID.map { format.names[$0.uuidString.lowercased()] ?? "" } ?? ""
                         case "created_at": text = DisplayFormat.dateTime(record.createdAt)
                         case "updated_at": text = DisplayFormat.dateTime(record.updatedAt)
+                        case "last_activity_at": text = record.lastActivityAt.map(DisplayFormat.dateTime) ?? ""
                         default: text = ""
                         }
                     }
                     return ["text": text, "is_title": column == entity.titleField, "href": "/app/\(key)/\(id)"]
                 }
-                return ["id": id, "cells": cells, "title": entity.title(of: record, locale: lang) ?? id]
+                return ["id": id, "cells": cells, "title": entity.title(of: record, locale: lang) ?? id,
+                        "claim_action": pool != nil && record.poolID != nil ? "/app/\(key)/\(id)/claim" : ""]
             }
             let filterable = [FieldDefinition(key: "owner_id", labels: [:], type: .user)] + entity.activeFields
             var filterRows: [[String: Any]] = conditions.map { condition in
@@ -167,7 +177,9 @@ extension WebApp {
                               "href": "/app/\(key)?" + (viewQuery.isEmpty ? "" : viewQuery + "&") + "view=\(id)"])
             }
             return render("list", page, [
-                "title": label(entity, lang),
+                "title": pool.map { "\($0.name) · \(label(entity, lang))" } ?? label(entity, lang),
+                "pool": pool.map { ["id": $0.id.uuidString.lowercased(), "name": $0.name,
+                                    "can_claim": page.actor.access.scope(entity, .update) > .none] as [String: Any] } ?? false,
                 "entity": ["key": key, "label": label(entity, lang)],
                 "headers": headers, "rows": rows, "has_rows": !rows.isEmpty,
                 "total": totalText, "range": t("list.range", lang, ["first": "\(first)", "last": "\(last)", "total": totalText]),

@@ -77,6 +77,7 @@ extension WebApp {
             let approval = try await WebApprovals.panel(entity: entity, record: record, page: page, app: self, db: db)
             let locked = approval?["locked"] as? Bool ?? false
             let attachments = try await attachmentsPanel(record, entity: entity, page: page, db: db)
+            let pool = locked ? nil : try await WebPools.panel(record, entity: entity, app: self, page: page, db: db)
             // Sections of the tenant's enabled modules that apply to every record (e.g. the timeline).
             var panels: [[String: Any]] = []
             for moduleID in try await TenantModules.enabled(on: db.connection, logger: db.logger) {
@@ -86,13 +87,15 @@ extension WebApp {
             }
             return render("record", page, [
                 "panels": panels,
+                "pool": pool.map { $0 as Any } ?? false,
                 "approval": approval.map { $0 as Any } ?? false,
                 "module_actions": moduleActions,
                 "title": title,
                 "entity": ["key": key, "label": label(entity, lang)],
                 "record": ["id": id.uuidString.lowercased(), "title": title, "version": record.version,
                            "owner": record.ownerID.map { format.names[$0.uuidString.lowercased()] ?? "" } ?? "",
-                           "created": DisplayFormat.dateTime(record.createdAt), "updated": DisplayFormat.dateTime(record.updatedAt)],
+                           "created": DisplayFormat.dateTime(record.createdAt), "updated": DisplayFormat.dateTime(record.updatedAt),
+                           "last_activity": record.lastActivityAt.map(DisplayFormat.dateTime) ?? ""],
                 "sections": sections, "related": related, "history": historyRows, "attachments": attachments,
                 "can_edit": !locked && page.actor.access.scope(entity, .update) > .none,
                 "can_delete": !locked && page.actor.access.scope(entity, .delete) > .none,
