@@ -23,6 +23,8 @@ What it tests, end to end, through a real headless Chromium:
   * Excel (excel_checks.py): a workbook written by LibreOffice Calc imported on the import page, the Excel export read back by LibreOffice.
   * the activities module: a visit logged from an account page at 390 px shows on its timeline,
     and the calendar page is a list of days on a phone.
+  * customer pools (pool_checks.py): a zh-CN salesperson claims a customer from the pool at 390 px
+    and returns it; an administrator sets a department pool up.
   * two-factor sign-in (twofactor_checks.py): the enrolment QR code read back with zbarimg, a
     code computed from it confirms the enrolment and completes the next sign-in.
 
@@ -82,6 +84,7 @@ from excel_checks import EXCEL_CHECKS  # noqa: E402
 from service_checks import SERVICE_CHECKS  # noqa: E402
 from twofactor_checks import TWOFACTOR_CHECKS  # noqa: E402
 from purchasing_checks import PURCHASING_CHECKS  # noqa: E402
+from pool_checks import POOL_CHECKS  # noqa: E402
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SERVER_BINARY = os.path.join(REPO_ROOT, ".build", "debug", "atrium")
@@ -264,7 +267,7 @@ CHECKS = [
     session_cookie_is_httponly_and_samesite_lax,
 ] + CRM_CHECKS + SALES_CHECKS + EXPENSES_CHECKS + KNOWLEDGE_CHECKS + MARKETING_CHECKS + SERVICE_CHECKS + [
     activities_visit_logged_on_a_phone_shows_on_the_timeline_and_the_calendar,
-] + NOTIFICATION_CHECKS + AUTOMATION_CHECKS + TWOFACTOR_CHECKS + PURCHASING_CHECKS + EXCEL_CHECKS
+] + NOTIFICATION_CHECKS + AUTOMATION_CHECKS + TWOFACTOR_CHECKS + PURCHASING_CHECKS + EXCEL_CHECKS + POOL_CHECKS
 
 
 def chosen_checks():
