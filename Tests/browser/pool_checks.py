@@ -73,7 +73,7 @@ def salesperson_claims_a_customer_from_the_pool_and_returns_it_at_390px(ui):
         ui.type_into("#release-reason", "客户暂无需求")
         ui.click_and_load(ui.find("[data-testid=release]"))
         ui.find(f"tr[data-id='{account['id']}']")
-        expect("pool=" in ui.query(), f"returning it should lead to the pool's list; at {ui.path()}?{ui.query()}")
+        expect("pool" in ui.query(), f"returning it should lead to the pool's list; at {ui.path()}?{ui.query()}")
     finally:
         back_to_the_administrator(ui)
     status, moves = api(ui, "GET", f"/api/v1/account/{account['id']}/pool-moves")
