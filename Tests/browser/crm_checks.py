@@ -100,6 +100,20 @@ def create_record(ui, entity, values, from_list=True):
     return record_id
 
 
+def make_user(ui, email, name, password, change, locale="en"):
+    """A user made with atrium-admin (the tenant's user limit raised to 40), then changed through
+    the admin API (`change`: roles, department_id, manager_id …); returns the user's id."""
+    run_admin(ui, "tenant", "limits", ui.slug, "--max-users", "40")
+    run_admin(ui, "user", "create", "--tenant", ui.slug, "--email", email, "--name", name, "--password", password, "--locale", locale)
+    status, body = api(ui, "GET", "/api/v1/admin/users")
+    expect(status == 200, f"GET /api/v1/admin/users should be 200; got {status}: {body}")
+    user_id = next((user.get("id") for user in body.get("users", []) if user.get("email") == email), None)
+    expect(user_id, f"{email} is missing from /api/v1/admin/users")
+    status, changed = api(ui, "PATCH", f"/api/v1/admin/users/{user_id}", change)
+    expect(status == 200, f"PATCH /api/v1/admin/users/{user_id} {change} should be 200; got {status}: {changed}")
+    return user_id
+
+
 def api(ui, method, path, body=None):
     """A JSON API call with the administrator's API token; returns (status, parsed body)."""
     data = json.dumps(body).encode() if body is not None else None

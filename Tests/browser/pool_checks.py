@@ -7,7 +7,7 @@ pools page. They end signed in as the administrator at the desktop size.
 import secrets
 
 from browser_support import expect
-from crm_checks import api, run_admin
+from crm_checks import api, make_user
 from expenses_checks import back_to_the_administrator
 
 PHONE_WIDTH, PHONE_HEIGHT = 390, 844
@@ -16,18 +16,10 @@ SELLER_PASSWORD = "Seller-pass-58"
 
 def pool_seller(ui):
     """A zh-CN salesperson (made once): (email, name, id)."""
-    if ui.state.get("pool_seller"):
-        return ui.state["pool_seller"]
-    email, name = f"pool-seller@{ui.slug}.test", "陈晓"
-    run_admin(ui, "tenant", "limits", ui.slug, "--max-users", "30")
-    run_admin(ui, "user", "create", "--tenant", ui.slug, "--email", email, "--name", name, "--password", SELLER_PASSWORD, "--locale", "zh-CN")
-    status, body = api(ui, "GET", "/api/v1/admin/users")
-    expect(status == 200, f"GET /api/v1/admin/users should be 200; got {status}: {body}")
-    user_id = next((user.get("id") for user in body.get("users", []) if user.get("email") == email), None)
-    expect(user_id, f"{email} is missing from /api/v1/admin/users")
-    status, changed = api(ui, "PATCH", f"/api/v1/admin/users/{user_id}", {"roles": ["salesperson"]})
-    expect(status == 200, f"making {email} a salesperson should be 200; got {status}: {changed}")
-    ui.state["pool_seller"] = (email, name, user_id)
+    if not ui.state.get("pool_seller"):
+        email, name = f"pool-seller@{ui.slug}.test", "陈晓"
+        user_id = make_user(ui, email, name, SELLER_PASSWORD, {"roles": ["salesperson"]}, locale="zh-CN")
+        ui.state["pool_seller"] = (email, name, user_id)
     return ui.state["pool_seller"]
 
 
