@@ -10,7 +10,7 @@ import Platform
 public enum ActivitiesModule {
     public static let manifest = ModuleManifest(
         id: "activities", version: "0.1.0", names: ["en": "Activities", "zh-CN": "跟进与任务"],
-        entities: ActivitiesEntities.all, hooks: ActivitiesRules.hooks, routes: ActivitiesRoutes(),
+        entities: ActivitiesEntities.all, hooks: ActivitiesRules.hooks, routes: ActivitiesRoutes(), handover: ActivitiesHandover.run,
         pages: [ModulePage(path: "/app/calendar", labelKey: "activities.nav.calendar", requires: "event"),
                 ModulePage(path: "/app/activities/dormant", labelKey: "activities.nav.dormant", requires: "activity"),
                 ModulePage(path: "/app/task?f0=status&op0=in&v0=open,in_progress", labelKey: "activities.nav.open_tasks", requires: "task")],

@@ -20,6 +20,10 @@ public struct ModuleManifest: Sendable, Equatable {
     public let routes: (any ModuleRoutes)?
     /// Run (idempotently) when a tenant enables the module, e.g. to seed a default pipeline.
     public let setUp: ModuleSetUp?
+    /// Run after the platform handed a leaver's records over (工作移交), in the same transaction:
+    /// what the module keeps about people besides ownership (a task's assignee, an event's
+    /// attendees) follows. Returns what it changed, counted by a label (`task.assignee`).
+    public let handover: ModuleHandover?
     /// Extra links the module adds to its navigation group (label keys from the locale files).
     public let pages: [ModulePage]
     /// Buttons the module adds to record pages of its entities (convert, merge, print).
@@ -61,7 +65,7 @@ public struct ModuleManifest: Sendable, Equatable {
     public let reports: [ModuleReport]
 
     public init(id: String, version: String, names: [String: String], depends: [String] = [], entities: [EntityDefinition] = [],
-                hooks: [(String, any RecordHooks)] = [], routes: (any ModuleRoutes)? = nil, setUp: ModuleSetUp? = nil,
+                hooks: [(String, any RecordHooks)] = [], routes: (any ModuleRoutes)? = nil, setUp: ModuleSetUp? = nil, handover: ModuleHandover? = nil,
                 pages: [ModulePage] = [], actions: [ModuleAction] = [], approvals: [ApprovalBinding] = [],
                 defaultGrants: [String: [String: DataScope]] = [:], entityGrants: [String: [String: [String: DataScope]]] = [:],
                 roles: [ModuleRole] = [], migrations: [Migration] = [],
@@ -79,6 +83,7 @@ public struct ModuleManifest: Sendable, Equatable {
         self.hooks = hooks
         self.routes = routes
         self.setUp = setUp
+        self.handover = handover
         self.pages = pages
         self.actions = actions
         self.approvals = approvals
@@ -210,6 +215,18 @@ public protocol RecordPanel: Sendable {
 }
 
 /// A module's tenant set-up: runs inside the tenant transaction that enables the module.
+public typealias ModuleHandover = @Sendable (_ context: HandoverContext) async throws -> [String: Int]
+
+/// A handover as a module sees it: who left, who takes over, and the administrator's actor.
+public struct HandoverContext: Sendable {
+    public let leaver: UUID
+    public let heir: UUID
+    public let engine: RecordEngine
+    public let actor: RecordEngine.Actor
+    public let connection: PostgresConnection
+    public let logger: Logger
+}
+
 public typealias ModuleSetUp = @Sendable (_ engine: RecordEngine, _ actor: RecordEngine.Actor, _ connection: PostgresConnection, _ logger: Logger) async throws -> Void
 
 /// A role a module brings, with its rights on the tenant's custom objects (its rights in

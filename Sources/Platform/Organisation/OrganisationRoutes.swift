@@ -152,9 +152,21 @@ extension RecordRoutes {
     @Sendable func handover(_ request: Request, context: AtriumContext) async throws -> Response {
         let id = try Self.uuid(context, "id", notFound: AccessError.userNotFound)
         let input = try await Self.decode(HandoverInput.self, request)
+        let catalog = services.catalog
+        let engine = self.engine
         return Self.json(try Self.encoded(try await run(request, context, write: true, adminOnly: true) { actor, db in
-            try await Self.organisation.handover(from: id, to: input.to, entities: input.entities, deactivate: input.deactivate ?? true,
-                                                 as: actor, on: db.connection, logger: db.logger)
+            var result = try await Self.organisation.handover(from: id, to: input.to, entities: input.entities, deactivate: input.deactivate ?? true,
+                                                              as: actor, on: db.connection, logger: db.logger)
+            // The enabled modules' own part (a task's assignee, an event's attendees), unless
+            // the handover was limited to some objects.
+            if input.entities == nil {
+                let handover = HandoverContext(leaver: id, heir: input.to, engine: engine, actor: actor, connection: db.connection, logger: db.logger)
+                for module in try await TenantModules.enabled(on: db.connection, logger: db.logger) {
+                    guard let moved = try await catalog.manifests[module]?.handover?(handover) else { continue }
+                    result.moved.merge(moved) { $0 + $1 }
+                }
+            }
+            return result
         }))
     }
 
