@@ -30,6 +30,8 @@ enum ActivitiesEntities: EntityDeclarations {
         field("notes", "Notes", "内容", .longText) { $0.searchable = true; $0.maxLength = 10_000 },
         field("outcome", "Outcome", "结果", .text) { $0.maxLength = 500 },
         field("next_step", "Next step", "下一步", .text) { $0.maxLength = 500 },
+        field("participant_ids", "Colleagues present (user ids)", "参与同事", .text) { $0.maxLength = 2_000 },
+        field("contact_ids", "Contacts present (contact ids)", "参与联系人", .text) { $0.maxLength = 2_000 },
     ] + relatedFields(required: true),
     titleField: "subject", listColumns: ["occurred_at", "kind", "subject", "related_title", "owner_id"], defaultSort: "-occurred_at")
 
@@ -42,6 +44,7 @@ enum ActivitiesEntities: EntityDeclarations {
         field("reminder_at", "Remind at", "提醒时间", .datetime) { $0.filterable = true },
         field("completed_at", "Completed at", "完成时间", .datetime) { $0.computed = true; $0.filterable = true },
         field("description", "Description", "说明", .longText) { $0.searchable = true; $0.maxLength = 10_000 },
+        field("batch_id", "Assigned together (batch)", "批量分派批次", .text) { $0.computed = true; $0.filterable = true; $0.maxLength = 36 },
     ] + relatedFields(required: false),
     titleField: "subject", listColumns: ["subject", "status", "priority", "due_at", "assignee", "related_title"], defaultSort: "due_at")
 

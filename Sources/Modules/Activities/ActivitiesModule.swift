@@ -13,7 +13,8 @@ public enum ActivitiesModule {
         entities: ActivitiesEntities.all, hooks: ActivitiesRules.hooks, routes: ActivitiesRoutes(), handover: ActivitiesHandover.run,
         pages: [ModulePage(path: "/app/calendar", labelKey: "activities.nav.calendar", requires: "event"),
                 ModulePage(path: "/app/activities/dormant", labelKey: "activities.nav.dormant", requires: "activity"),
-                ModulePage(path: "/app/task?f0=status&op0=in&v0=open,in_progress", labelKey: "activities.nav.open_tasks", requires: "task")],
+                ModulePage(path: "/app/task?f0=status&op0=in&v0=open,in_progress", labelKey: "activities.nav.open_tasks", requires: "task"),
+                ModulePage(path: "/app/activities/tasks/completion", labelKey: "activities.nav.completion", requires: "task")],
         defaultGrants: defaultGrants, migrations: LastActivity.migrations + CalendarFeed.migrations + [TaskReminders.migration, EventReminders.migration, LastActivity.toRecords],
         demoData: ActivitiesDemoData.seed, layouts: layouts, recordPanels: [TimelinePanel()], jobs: [TaskReminders.job, EventReminders.job],
         notificationKinds: ["activities.task_assigned", "activities.task_reminder", "activities.event_reminder"])
@@ -73,6 +74,7 @@ struct ActivitiesRoutes: ModuleRoutes {
         ActivitiesPages(web: web).register(on: router)
         CalendarAPI(web: web).register(on: router)
         CalendarPage(web: web).register(on: router)
+        TaskBatchRoutes(web: web).register(on: router)
     }
 }
 

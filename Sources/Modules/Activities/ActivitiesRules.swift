@@ -9,6 +9,7 @@ enum ActivitiesRules {
         ("activity", RelatedRecord(required: true)),
         ("activity", ActivityTime()),
         ("activity", LastActivityKeeper()),
+        ("activity", ActivityParticipants()),
         ("task", RelatedRecord(required: false)),
         ("task", TaskFlow()),
         ("event", EventSeries()),

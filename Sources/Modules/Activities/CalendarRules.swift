@@ -44,10 +44,6 @@ struct EventSeries: RecordHooks {
 
     static func rule(of record: Record) -> RecurrenceRule? { rule { record.values[$0] } }
 
-    static func attendees(_ value: JSONValue?) -> [String] {
-        (value?.stringValue ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty }
-    }
-
     func beforeValidate(_ write: inout RecordWrite) async throws {
         try await exception(&write)
         try times(&write)
@@ -173,23 +169,7 @@ struct EventSeries: RecordHooks {
     // MARK: Attendees
 
     func attendees(_ write: inout RecordWrite) async throws {
-        guard let sent = write.values["attendee_ids"] else { return }
-        guard !sent.isNull else { return }
-        guard sent.stringValue != nil else { return }  // the engine names a non-text value
-        let ids = Self.attendees(sent)
-        guard ids.count <= Self.maxAttendees else {
-            throw Self.invalid("attendee_ids", "may name at most \(Self.maxAttendees) people", key: "attendees_too_many", ["max": "\(Self.maxAttendees)"])
-        }
-        let members = try await OrganisationAdmin().members(on: write.context.connection, logger: write.context.logger)
-        let active = Set(members.filter(\.active).map { $0.id.uuidString.lowercased() })
-        var unique: [String] = []
-        for id in ids where !unique.contains(id) {
-            guard UUID(uuidString: id) != nil, active.contains(id) else {
-                throw Self.invalid("attendee_ids", "names no active user of this company: \(id)", key: "attendee_unknown", ["id": id])
-            }
-            unique.append(id)
-        }
-        write.values["attendee_ids"] = unique.isEmpty ? .null : .string(unique.joined(separator: ","))
+        try await PeopleList.check("attendee_ids", &write, max: Self.maxAttendees, tooMany: "attendees_too_many", unknown: "attendee_unknown")
     }
 
     // MARK: After the write
@@ -204,13 +184,11 @@ struct EventSeries: RecordHooks {
                                                          expectedVersion: record.version, as: context.derivedActor, on: context.connection, logger: context.logger)
             }
         }
-        try await share(record, added: Self.attendees(record.values["attendee_ids"]), removed: [], context: context)
+        try await PeopleList.reshare("attendee_ids", record, previous: nil, context: context)
     }
 
     func afterUpdate(_ record: Record, previous: Record, context: HookContext) async throws {
-        let now = Self.attendees(record.values["attendee_ids"]), before = Self.attendees(previous.values["attendee_ids"])
-        guard now != before else { return }
-        try await share(record, added: now.filter { !before.contains($0) }, removed: before.filter { !now.contains($0) }, context: context)
+        try await PeopleList.reshare("attendee_ids", record, previous: previous, context: context)
     }
 
     func afterDelete(_ record: Record, context: HookContext) async throws {
@@ -221,22 +199,4 @@ struct EventSeries: RecordHooks {
         }
     }
 
-    /// Read shares for attendees (the owner needs none), removed for those taken off.
-    func share(_ record: Record, added: [String], removed: [String], context: HookContext) async throws {
-        let owner = record.ownerID?.uuidString.lowercased()
-        for id in added where id != owner {
-            guard let user = UUID(uuidString: id) else { continue }
-            try await context.engine.share("event", id: record.id, RecordEngine.Share(kind: "user", granteeID: user, access: "read"),
-                                           as: context.derivedActor, on: context.connection, logger: context.logger)
-        }
-        for id in removed where id != owner {
-            guard let user = UUID(uuidString: id) else { continue }
-            do {
-                try await context.engine.unshare("event", id: record.id, kind: "user", grantee: user, as: context.derivedActor,
-                                                 on: context.connection, logger: context.logger)
-            } catch AccessError.shareNotFound {
-                // Someone removed the share by hand already.
-            }
-        }
-    }
 }
