@@ -83,9 +83,26 @@ import Testing
             #expect((versions.json["revisions"]?.arrayValue ?? []).compactMap { $0["revision"]?.asInt } == [4, 3, 2, 1])
             #expect(versions.json["revisions"]?.arrayValue?[1]["title"]?.stringValue == "退货与换货流程")
 
+            // The pages: the list with restore buttons, a diff shown escaped, a restore from the form.
+            _ = try await KnowledgeTests.patch(api, "kb_article", id, #"{"body": "第一步：登记\n<img src=x onerror=alert(1)>"}"#)
+            var browser = BrowserSession(client: client, tenant: tenant.info.slug)
+            _ = try await browser.login(email: tenant.adminEmail, password: tenant.password)
+            let list = String(buffer: try await browser.send(.get, "/app/knowledge/articles/\(id)/versions").body)
+            #expect(list.contains("data-testid=\"restore-4\"") && !list.contains("data-testid=\"restore-5\""), "\(list.prefix(300))")
+            let page = try await browser.send(.get, "/app/knowledge/articles/\(id)/diff?from=4&to=5")
+            let shown = String(buffer: page.body)
+            #expect(page.status == .ok)
+            #expect(shown.contains("&lt;img src=x onerror=alert(1)&gt;") && !shown.contains("<img src=x"), "the diff shows text, escaped")
+            #expect(shown.contains("data-kind=\"added\"") && shown.contains("data-kind=\"removed\""))
+            let csrf = try #require(BrowserSession.csrfToken(in: list))
+            let restoredByForm = try await browser.send(.post, "/app/knowledge/articles/\(id)/versions/4/restore", form: ["_csrf": csrf])
+            #expect(restoredByForm.status == .seeOther)
+            let now = try await api.call(.get, "/api/v1/kb_article/\(id)")
+            #expect(Self.revision(now.json) == 6 && now.json["body"]?.stringValue == "第一步：登记\n第二步：质检\n第三步：退款")
+
             // Readers see the versions through the article but cannot restore or write versions.
             let seller = try await Self.member(client, tenant, "seller")
-            #expect(try await seller.api.call(.get, "/api/v1/knowledge/articles/\(id)/versions").json["revisions"]?.arrayValue?.count == 4)
+            #expect(try await seller.api.call(.get, "/api/v1/knowledge/articles/\(id)/versions").json["revisions"]?.arrayValue?.count == 6)
             let refused = try await seller.api.call(.post, "/api/v1/knowledge/articles/\(id)/versions/2/restore")
             #expect(refused.status == .forbidden, "\(refused.text)")
             let forged = try await seller.api.call(.post, "/api/v1/kb_article_version",
@@ -95,7 +112,7 @@ import Testing
             let agent = try await Self.member(client, tenant, "agent", role: "service_agent")
             let agentForged = try await agent.api.call(.post, "/api/v1/kb_article_version", json: #"{"article": "\#(id)", "revision": 9, "title": "forged"}"#)
             #expect(agentForged.status == .forbidden, "\(agentForged.text)")
-            #expect(try await agent.api.count("kb_article_version") == 3)
+            #expect(try await agent.api.count("kb_article_version") == 5)
         }
     }
 
@@ -193,6 +210,38 @@ import Testing
             let page = String(buffer: try await admin.send(.get, "/app/knowledge/announcements/\(current)").body)
             #expect(page.contains("data-testid=\"receipts\""))
             #expect(page.contains("data-testid=\"read-count\">4<") && page.contains("data-testid=\"unread-count-receipts\">1<"))
+        }
+    }
+
+    /// 收藏夹: starring is per user; the list shows only articles the user can still read.
+    @Test func favouritesListTheStarredArticlesTheUserCanRead() async throws {
+        try await F.withTenant("kbfav") { client, tenant in
+            let api = try await RecordAPIClient.admin(client, tenant)
+            let first = try await Self.publishedArticle(api, title: "客户分级标准", body: "A/B/C 三级。")
+            let second = try await Self.publishedArticle(api, title: "合同审批流程", body: "法务 → 财务。")
+            let seller = try await Self.member(client, tenant, "fan")
+            #expect(try await seller.api.call(.post, "/api/v1/knowledge/articles/\(first)/favourite", json: #"{"starred": true}"#).status == .ok)
+            #expect(try await seller.api.call(.post, "/api/v1/knowledge/articles/\(second)/favourite", json: #"{"starred": true}"#).status == .ok)
+            _ = try await seller.api.call(.post, "/api/v1/knowledge/articles/\(second)/favourite", json: #"{"starred": true}"#)
+            var mine = try await seller.api.call(.get, "/api/v1/knowledge/favourites")
+            #expect((mine.json["articles"]?.arrayValue ?? []).compactMap { $0["id"]?.stringValue } == [second, first], "\(mine.text)")
+            // The administrator's list is their own.
+            #expect(try await api.call(.get, "/api/v1/knowledge/favourites").json["articles"]?.arrayValue?.isEmpty == true)
+            // Unpublished, the article drops out of the seller's list (the engine no longer lets them read it).
+            #expect(try await KnowledgeTests.patch(api, "kb_article", second, #"{"status": "draft"}"#).status == .ok)
+            mine = try await seller.api.call(.get, "/api/v1/knowledge/favourites")
+            #expect((mine.json["articles"]?.arrayValue ?? []).compactMap { $0["id"]?.stringValue } == [first])
+            #expect(try await seller.api.call(.post, "/api/v1/knowledge/articles/\(second)/favourite", json: #"{"starred": true}"#).status == .notFound)
+            // The page lists it; unstarring from the page empties the list.
+            var browser = BrowserSession(client: client, tenant: tenant.info.slug)
+            _ = try await browser.login(email: seller.email, password: "Member-password-1")
+            let page = String(buffer: try await browser.send(.get, "/app/knowledge/favourites").body)
+            #expect(page.contains("客户分级标准") && !page.contains("合同审批流程"))
+            let csrf = try #require(BrowserSession.csrfToken(in: page))
+            let removed = try await browser.send(.post, "/app/knowledge/articles/\(first)/favourite",
+                                                 form: ["_csrf": csrf, "starred": "no", "back": "/app/knowledge/favourites"])
+            #expect(removed.status == .seeOther && removed.headers[.location] == "/app/knowledge/favourites")
+            #expect(try await seller.api.call(.get, "/api/v1/knowledge/favourites").json["articles"]?.arrayValue?.isEmpty == true)
         }
     }
 }

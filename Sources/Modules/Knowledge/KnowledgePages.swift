@@ -12,6 +12,8 @@ struct KnowledgePages: ModuleHandlers {
     func register(on router: RouterGroup<AtriumContext>) {
         router.get("app/knowledge/articles/:id", use: article)
         router.post("app/knowledge/articles/:id/vote", use: vote)
+        router.post("app/knowledge/articles/:id/favourite", use: favourite)
+        router.get("app/knowledge/favourites", use: favourites)
         router.get("app/knowledge/articles/:id/versions", use: versions)
         router.get("app/knowledge/articles/:id/diff", use: diff)
         router.post("app/knowledge/articles/:id/versions/:revision/restore", use: restore)
@@ -40,6 +42,7 @@ struct KnowledgePages: ModuleHandlers {
             let category = try await store.get("kb_category", article.string("category"))
             let lang = page.locale
             let canEdit = try await KnowledgeAPI.mayUpdate(article, store: store)
+            let starred = try await ArticleFavourites.ids(of: page.actor.user.id, on: db.connection, logger: db.logger).contains(id)
             let categoryName = category.map { (lang == "en" ? $0.string("name_en") : nil) ?? $0.string("name") ?? "" } ?? ""
             return web.render("knowledge_article", page, [
                 "title": article.string("title") ?? "", "id": article.idText, "number": article.string("number") ?? "",
@@ -51,7 +54,7 @@ struct KnowledgePages: ModuleHandlers {
                 "html": Markdown.html(article.string("body") ?? ""),
                 "helpful": "\(counts.helpful)", "not_helpful": "\(counts.notHelpful)", "views": "\(counts.views)", "readers": "\(counts.readers)",
                 "voted_yes": counts.mine == true, "voted_no": counts.mine == false,
-                "can_edit": canEdit,
+                "can_edit": canEdit, "starred": starred,
             ])
         }
     }
@@ -67,6 +70,31 @@ struct KnowledgePages: ModuleHandlers {
         }
     }
 
+    @Sendable func favourite(_ request: Request, context: AtriumContext) async throws -> Response {
+        guard context.identity != nil else { return WebApp.redirect("/login") }
+        let id = try Self.id(context)
+        let form = try await FormBody.parse(request, limit: 4 * 1024)
+        return try await web.page(request, context, form: form) { page, db in
+            _ = try await KnowledgeAPI.read("kb_article", id, store: store(page, db))
+            try await ArticleFavourites.set(id, for: page.actor.user.id, starred: form["starred"] == "yes", on: db.connection, logger: db.logger)
+            return WebApp.redirect(LocalPath.safe(form["back"]) ?? "/app/knowledge/articles/\(id.uuidString.lowercased())")
+        }
+    }
+
+    @Sendable func favourites(_ request: Request, context: AtriumContext) async throws -> Response {
+        guard context.identity != nil else { return WebApp.redirect("/login") }
+        return try await web.page(request, context, current: "kb_article") { page, db in
+            let store = store(page, db)
+            try await KnowledgeAPI.requireEnabled(store)
+            let articles = try await ArticleFavourites.articles(of: page.actor.user.id, store: store)
+            return web.render("knowledge_favourites", page, [
+                "title": web.t("knowledge.nav.favourites", page.locale), "none": articles.isEmpty,
+                "articles": articles.map { ["id": $0.idText, "title": $0.string("title") ?? "", "number": $0.string("number") ?? "",
+                                            "summary": $0.string("summary") ?? "", "published_at": time($0.string("published_at"))] },
+            ])
+        }
+    }
+
     @Sendable func versions(_ request: Request, context: AtriumContext) async throws -> Response {
         guard context.identity != nil else { return WebApp.redirect("/login") }
         let id = try Self.id(context)
@@ -75,6 +103,7 @@ struct KnowledgePages: ModuleHandlers {
             let article = try await KnowledgeAPI.read("kb_article", id, store: store)
             let revisions = try await ArticleVersions.revisions(of: article, store: store)
             let canEdit = try await KnowledgeAPI.mayUpdate(article, store: store)
+            let starred = try await ArticleFavourites.ids(of: page.actor.user.id, on: db.connection, logger: db.logger).contains(id)
             return web.render("knowledge_versions", page, [
                 "title": article.string("title") ?? "", "id": article.idText, "can_edit": canEdit, "several": revisions.count > 1,
                 "revisions": revisions.enumerated().map { index, revision in

@@ -12,6 +12,8 @@ import Platform
 ///     GET  /api/v1/knowledge/articles/{id}/versions            {"revisions": [{"revision", "title", …, "current"}]}
 ///     GET  /api/v1/knowledge/articles/{id}/diff?from=1&to=2    {"lines": [{"kind": same|removed|added, "text"}]}
 ///     POST /api/v1/knowledge/articles/{id}/versions/{n}/restore  the article with revision n's content (a new revision)
+///     POST /api/v1/knowledge/articles/{id}/favourite           {"starred": true|false} → {"starred"}
+///     GET  /api/v1/knowledge/favourites                       {"articles": […]}: the caller's starred articles they can read
 ///     GET  /api/v1/knowledge/announcements/current             today's announcements, pinned first, with "read"
 ///     POST /api/v1/knowledge/announcements/{id}/read           marks it read by the caller
 ///     GET  /api/v1/knowledge/announcements/{id}/receipts       {"read": […], "unread": […]} (who may change it)
@@ -24,6 +26,8 @@ struct KnowledgeRoutes: ModuleRoutes {
         router.get("api/v1/knowledge/articles/:id/versions", use: api.versions)
         router.get("api/v1/knowledge/articles/:id/diff", use: api.diff)
         router.post("api/v1/knowledge/articles/:id/versions/:revision/restore", use: api.restore)
+        router.post("api/v1/knowledge/articles/:id/favourite", use: api.favourite)
+        router.get("api/v1/knowledge/favourites", use: api.favourites)
         router.get("api/v1/knowledge/announcements/current", use: api.current)
         router.post("api/v1/knowledge/announcements/:id/read", use: api.markRead)
         router.get("api/v1/knowledge/announcements/:id/receipts", use: api.receipts)
@@ -117,6 +121,25 @@ struct KnowledgeAPI: ModuleHandlers {
         return try await run(request, context, write: true) { store in
             let article = try await Self.read("kb_article", id, store: store)
             return RecordRoutes.json(try await ArticleVersions.restore(number, of: article, store: store).json)
+        }
+    }
+
+    @Sendable func favourite(_ request: Request, context: AtriumContext) async throws -> Response {
+        let id = try Self.id(context)
+        let body = try await RecordRoutes.object(request)
+        guard case .bool(let starred)? = body["starred"] else { throw AtriumError.validation(field: "starred", "must be true or false") }
+        return try await run(request, context, write: true) { store in
+            _ = try await Self.read("kb_article", id, store: store)
+            try await ArticleFavourites.set(id, for: store.actor.user.id, starred: starred, on: store.connection, logger: store.logger)
+            return RecordRoutes.json(.object(["starred": .bool(starred)]))
+        }
+    }
+
+    @Sendable func favourites(_ request: Request, context: AtriumContext) async throws -> Response {
+        try await run(request, context) { store in
+            try await Self.requireEnabled(store)
+            let articles = try await ArticleFavourites.articles(of: store.actor.user.id, store: store)
+            return RecordRoutes.json(.object(["articles": .array(articles.map(\.json))]))
         }
     }
 
