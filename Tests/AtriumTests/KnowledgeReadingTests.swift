@@ -113,6 +113,9 @@ import Testing
             let agentForged = try await agent.api.call(.post, "/api/v1/kb_article_version", json: #"{"article": "\#(id)", "revision": 9, "title": "forged"}"#)
             #expect(agentForged.status == .forbidden, "\(agentForged.text)")
             #expect(try await agent.api.count("kb_article_version") == 5)
+            // Not even an administrator writes one.
+            let adminForged = try await api.call(.post, "/api/v1/kb_article_version", json: #"{"article": "\#(id)", "revision": 9, "title": "forged"}"#)
+            #expect(adminForged.status == .unprocessableContent, "\(adminForged.text)")
         }
     }
 
@@ -121,6 +124,10 @@ import Testing
             let api = try await RecordAPIClient.admin(client, tenant)
             let body = "## 步骤\n\n- [手册](https://example.com/m)\n- [坏链接](javascript:alert(1))\n\n<script>alert(1)</script>\n<img src=x onerror=alert(1)>"
             let id = try await Self.publishedArticle(api, title: "安全渲染", body: body)
+            // A document attached through the platform's files shows on the reading page.
+            let uploaded = try await AttachmentTests.upload(api, "/api/v1/kb_article/\(id)",
+                                                            [.init(fileName: "报价模板.pdf", contentType: "application/pdf", content: AttachmentTests.pdf)])
+            #expect(uploaded.status == .created, "\(uploaded.text)")
             let rendered = try await api.call(.get, "/api/v1/knowledge/articles/\(id)/rendered")
             let html = try #require(rendered.json["html"]?.stringValue)
             KnowledgeMarkdownTests.expectSafe(html, body)
@@ -138,6 +145,7 @@ import Testing
                 #expect(page.status == .ok)
                 let text = String(buffer: page.body)
                 #expect(text.contains("<h2>步骤</h2>") && !text.contains("<script>alert(1)"), "\(text.prefix(400))")
+                #expect(text.contains("data-testid=\"kb-files\"") && text.contains("报价模板.pdf"))
             }
             var feedback = try await api.call(.get, "/api/v1/knowledge/articles/\(id)/rendered").json["feedback"]
             #expect(feedback?["views"]?.asInt == 2)

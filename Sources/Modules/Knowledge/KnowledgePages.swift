@@ -43,6 +43,9 @@ struct KnowledgePages: ModuleHandlers {
             let lang = page.locale
             let canEdit = try await KnowledgeAPI.mayUpdate(article, store: store)
             let starred = try await ArticleFavourites.ids(of: page.actor.user.id, on: db.connection, logger: db.logger).contains(id)
+            // Documents attached to the article (the platform's files; the download checks the record again).
+            let files = try await Attachments(engine: web.engine, files: web.services.files)
+                .list(of: "kb_article", id: id, as: page.actor, on: db.connection, logger: db.logger)
             let categoryName = category.map { (lang == "en" ? $0.string("name_en") : nil) ?? $0.string("name") ?? "" } ?? ""
             return web.render("knowledge_article", page, [
                 "title": article.string("title") ?? "", "id": article.idText, "number": article.string("number") ?? "",
@@ -54,7 +57,9 @@ struct KnowledgePages: ModuleHandlers {
                 "html": Markdown.html(article.string("body") ?? ""),
                 "helpful": "\(counts.helpful)", "not_helpful": "\(counts.notHelpful)", "views": "\(counts.views)", "readers": "\(counts.readers)",
                 "voted_yes": counts.mine == true, "voted_no": counts.mine == false,
-                "can_edit": canEdit, "starred": starred,
+                "can_edit": canEdit, "starred": starred, "has_files": !files.isEmpty,
+                "files": files.map { ["name": $0.fileName, "size": DisplayFormat.fileSize($0.byteSize),
+                                      "href": "/app/kb_article/\(article.idText)/attachments/\($0.id.uuidString.lowercased())"] },
             ])
         }
     }
@@ -104,6 +109,9 @@ struct KnowledgePages: ModuleHandlers {
             let revisions = try await ArticleVersions.revisions(of: article, store: store)
             let canEdit = try await KnowledgeAPI.mayUpdate(article, store: store)
             let starred = try await ArticleFavourites.ids(of: page.actor.user.id, on: db.connection, logger: db.logger).contains(id)
+            // Documents attached to the article (the platform's files; the download checks the record again).
+            let files = try await Attachments(engine: web.engine, files: web.services.files)
+                .list(of: "kb_article", id: id, as: page.actor, on: db.connection, logger: db.logger)
             return web.render("knowledge_versions", page, [
                 "title": article.string("title") ?? "", "id": article.idText, "can_edit": canEdit, "several": revisions.count > 1,
                 "revisions": revisions.enumerated().map { index, revision in

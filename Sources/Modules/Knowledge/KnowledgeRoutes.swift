@@ -146,8 +146,9 @@ struct KnowledgeAPI: ModuleHandlers {
     /// Announcements shown today (China time), pinned and important first, then the newest.
     static func current(store: ModuleStore) async throws -> [Record] {
         let today = ChinaCalendar.day(0)
-        let started = try await store.all("announcement", filter: ModuleStore.op("starts_on", "lte", .string(today)), sort: "-starts_on")
-        let shown = started.filter { ($0.string("ends_on") ?? "9999-12-31") >= today }
+        let window = ModuleStore.and([ModuleStore.op("starts_on", "lte", .string(today)),
+                                      .object(["or": .array([ModuleStore.op("ends_on", "gte", .string(today)), ModuleStore.op("ends_on", "is_empty", .bool(true))])])])
+        let shown = try await store.all("announcement", filter: window, sort: "-starts_on")
         func rank(_ record: Record) -> Int { (record.values["pinned"] == .bool(true) ? 0 : 2) + (record.string("importance") == "important" ? 0 : 1) }
         return shown.enumerated().sorted { (rank($0.element), $0.offset) < (rank($1.element), $1.offset) }.map(\.element)
     }

@@ -8,6 +8,7 @@ enum KnowledgeRules {
         ("kb_article", ArticleFlow()),
         ("kb_category", CategoryTree()),
         ("announcement", AnnouncementWindow()),
+        ("kb_article_version", VersionHistory()),
     ]
 
     static func invalid(_ field: String, _ message: String, key: String, _ arguments: [String: String] = [:]) -> AtriumError {
@@ -82,6 +83,16 @@ struct AnnouncementWindow: RecordHooks {
     func beforeValidate(_ write: inout RecordWrite) async throws {
         if let from = write.value("starts_on")?.stringValue, let to = write.value("ends_on")?.stringValue, to < from {
             throw KnowledgeRules.invalid("ends_on", "must not be before starts_on", key: "ends_before_starts")
+        }
+    }
+}
+
+/// A kept version is history: only the article's rule writes it (``ArticleVersions``), once —
+/// an administrator's create, update or import is refused too.
+struct VersionHistory: RecordHooks {
+    func beforeValidate(_ write: inout RecordWrite) async throws {
+        guard write.isCreate, write.context.actor.access.writesComputed else {
+            throw KnowledgeRules.invalid("article", "versions are kept by the article's rule and never change", key: "version_history")
         }
     }
 }
