@@ -218,6 +218,25 @@ import Testing
             let page = String(buffer: try await admin.send(.get, "/app/knowledge/announcements/\(current)").body)
             #expect(page.contains("data-testid=\"receipts\""))
             #expect(page.contains("data-testid=\"read-count\">4<") && page.contains("data-testid=\"unread-count-receipts\">1<"))
+
+            // Targeted to a department and below: only its people see it, and only they are its audience.
+            let east = try #require(try await api.call(.post, "/api/v1/admin/departments", json: #"{"name": "华东"}"#).json["id"]?.stringValue)
+            let shanghai = try #require(try await api.call(.post, "/api/v1/admin/departments", json: #"{"name": "上海", "parent_id": "\#(east)"}"#).json["id"]?.stringValue)
+            #expect(try await api.call(.patch, "/api/v1/admin/users/\(people[0].id.uuidString.lowercased())", json: #"{"department_id": "\#(shanghai)"}"#).status == .ok)
+            let targeted = try await api.createID("announcement", #"{"title": "华东区季度会", "body": "周一上午。", "starts_on": "\#(today)", "audience": "departments", "target_department": "\#(east)"}"#)
+            func titles(_ client: RecordAPIClient) async throws -> [String] {
+                (try await client.call(.get, "/api/v1/knowledge/announcements/current").json["announcements"]?.arrayValue ?? []).compactMap { $0["title"]?.stringValue }
+            }
+            #expect(try await titles(people[0].api).contains("华东区季度会"))
+            #expect(try await !titles(people[1].api).contains("华东区季度会"))
+            #expect(try await people[1].api.call(.get, "/api/v1/announcement/\(targeted)").status == .notFound)
+            #expect(try await people[1].api.call(.post, "/api/v1/knowledge/announcements/\(targeted)/read").status == .notFound)
+            let targetedReceipts = try await api.call(.get, "/api/v1/knowledge/announcements/\(targeted)/receipts")
+            #expect((targetedReceipts.json["unread"]?.arrayValue ?? []).compactMap { $0["email"]?.stringValue } == [people[0].email], "\(targetedReceipts.text)")
+            // Opened to chosen roles instead, it reaches the salespeople and no longer the department.
+            #expect(try await KnowledgeTests.patch(api, "announcement", targeted, #"{"audience": "roles", "target_roles": ["salesperson"]}"#).status == .ok)
+            #expect(try await titles(people[1].api).contains("华东区季度会"))
+            #expect((try await api.call(.get, "/api/v1/knowledge/announcements/\(targeted)/receipts").json["unread_count"]?.asInt) == 4)
         }
     }
 

@@ -5,8 +5,8 @@ import PostgresNIO
 
 /// Read receipts of announcements (已读回执): a user who opens an announcement has read it,
 /// once (the first time counts), in the module's table `announcement_reads` under forced RLS.
-/// Who has not read it is every active user of the tenant without a receipt (announcements
-/// are not yet targeted to departments or roles, so everyone is their audience).
+/// Who has not read it is every active user of its audience (everyone, a department and
+/// below, or chosen roles) without a receipt.
 /// Callers read the announcement through the engine first; only those who may change it see
 /// the receipts (``KnowledgeAPI``).
 enum AnnouncementReads {
@@ -43,16 +43,19 @@ enum AnnouncementReads {
         return read
     }
 
-    /// The tenant's active users with their receipt, readers first (by time), then the rest by name.
-    static func receipts(_ announcement: UUID, on connection: PostgresConnection, logger: Logger) async throws -> (read: [Reader], unread: [Reader]) {
+    /// The announcement's audience among the tenant's active users, with their receipt:
+    /// readers first (by time), then the rest by name.
+    static func receipts(_ announcement: Record, on connection: PostgresConnection, logger: Logger) async throws -> (read: [Reader], unread: [Reader]) {
         let tenant = try await TenantScope.current(on: connection, logger: logger)
+        let audience = Audience(announcement, fields: Audience.announcementFields)
+        let tree = audience.departmentTree(try await OrganisationAdmin().departments(on: connection, logger: logger))
         var times: [UUID: Date] = [:]
         for try await (user, at) in try await connection.query("""
-            SELECT user_id, read_at FROM announcement_reads WHERE tenant_id = \(tenant) AND announcement_id = \(announcement)
+            SELECT user_id, read_at FROM announcement_reads WHERE tenant_id = \(tenant) AND announcement_id = \(announcement.id)
             """, logger: logger).decode((UUID, Date).self) {
             times[user] = at
         }
-        let members = try await OrganisationAdmin().members(on: connection, logger: logger).filter(\.active)
+        let members = try await OrganisationAdmin().members(on: connection, logger: logger).filter { $0.active && audience.reaches($0, tree: tree) }
         let people = members.map { Reader(id: $0.id, name: $0.displayName, email: $0.email, readAt: times[$0.id]) }
         return (people.filter { $0.readAt != nil }.sorted { ($0.readAt ?? .distantPast) < ($1.readAt ?? .distantPast) },
                 people.filter { $0.readAt == nil }.sorted { $0.name < $1.name })

@@ -66,7 +66,10 @@ enum KnowledgeEntities: EntityDeclarations {
         field("pinned", "Pinned", "置顶", .boolean) { $0.defaultValue = .bool(false); $0.filterable = true },
         field("starts_on", "Shown from", "发布日期", .date) { $0.required = true; $0.filterable = true },
         field("ends_on", "Shown until", "截止日期", .date) { $0.filterable = true },
-    ], titleField: "title", listColumns: ["title", "importance", "pinned", "starts_on", "ends_on", "owner_id"], defaultSort: "-starts_on")
+        field("audience", "For", "发布范围", .picklist) { $0.options = readerAudiences; $0.defaultValue = .string("everyone"); $0.filterable = true },
+        field("target_department", "Department (and below)", "部门（含下级）", .department),
+        field("target_roles", "Roles", "角色", .multiPicklist) { $0.options = readerRoles },
+    ], titleField: "title", listColumns: ["title", "importance", "pinned", "starts_on", "ends_on", "audience", "owner_id"], defaultSort: "-starts_on")
 
     /// Categories are the tenant's shared structure: everyone who may use the module reads all
     /// of them, and they do not count toward the plan's record limit.

@@ -20,7 +20,7 @@ public enum KnowledgeModule {
     /// Service agents and administrators write the knowledge base (they answer the questions)
     /// and see every article, drafts included. Everyone else reads articles by share only — a
     /// published article is shared with its category's readers (``ArticleReaders``), so
-    /// drafts stay private — and reads every announcement.
+    /// drafts stay private — and reads the announcements meant for them.
     static let defaultGrants: [String: [String: DataScope]] = [
         "administrator": DefaultRoles.working(.all),
         "service_agent": DefaultRoles.working(.all),
@@ -31,12 +31,11 @@ public enum KnowledgeModule {
 
     /// Article versions are written by the article's rule only: the roles that write articles
     /// read them (readers see them on the article's versions page, through the article).
-    /// Announcements are read by everyone.
+    /// Announcements reach readers by share, like articles (their audience: ``Audience``).
     static let entityGrants: [String: [String: [String: DataScope]]] = [
         "administrator": ["kb_article_version": versionsReadOnly],
         "service_agent": ["kb_article_version": versionsReadOnly],
-        "read_only": ["announcement": DefaultRoles.rights([(.read, .all)])],
-    ].merging(readers.map { ($0, ["announcement": DefaultRoles.readAll]) }) { first, _ in first }
+    ]
 
     /// An entity grant overrides the module's per action, so the writes are named as none.
     static let versionsReadOnly = DefaultRoles.rights([(.read, .all), (.export, .all), (.create, .none), (.update, .none), (.delete, .none), (.share, .none)])
@@ -53,6 +52,7 @@ public enum KnowledgeModule {
         ]),
         ModuleLayout(entity: "announcement", sections: [
             LayoutSection(titles: ["en": "Announcement", "zh-CN": "公告"], fields: ["title", "importance", "pinned", "starts_on", "ends_on"]),
+            LayoutSection(titles: ["en": "For whom", "zh-CN": "发布范围"], fields: ["audience", "target_department", "target_roles"]),
             LayoutSection(titles: ["en": "Content", "zh-CN": "内容"], columns: 1, fields: ["body"]),
         ]),
         ModuleLayout(entity: "kb_category", sections: [

@@ -170,7 +170,7 @@ struct KnowledgePages: ModuleHandlers {
                 "author": notice.ownerID.map { page.format.names[$0.uuidString.lowercased()] ?? "" } ?? "",
             ]
             if try await KnowledgeAPI.mayUpdate(notice, store: store) {
-                let (read, unread) = try await AnnouncementReads.receipts(id, on: db.connection, logger: db.logger)
+                let (read, unread) = try await AnnouncementReads.receipts(notice, on: db.connection, logger: db.logger)
                 values["receipts"] = [
                     "read_count": "\(read.count)", "unread_count": "\(unread.count)",
                     "read": read.map { ["name": $0.name, "email": $0.email, "at": $0.readAt.map { DisplayFormat.dateTime($0) } ?? ""] },

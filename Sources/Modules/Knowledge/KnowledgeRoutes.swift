@@ -181,7 +181,7 @@ struct KnowledgeAPI: ModuleHandlers {
         guard try await mayUpdate(announcement, store: store) else {
             throw AtriumError(status: .forbidden, code: "forbidden", message: "only who may change the announcement sees its read receipts")
         }
-        return try await AnnouncementReads.receipts(announcement.id, on: store.connection, logger: store.logger)
+        return try await AnnouncementReads.receipts(announcement, on: store.connection, logger: store.logger)
     }
 
     @Sendable func receipts(_ request: Request, context: AtriumContext) async throws -> Response {

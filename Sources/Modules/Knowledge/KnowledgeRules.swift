@@ -78,8 +78,20 @@ struct CategoryTree: RecordHooks {
     }
 }
 
-/// An announcement is shown from `starts_on` until `ends_on`; the end cannot come first.
+/// An announcement is shown from `starts_on` until `ends_on`; the end cannot come first. It is
+/// for everyone, a department and below, or chosen roles: shared with them for reading
+/// (``Audience``), so nobody else sees it — on the home page, in lists, or its receipts.
 struct AnnouncementWindow: RecordHooks {
+    func afterCreate(_ record: Record, context: HookContext) async throws {
+        let store = ModuleStore(derived: context)
+        try await Audience.sync(record, wanted: try await Audience(record, fields: Audience.announcementFields).shares(store: store), store: store)
+    }
+
+    func afterUpdate(_ record: Record, previous: Record, context: HookContext) async throws {
+        guard Audience(record, fields: Audience.announcementFields) != Audience(previous, fields: Audience.announcementFields) else { return }
+        try await afterCreate(record, context: context)
+    }
+
     func beforeValidate(_ write: inout RecordWrite) async throws {
         if let from = write.value("starts_on")?.stringValue, let to = write.value("ends_on")?.stringValue, to < from {
             throw KnowledgeRules.invalid("ends_on", "must not be before starts_on", key: "ends_before_starts")
