@@ -77,16 +77,24 @@ import Testing
         }
     }
 
-    /// Salespeople read the knowledge base but do not write it; the record page shows the
-    /// module's sections.
-    @Test func aSalespersonReadsButDoesNotWrite() async throws {
-        try await F.withTenant("kbread") { client, tenant in
+    /// Salespeople read published articles but not drafts, and do not write; the record page
+    /// shows the module's sections.
+    @Test func aSalespersonReadsPublishedArticlesButNotDraftsAndDoesNotWrite() async throws {
+        try await F.withTenant("kbsales") { client, tenant in
             let admin = try await RecordAPIClient.admin(client, tenant)
             let faq = try await Self.categoryID(admin, named: "FAQ")
             let id = try await admin.createID("kb_article", #"{"title": "Export to Excel", "category": "\#(faq)"}"#)
+            let draft = try await admin.createID("kb_article", #"{"title": "Unfinished draft", "category": "\#(faq)"}"#)
+            #expect(try await Self.patch(admin, "kb_article", id, #"{"status": "published"}"#).status == .ok)
             let member = try await F.createMember(in: tenant, role: "salesperson")
             let sales = try await RecordAPIClient.signIn(client, slug: tenant.info.slug, email: member.email, password: member.password)
             #expect(try await sales.call(.get, "/api/v1/kb_article/\(id)").status == .ok)
+            // The draft is private: a 404, absent from lists, search and counts.
+            #expect(try await sales.call(.get, "/api/v1/kb_article/\(draft)").status == .notFound)
+            #expect(try await sales.list("kb_article").records.strings("id") == [id])
+            #expect(try await sales.list("kb_article", q: "draft").records.isEmpty)
+            #expect(try await sales.count("kb_article") == 1)
+            #expect(try await sales.call(.get, "/api/v1/knowledge/articles/\(draft)/versions").status == .notFound)
             #expect(try await sales.count("kb_category") == KnowledgeDefaults.categories)
             let write = try await sales.call(.post, "/api/v1/kb_article", json: #"{"title": "Mine", "category": "\#(faq)"}"#)
             #expect(write.status == .forbidden, "\(write.text)")

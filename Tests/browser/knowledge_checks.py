@@ -3,8 +3,10 @@ a category the module seeded, publishes it through the edit form, sees the modul
 the record page, and finds it from the top bar by a Chinese word; a step the review flow does
 not allow is refused next to the status field. Then the notification centre: the article is
 shared with a salesperson of the CRM checks, whose top-bar bell counts it; opening it from the
-inbox lands on the article and clears the count. They run after the expenses checks, signed in
-as the administrator again, at the desktop size.
+inbox lands on the article and clears the count. Then, in Chinese on a 390 px phone, an article's
+Markdown body is read (rendered, its javascript: link only text), voted helpful once, and the
+current announcement is seen unread on the home page and read by opening it. They run after the
+expenses checks, signed in as the administrator again, at the desktop size.
 """
 
 from selenium.webdriver.common.by import By
@@ -92,7 +94,85 @@ def shared_article_rings_the_salespersons_bell_and_opens_from_the_inbox(ui):
     back_to_the_administrator(ui)
 
 
+# --- second slice: reading an article, votes, announcements on the home page ----------------
+
+READ_ARTICLE = "报价单填写指南"
+READ_BODY = "## 填写步骤\n\n1. 选择**客户**\n2. 添加产品行\n\n| 字段 | 说明 |\n|---|---|\n| 折扣 | 不超过 15% |\n\n[坏链接](javascript:alert(1))"
+ANNOUNCEMENT = "本周五系统升级通知"
+
+
+def chinese_on_a_phone(ui):
+    from crm_checks import PHONE_HEIGHT, PHONE_WIDTH
+    from selenium.webdriver.support.ui import Select
+    ui.driver.set_window_size(PHONE_WIDTH, PHONE_HEIGHT)
+    ui.open("/")
+    if ui.find("html").get_attribute("lang") != "zh-CN":
+        Select(ui.find("select#locale")).select_by_value("zh-CN")
+        ui.click_and_load(ui.find("[data-testid=change-language]"))
+    expect(ui.find("html").get_attribute("lang") == "zh-CN", "the pages should be in Chinese for this check")
+
+
+def knowledge_article_read_voted_and_announcement_read_on_a_390px_phone_in_chinese(ui):
+    """In zh-CN at 390 px: a published article's Markdown body renders (heading, list, table;
+    the javascript: link only as text), voting 有帮助 counts once, the current announcement is
+    on the home page as unread, opening it marks it read."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+    back_to_the_administrator(ui)
+    status, faq = api(ui, "GET", "/api/v1/kb_category?limit=200")
+    expect(status == 200, f"listing categories should be 200; got {status}: {faq}")
+    category = next((c["id"] for c in faq.get("records", []) if c.get("name_en") == "FAQ"), None)
+    expect(category, "the FAQ category is missing")
+    status, article = api(ui, "POST", "/api/v1/kb_article", {"title": READ_ARTICLE, "category": category, "body": READ_BODY})
+    expect(status == 201, f"creating the article should be 201; got {status}: {article}")
+    status, published = api(ui, "PATCH", f"/api/v1/kb_article/{article['id']}", {"version": article["version"], "status": "published"})
+    expect(status == 200, f"publishing the article should be 200; got {status}: {published}")
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
+    status, notice = api(ui, "POST", "/api/v1/announcement", {"title": ANNOUNCEMENT, "body": "**22:00–23:00** 暂停服务。",
+                                                              "starts_on": today, "importance": "important"})
+    expect(status == 201, f"creating the announcement should be 201; got {status}: {notice}")
+
+    chinese_on_a_phone(ui)
+    try:
+        ui.open(f"/app/knowledge/articles/{article['id']}")
+        ui.wait_for_text("[data-testid=kb-title]", READ_ARTICLE)
+        body = ui.find("[data-testid=kb-body]")
+        headings = [h.text for h in body.find_elements(By.CSS_SELECTOR, "h2")]
+        expect(headings == ["填写步骤"], f"the body's Markdown heading should render; h2s: {headings}")
+        expect(len(body.find_elements(By.CSS_SELECTOR, "ol li")) == 2, "the numbered list should render as two items")
+        expect(len(body.find_elements(By.CSS_SELECTOR, "table td")) == 2, "the table should render with two cells")
+        links = [a.get_attribute("href") for a in body.find_elements(By.CSS_SELECTOR, "a")]
+        expect(not links, f"the javascript: link must not become a link; links: {links}")
+        expect("坏链接" in body.text, "the refused link's text should stay")
+        ui.no_sideways_scroll("the article page at 390x844")
+        ui.click_and_load(ui.find("[data-testid=vote-yes]"))
+        ui.wait_for_text("[data-testid=helpful-count]", "1")
+        expect(ui.find_all("[data-testid=my-vote]"), "the page should say the vote was counted")
+        ui.click_and_load(ui.find("[data-testid=vote-yes]"))
+        ui.wait_for_text("[data-testid=helpful-count]", "1")
+        ui.screenshot("knowledge-article-390")
+
+        ui.open("/")
+        block = ui.find("[data-testid=home-announcements]")
+        items = [li for li in block.find_elements(By.CSS_SELECTOR, "[data-testid=home-announcement]") if ANNOUNCEMENT in li.text]
+        expect(len(items) == 1 and items[0].get_attribute("data-read") == "false",
+               f"the home page should show {ANNOUNCEMENT!r} unread; shows {block.text!r}")
+        ui.no_sideways_scroll("the home page with announcements at 390x844")
+        ui.screenshot("knowledge-home-announcements-390")
+        ui.click_and_load(items[0].find_element(By.CSS_SELECTOR, "a"))
+        ui.wait_for_text("[data-testid=announcement]", ANNOUNCEMENT)
+        expect(ui.find_all("[data-testid=announcement-read]"), "the announcement page should say it is marked read")
+        expect(ui.find_all("[data-testid=receipts]"), "the announcer should see the read receipts")
+        ui.no_sideways_scroll("the announcement page at 390x844")
+        ui.open("/")
+        items = [li for li in ui.find_all("[data-testid=home-announcement]") if ANNOUNCEMENT in li.text]
+        expect(items and items[0].get_attribute("data-read") == "true", "after opening it the home page should show the announcement as read")
+    finally:
+        back_to_the_administrator(ui)
+
+
 KNOWLEDGE_CHECKS = [
     knowledge_article_is_written_published_and_found_by_a_chinese_word,
     shared_article_rings_the_salespersons_bell_and_opens_from_the_inbox,
+    knowledge_article_read_voted_and_announcement_read_on_a_390px_phone_in_chinese,
 ]

@@ -16,7 +16,8 @@ What it tests, end to end, through a real headless Chromium:
     labels, escaping of record names, salesperson data scope (list, search, 404), global
     search (Chinese substrings) and the list and record pages on a phone.
   * the sales module (sales_checks.py): quote → order → receipt to the cent, funnel, board, leads.
-  * the knowledge module (knowledge_checks.py): an article written, published and found by a Chinese word.
+  * the knowledge module (knowledge_checks.py): an article written, published and found by a Chinese word;
+    in zh-CN at 390 px an article's Markdown read and voted helpful, an announcement read from the home page.
   * the service module (service_checks.py): at 390 px an agent takes a case from her queue, logs
     work, resolves and closes it; the customer's survey answer (no sign-in) shows on the case.
   * the marketing module (marketing_checks.py): a campaign, members from a segment, a response that becomes a lead, results on a phone.

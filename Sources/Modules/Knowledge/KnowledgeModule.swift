@@ -6,32 +6,59 @@ import Platform
 /// entities, rules, roles' rights, layouts, set-up and demo data all live in this folder.
 public enum KnowledgeModule {
     public static let manifest = ModuleManifest(
-        id: "knowledge", version: "0.2.0", names: ["en": "Knowledge base", "zh-CN": "知识库"],
-        entities: KnowledgeEntities.all, hooks: KnowledgeRules.hooks, setUp: KnowledgeSetUp.run,
-        pages: [ModulePage(path: "/app/kb_article?f0=status&op0=eq&v0=published", labelKey: "knowledge.nav.published", requires: "kb_article")],
-        defaultGrants: defaultGrants, demoData: KnowledgeDemoData.seed, layouts: layouts)
+        id: "knowledge", version: "0.3.0", names: ["en": "Knowledge base", "zh-CN": "知识库"],
+        entities: KnowledgeEntities.all, hooks: KnowledgeRules.hooks, routes: KnowledgeRoutes(), setUp: KnowledgeSetUp.run,
+        pages: [ModulePage(path: "/app/kb_article?f0=status&op0=eq&v0=published", labelKey: "knowledge.nav.published", requires: "kb_article"),
+                ModulePage(path: "/app/announcement", labelKey: "knowledge.nav.announcements", requires: "announcement"),
+                ModulePage(path: "/app/knowledge/favourites", labelKey: "knowledge.nav.favourites", requires: "kb_article")],
+        actions: [ModuleAction(entity: "kb_article", labelKey: "knowledge.actions.read", path: "/app/knowledge/articles/{id}", right: .read),
+                  ModuleAction(entity: "kb_article", labelKey: "knowledge.actions.versions", path: "/app/knowledge/articles/{id}/versions", right: .read),
+                  ModuleAction(entity: "announcement", labelKey: "knowledge.actions.open_announcement", path: "/app/knowledge/announcements/{id}", right: .read)],
+        defaultGrants: defaultGrants, entityGrants: entityGrants, migrations: [ArticleFeedback.migration, ArticleFavourites.migration],
+        demoData: KnowledgeDemoData.seed, layouts: layouts, homeBlocks: [CurrentAnnouncements()])
 
-    /// Everyone reads the knowledge base; service agents write it (they answer the questions).
+    /// Service agents and administrators write the knowledge base (they answer the questions)
+    /// and see every article, drafts included. Everyone else reads articles by share only — a
+    /// published article is shared with its category's readers (``ArticleReaders``), so
+    /// drafts stay private — and reads the announcements meant for them.
     static let defaultGrants: [String: [String: DataScope]] = [
         "administrator": DefaultRoles.working(.all),
-        "sales_director": DefaultRoles.readAll,
-        "sales_manager": DefaultRoles.readAll,
-        "salesperson": DefaultRoles.readAll,
         "service_agent": DefaultRoles.working(.all),
-        "purchaser": DefaultRoles.readAll,
-        "finance": DefaultRoles.readAll,
-        "read_only": DefaultRoles.rights([(.read, .all)]),
+        "read_only": DefaultRoles.rights([(.read, .own)]),
+    ].merging(readers.map { ($0, DefaultRoles.rights([(.read, .own), (.export, .own)])) }) { first, _ in first }
+
+    static let readers = ["sales_director", "sales_manager", "salesperson", "purchaser", "finance"]
+
+    /// Article versions are written by the article's rule only: the roles that write articles
+    /// read them (readers see them on the article's versions page, through the article).
+    /// Announcements reach readers by share, like articles (their audience: ``Audience``).
+    static let entityGrants: [String: [String: [String: DataScope]]] = [
+        "administrator": ["kb_article_version": versionsReadOnly],
+        "service_agent": ["kb_article_version": versionsReadOnly],
     ]
+
+    /// An entity grant overrides the module's per action, so the writes are named as none.
+    static let versionsReadOnly = DefaultRoles.rights([(.read, .all), (.export, .all), (.create, .none), (.update, .none), (.delete, .none), (.share, .none)])
 
     static let layouts: [ModuleLayout] = [
         ModuleLayout(entity: "kb_article", sections: [
             LayoutSection(titles: ["en": "Article", "zh-CN": "文章"], fields: ["number", "title", "category", "status", "audience", "tags"]),
             LayoutSection(titles: ["en": "Content", "zh-CN": "内容"], columns: 1, fields: ["summary", "body"]),
-            LayoutSection(titles: ["en": "Related and review", "zh-CN": "关联与复审"], fields: ["product", "account", "review_by", "published_at"]),
+            LayoutSection(titles: ["en": "Related and review", "zh-CN": "关联与复审"], fields: ["product", "account", "review_by", "published_at", "revision"]),
+        ]),
+        ModuleLayout(entity: "kb_article_version", sections: [
+            LayoutSection(titles: ["en": "Version", "zh-CN": "版本"], fields: ["article", "revision", "title", "editor", "edited_at"]),
+            LayoutSection(titles: ["en": "Content", "zh-CN": "内容"], columns: 1, fields: ["summary", "body"]),
         ]),
         ModuleLayout(entity: "announcement", sections: [
             LayoutSection(titles: ["en": "Announcement", "zh-CN": "公告"], fields: ["title", "importance", "pinned", "starts_on", "ends_on"]),
+            LayoutSection(titles: ["en": "For whom", "zh-CN": "发布范围"], fields: ["audience", "target_department", "target_roles"]),
             LayoutSection(titles: ["en": "Content", "zh-CN": "内容"], columns: 1, fields: ["body"]),
+        ]),
+        ModuleLayout(entity: "kb_category", sections: [
+            LayoutSection(titles: ["en": "Category", "zh-CN": "分类"], fields: ["name", "name_en", "parent", "position"]),
+            LayoutSection(titles: ["en": "Who reads its articles", "zh-CN": "阅读权限"], fields: ["readers", "reader_department", "reader_roles"]),
+            LayoutSection(titles: ["en": "Description", "zh-CN": "说明"], columns: 1, fields: ["description"]),
         ]),
     ]
 }

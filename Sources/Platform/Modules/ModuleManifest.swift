@@ -63,6 +63,9 @@ public struct ModuleManifest: Sendable, Equatable {
     public let notificationKinds: [String]
     /// Ready-made reports (see ``ModuleReport``).
     public let reports: [ModuleReport]
+    /// Blocks the module adds to the signed-in home page, above the dashboard (e.g. the
+    /// knowledge module's current announcements), shown while the tenant has the module enabled.
+    public let homeBlocks: [any HomeBlock]
 
     public init(id: String, version: String, names: [String: String], depends: [String] = [], entities: [EntityDefinition] = [],
                 hooks: [(String, any RecordHooks)] = [], routes: (any ModuleRoutes)? = nil, setUp: ModuleSetUp? = nil, handover: ModuleHandover? = nil,
@@ -70,7 +73,7 @@ public struct ModuleManifest: Sendable, Equatable {
                 defaultGrants: [String: [String: DataScope]] = [:], entityGrants: [String: [String: [String: DataScope]]] = [:],
                 roles: [ModuleRole] = [], migrations: [Migration] = [],
                 demoData: ModuleDemoData? = nil, layouts: [ModuleLayout] = [], recordPanels: [any RecordPanel] = [], jobs: [ScheduledJob] = [],
-                notificationKinds: [String] = [], reports: [ModuleReport] = []) {
+                notificationKinds: [String] = [], reports: [ModuleReport] = [], homeBlocks: [any HomeBlock] = []) {
         self.id = id
         self.version = version
         self.names = names
@@ -97,6 +100,7 @@ public struct ModuleManifest: Sendable, Equatable {
         self.jobs = jobs
         self.notificationKinds = notificationKinds
         self.reports = reports
+        self.homeBlocks = homeBlocks
     }
 
     public static func == (a: ModuleManifest, b: ModuleManifest) -> Bool {
@@ -212,6 +216,19 @@ public protocol ModuleRoutes: Sendable {
 public protocol RecordPanel: Sendable {
     /// The panel's HTML for this record, or nil to add nothing.
     func render(record: Record, entity: EntityDefinition, page: WebApp.Page, db: PostgresConnectionBox, web: WebApp) async throws -> String?
+}
+
+/// A block a module adds to the home page (``ModuleManifest/homeBlocks``): like a
+/// ``RecordPanel`` it renders its HTML with the module's templates and reads through the engine
+/// as the viewer (`page.actor`); nil adds nothing (e.g. no current announcement).
+///
+///     struct CurrentAnnouncements: HomeBlock {
+///         func render(page: WebApp.Page, db: PostgresConnectionBox, web: WebApp) async throws -> String? {
+///             web.fragment("knowledge_home", page, ["announcements": …])
+///         }
+///     }
+public protocol HomeBlock: Sendable {
+    func render(page: WebApp.Page, db: PostgresConnectionBox, web: WebApp) async throws -> String?
 }
 
 /// A module's tenant set-up: runs inside the tenant transaction that enables the module.

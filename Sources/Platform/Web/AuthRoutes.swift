@@ -195,7 +195,10 @@ public struct AuthRoutes: Sendable {
             "two_factor_enabled": twoFactor,
             "csrf": csrf,
         ]) { $1 }
-        if let app { values["dashboard"] = try await WebReports.dashboard(app, request, context) }
+        if let app {
+            values["dashboard"] = try await WebReports.dashboard(app, request, context)
+            values["home_blocks"] = try await app.homeBlocks(request, context).map { ["html": $0] }
+        }
         if let newToken { values["new_token"] = newToken }
         if let flash { values["flash"] = ["kind": "ok", "message": flash] }
         return renderer.html("home", locale: lang, values)
