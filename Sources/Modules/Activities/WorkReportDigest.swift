@@ -130,9 +130,16 @@ struct WorkReportDigest: Sendable {
         }.joined(separator: "\n\n")
     }
 
+    /// The period's last day (`end` is the day after it).
+    var lastDay: String {
+        let zone = Recurrence.tenantZone
+        guard let after = Recurrence.day(end, zone: zone), let last = Recurrence.calendar(zone).date(byAdding: .day, value: -1, to: after) else { return end }
+        return Recurrence.dayText(last, zone: zone)
+    }
+
     func json(locale: String) -> JSONValue {
         .object([
-            "kind": .string(kind), "period_start": .string(start), "period_end": .string(end),
+            "kind": .string(kind), "period_start": .string(start), "period_end": .string(lastDay),
             "sections": .array(sections.map { section in
                 .object(["key": .string(section.key), "entity": .string(section.entity),
                          "label": .string(section.labels[locale] ?? section.labels["en"] ?? section.key),
