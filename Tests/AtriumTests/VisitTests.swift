@@ -187,6 +187,7 @@ import Testing
             let (listStatus, list, _) = try await browser.get("/app/visits")
             #expect(listStatus == .ok)
             #expect(list.contains("页面拜访客户") && list.contains("/app/visits/\(id)/check-out"))
+            #expect(!list.contains("data-testid=\"visit-out\""), "no check-out time before the check-out")
             // A second check-in from the page is refused on the page, naming the field.
             let (twice, refusal, _) = try await browser.post("/app/visits/\(id)/check-in", [:])
             #expect(twice == .conflict && refusal.contains("data-field=\"status\""), "\(twice)")

@@ -23,6 +23,9 @@ What it tests, end to end, through a real headless Chromium:
   * Excel (excel_checks.py): a workbook written by LibreOffice Calc imported on the import page, the Excel export read back by LibreOffice.
   * the activities module: a visit logged from an account page at 390 px shows on its timeline,
     and the calendar page is a list of days on a phone.
+  * visits and the daily report (visit_checks.py): at 390 px in Chinese a salesperson checks in
+    and out of a visit from an account page (without a position), sees it on the timeline and
+    in the day's report pre-fill, and submits the report.
   * two-factor sign-in (twofactor_checks.py): the enrolment QR code read back with zbarimg, a
     code computed from it confirms the enrolment and completes the next sign-in.
 
@@ -82,6 +85,7 @@ from excel_checks import EXCEL_CHECKS  # noqa: E402
 from service_checks import SERVICE_CHECKS  # noqa: E402
 from twofactor_checks import TWOFACTOR_CHECKS  # noqa: E402
 from purchasing_checks import PURCHASING_CHECKS  # noqa: E402
+from visit_checks import VISIT_CHECKS  # noqa: E402
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SERVER_BINARY = os.path.join(REPO_ROOT, ".build", "debug", "atrium")
@@ -264,7 +268,7 @@ CHECKS = [
     session_cookie_is_httponly_and_samesite_lax,
 ] + CRM_CHECKS + SALES_CHECKS + EXPENSES_CHECKS + KNOWLEDGE_CHECKS + MARKETING_CHECKS + SERVICE_CHECKS + [
     activities_visit_logged_on_a_phone_shows_on_the_timeline_and_the_calendar,
-] + NOTIFICATION_CHECKS + AUTOMATION_CHECKS + TWOFACTOR_CHECKS + PURCHASING_CHECKS + EXCEL_CHECKS
+] + VISIT_CHECKS + NOTIFICATION_CHECKS + AUTOMATION_CHECKS + TWOFACTOR_CHECKS + PURCHASING_CHECKS + EXCEL_CHECKS
 
 
 def chosen_checks():

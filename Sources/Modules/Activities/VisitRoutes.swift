@@ -114,6 +114,7 @@ struct VisitPages: ModuleHandlers {
                     "is_planned": status == "planned", "is_checked_in": status == "checked_in", "is_done": status == "done",
                     "activity_href": visit.string("activity_id").map { "/app/activity/\($0)" } ?? "",
                     "check_in_action": "/app/visits/\(visit.idText)/check-in", "check_out_action": "/app/visits/\(visit.idText)/check-out"]
+                .filter { !(($0.value as? String)?.isEmpty ?? false) }  // Mustache takes "" for true in a section
         }
         var values: [String: Any] = [
             "title": web.t("activities.visits.title", lang), "day": day, "is_today": day == ChinaCalendar.today(),

@@ -181,6 +181,7 @@ struct WorkReportPages: ModuleHandlers {
                         "status_label": label ?? web.t("activities.reports.not_written", lang),
                         "href": member.report.map { "/app/work_report/\($0.idText)" } ?? "",
                         "submitted_at": member.report?.values["submitted_at"].map { page.format.text($0, field: FieldDefinition(key: "submitted_at", labels: [:], type: .datetime)) } ?? ""]
+                    .filter { !(($0.value as? String)?.isEmpty ?? false) }  // Mustache takes "" for true in a section
             }
             let submitted = team.members.filter(\.submitted), missing = team.members.filter { !$0.submitted }
             return web.render("activities_report_team", page, [
