@@ -60,12 +60,16 @@ enum Visits {
                             sort: "sequence,created_at")
     }
 
+    /// The place after the last visit of a day's plan (999 at most: the field's maximum).
+    static func nextSequence(after plan: [Record]) -> JSONValue {
+        .number(min((plan.compactMap { VisitFlow.number($0.values["sequence"]) }.max() ?? 0) + 1, 999))
+    }
+
     /// A new planned visit of `record` on `day`, last in the caller's plan of that day.
     static func plan(entity: String, id: UUID, day: String, purpose: String?, store: ModuleStore) async throws -> Record {
         let planned = try await plan(for: store.actor.user.id, day: day, store: store)
-        let last = planned.compactMap { VisitFlow.number($0.values["sequence"]) }.max() ?? 0
         var values: [String: JSONValue] = ["related_entity": .string(entity), "related_id": .string(id.uuidString.lowercased()),
-                                           "planned_on": .string(day), "sequence": .number(min(last + 1, 999))]
+                                           "planned_on": .string(day), "sequence": nextSequence(after: planned)]
         if let purpose, !purpose.isEmpty { values["purpose"] = .string(purpose) }
         return try await store.create("visit", values)
     }
@@ -103,9 +107,8 @@ enum Visits {
             $0.string("related_entity") == entity && $0.string("related_id") == id.uuidString.lowercased() && $0.string("status") == "planned"
         }
         if let planned { return try await checkIn(planned.id, position: position, store: store) }
-        let last = inDay.compactMap { VisitFlow.number($0.values["sequence"]) }.max() ?? 0
         var values: [String: JSONValue] = ["related_entity": .string(entity), "related_id": .string(id.uuidString.lowercased()),
-                                           "planned_on": .string(today), "sequence": .number(min(last + 1, 999)), "status": .string("checked_in")]
+                                           "planned_on": .string(today), "sequence": nextSequence(after: inDay), "status": .string("checked_in")]
         values.merge(position.values("check_in")) { $1 }
         return try await store.create("visit", values)
     }
