@@ -119,14 +119,22 @@ struct WorkReportDigest: Sendable {
         return parts.filter { !$0.isEmpty }.joined(separator: " ")
     }
 
+    /// Lines a section shows in the summary; the rest is counted. Measured: a week of 1 000
+    /// activities made a summary longer than the field's 20 000 characters, cut mid-line.
+    static let linesPerSection = 100
+
     /// The pre-filled summary: a heading with the count per section that has records, then
-    /// one line per record; empty when the period has nothing.
+    /// one line per record (at most ``linesPerSection``, then how many more); empty when the
+    /// period has nothing.
     func summary(locale: String) -> String {
         let chinese = locale.hasPrefix("zh")
         return sections.filter { !$0.records.isEmpty }.map { section in
             let label = section.labels[chinese ? "zh-CN" : "en"] ?? section.labels["en"] ?? section.key
             let heading = chinese ? "【\(label)（\(section.records.count)）】" : "\(label) (\(section.records.count))"
-            return ([heading] + section.lines.map { "- \($0)" }).joined(separator: "\n")
+            var lines = [heading] + section.lines.prefix(Self.linesPerSection).map { "- \($0)" }
+            let more = section.lines.count - Self.linesPerSection
+            if more > 0 { lines.append(chinese ? "……另有 \(more) 条" : "… and \(more) more") }
+            return lines.joined(separator: "\n")
         }.joined(separator: "\n\n")
     }
 
