@@ -118,7 +118,7 @@ import Testing
             #expect(Self.section(today, "opportunities") == [opportunity])
             #expect(Self.section(today, "activities") == [])
             let summary = today.json["summary"]?.stringValue ?? ""
-            #expect(summary.contains("Send the proposal") && summary.contains("张伟") && summary.contains("Acme CRM rollout") && !summary.contains("Bob"))
+            #expect(summary.contains("Send the proposal") && summary.contains("张伟") && summary.contains("Acme CRM rollout · 250000.00") && !summary.contains("Bob"), "\(summary)")
             #expect(!summary.contains("Still open"))
         }
     }

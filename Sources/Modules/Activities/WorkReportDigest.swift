@@ -114,7 +114,7 @@ struct WorkReportDigest: Sendable {
         default:
             if entity.key == "receipt", let day = record.string("received_on") { parts.append(day) }
             parts.append(entity.title(of: record, locale: "zh-CN") ?? record.idText)
-            if let key = amounts[entity.key], let amount = record.string(key) ?? record.decimal(key).map({ "\($0)" }) { parts.append("· \(amount)") }
+            if let key = amounts[entity.key], let amount = Money.amount(record.values[key]) { parts.append("· \(Money.text(amount))") }
         }
         return parts.filter { !$0.isEmpty }.joined(separator: " ")
     }
