@@ -9,7 +9,12 @@ enum ActivitiesDemoData {
         let admin = ModuleStore(engine: demo.engine, actor: RecordEngine.Actor(user: demo.admin, access: .system),
                                 connection: demo.connection, logger: demo.logger)
         try await seedEvents(demo, admin: admin)
-        guard try await admin.all("activity").isEmpty else { return }
+        if try await admin.all("activity").isEmpty { try await seedFollowUps(demo, admin: admin) }
+        try await seedVisitsAndReport(demo, admin: admin)
+    }
+
+    /// A week of follow-ups of the salesperson and the administrator, and tasks.
+    static func seedFollowUps(_ demo: ModuleDemoContext, admin: ModuleStore) async throws {
         let people = [demo.people["salesperson"], demo.admin].compactMap { $0 }
         let entities = try await demo.engine.entities(on: demo.connection, logger: demo.logger)
         // Each person's own customers and leads (the accounts the sales demo gave them).
@@ -97,5 +102,30 @@ enum ActivitiesDemoData {
         _ = try await hers.create("event", ["subject": .string("产品培训（全天）"), "starts_at": at(day(3), "09:00"), "ends_at": at(day(3), "18:00"), "all_day": .bool(true)])
         _ = try await admin.create("event", ["subject": .string("Quarterly business review"), "starts_at": at(day(4), "10:00"), "ends_at": at(day(4), "12:00"),
                                              "location": .string("Board room")])
+    }
+
+    /// The salesperson's visits (once): today one customer visited (checked in and out, so its
+    /// follow-up is on the customer's timeline) and one still planned, tomorrow one more; then
+    /// her daily report of today, pre-filled from her day and submitted to her manager.
+    static func seedVisitsAndReport(_ demo: ModuleDemoContext, admin: ModuleStore) async throws {
+        guard let salesperson = demo.people["salesperson"], try await admin.all("visit").isEmpty else { return }
+        let hers = admin.acting(as: RecordEngine.Actor(user: salesperson, access: .system))
+        let accounts = try await CalendarWindow.visible("account", filter: ModuleStore.eq("owner_id", salesperson.id.uuidString.lowercased()), store: admin)
+        guard !accounts.isEmpty else { return }
+        let today = ChinaCalendar.today(), tomorrow = ChinaCalendar.day(1)
+        let purposes = ["演示移动端方案", "商谈续约价格", "回款对账"]
+        var visits: [Record] = []
+        for (index, account) in accounts.prefix(3).enumerated() {
+            visits.append(try await Visits.plan(entity: "account", id: account.id, day: index < 2 ? today : tomorrow, purpose: purposes[index], store: hers))
+        }
+        if let first = visits.first {
+            _ = try await Visits.checkIn(first.id, position: Visits.Position(latitude: .number(Decimal(string: "39.983424")!),
+                                                                            longitude: .number(Decimal(string: "116.322987")!), accuracy: .number(35)), store: hers)
+            _ = try await Visits.checkOut(first.id, position: .none, notes: "演示了移动端签到和日报，客户希望下周安排试用。", outcome: "同意试用", store: hers)
+        }
+        guard try await hers.all("work_report", filter: ModuleStore.eq("owner_id", salesperson.id.uuidString.lowercased())).isEmpty else { return }
+        let report = try await WorkReports.open(kind: "daily", day: today, store: hers)
+        let planned = try await hers.update(report, ["next_plans": .string("明天上午拜访客户，确认试用安排；下午整理本周商机。")])
+        _ = try await WorkReports.submit(planned.id, store: hers)
     }
 }

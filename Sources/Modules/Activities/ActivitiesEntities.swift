@@ -48,5 +48,5 @@ enum ActivitiesEntities: EntityDeclarations {
     ] + relatedFields(required: false),
     titleField: "subject", listColumns: ["subject", "status", "priority", "due_at", "assignee", "related_title"], defaultSort: "due_at")
 
-    static let all: [EntityDefinition] = [activity, task, event]
+    static let all: [EntityDefinition] = [activity, task, event, visit, workReport]
 }

@@ -14,10 +14,15 @@ public enum ActivitiesModule {
         pages: [ModulePage(path: "/app/calendar", labelKey: "activities.nav.calendar", requires: "event"),
                 ModulePage(path: "/app/activities/dormant", labelKey: "activities.nav.dormant", requires: "activity"),
                 ModulePage(path: "/app/task?f0=status&op0=in&v0=open,in_progress", labelKey: "activities.nav.open_tasks", requires: "task"),
-                ModulePage(path: "/app/activities/tasks/completion", labelKey: "activities.nav.completion", requires: "task")],
+                ModulePage(path: "/app/activities/tasks/completion", labelKey: "activities.nav.completion", requires: "task"),
+                ModulePage(path: "/app/visits", labelKey: "activities.nav.visits", requires: "visit"),
+                ModulePage(path: "/app/work-reports/team", labelKey: "activities.nav.team_reports", requires: "work_report")],
+        actions: [ModuleAction(entity: "work_report", labelKey: "activities.reports.submit", path: "/app/work-reports/{id}/submit", post: true,
+                               onlyWhen: (field: "status", values: ["draft"]))],
         defaultGrants: defaultGrants, migrations: LastActivity.migrations + CalendarFeed.migrations + [TaskReminders.migration, EventReminders.migration, LastActivity.toRecords],
         demoData: ActivitiesDemoData.seed, layouts: layouts, recordPanels: [TimelinePanel()], jobs: [TaskReminders.job, EventReminders.job],
-        notificationKinds: ["activities.task_assigned", "activities.task_reminder", "activities.event_reminder"])
+        notificationKinds: ["activities.task_assigned", "activities.task_reminder", "activities.event_reminder",
+                            "activities.report_submitted", "activities.report_commented"])
 
     /// Everyone logs their own follow-ups and works their own tasks; managers see their
     /// department tree's, the director and administrators everyone's; read-only roles read all.
@@ -51,6 +56,19 @@ public enum ActivitiesModule {
             LayoutSection(titles: ["en": "Occurrence of a series", "zh-CN": "系列中的一次"], fields: ["series_id", "occurrence_start", "cancelled"]),
             LayoutSection(titles: ["en": "Related record", "zh-CN": "关联记录"], fields: ["related_title", "related_entity", "related_id"]),
         ]),
+        ModuleLayout(entity: "visit", sections: [
+            LayoutSection(titles: ["en": "Visit", "zh-CN": "拜访"], fields: ["related_title", "planned_on", "sequence", "purpose", "status"]),
+            LayoutSection(titles: ["en": "Check-in and check-out", "zh-CN": "签到与签退"], fields: ["checked_in_at", "checked_out_at", "duration_minutes", "activity_id"]),
+            LayoutSection(titles: ["en": "Notes", "zh-CN": "纪要"], columns: 1, fields: ["notes", "outcome"]),
+            LayoutSection(titles: ["en": "Positions", "zh-CN": "定位"], fields: ["check_in_latitude", "check_in_longitude", "check_in_accuracy",
+                                                                                "check_out_latitude", "check_out_longitude", "check_out_accuracy"]),
+            LayoutSection(titles: ["en": "Visited record", "zh-CN": "拜访对象"], fields: ["related_entity", "related_id"]),
+        ]),
+        ModuleLayout(entity: "work_report", sections: [
+            LayoutSection(titles: ["en": "Report", "zh-CN": "报告"], fields: ["title", "kind", "period_start", "status", "submitted_at"]),
+            LayoutSection(titles: ["en": "Content", "zh-CN": "内容"], columns: 1, fields: ["summary", "next_plans"]),
+            LayoutSection(titles: ["en": "Manager", "zh-CN": "上级"], columns: 1, fields: ["manager_comment", "commented_by", "commented_at"]),
+        ]),
     ]
 
     /// Whether the tenant of the request has the module; its routes answer 404 otherwise.
@@ -75,6 +93,10 @@ struct ActivitiesRoutes: ModuleRoutes {
         CalendarAPI(web: web).register(on: router)
         CalendarPage(web: web).register(on: router)
         TaskBatchRoutes(web: web).register(on: router)
+        VisitAPI(web: web).register(on: router)
+        VisitPages(web: web).register(on: router)
+        WorkReportAPI(web: web).register(on: router)
+        WorkReportPages(web: web).register(on: router)
     }
 }
 

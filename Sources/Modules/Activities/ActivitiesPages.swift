@@ -65,7 +65,7 @@ struct ActivitiesPages: ModuleHandlers {
             try await ActivitiesModule.requireEnabled(store)
             let lang = page.locale
             var values: [String: Any] = ["title": web.t("activities.dormant.title", lang), "days": daysText ?? "30", "as_of": asOfText ?? "", "mine": mine]
-            let choices = page.entities.values.filter { !["activity", "task"].contains($0.key) }.sorted { $0.key < $1.key }
+            let choices = page.entities.values.filter { !TimelinePanel.ownEntities.contains($0.key) && $0.key != "event" }.sorted { $0.key < $1.key }
             let chosen = (entityText ?? "").isEmpty ? (page.entities["account"] != nil ? "account" : choices.first?.key ?? "account") : entityText!
             values["entities"] = choices.map { ["key": $0.key, "label": DisplayFormat.label($0.labels, locale: lang, fallback: $0.key), "selected": $0.key == chosen] }
             do {
@@ -95,7 +95,7 @@ struct ActivitiesPages: ModuleHandlers {
 /// ``Timeline`` as the JSON API, read as the viewer, plus the inline follow-up form when the
 /// viewer may log activities.
 struct TimelinePanel: RecordPanel {
-    static let ownEntities: Set<String> = ["activity", "task"]
+    static let ownEntities: Set<String> = ["activity", "task", "visit", "work_report"]
 
     func render(record: Record, entity: EntityDefinition, page: WebApp.Page, db: PostgresConnectionBox, web: WebApp) async throws -> String? {
         guard !Self.ownEntities.contains(entity.key) else { return nil }
@@ -156,6 +156,10 @@ struct TimelinePanel: RecordPanel {
         values["empty"] = items.isEmpty
         values["last_activity"] = timeline.lastActivityAt.map(DisplayFormat.dateTime) ?? web.t("activities.dormant.never", lang)
         values["can_log"] = activity.map { page.actor.access.scope($0, .create) > .none } ?? false
+        values["can_visit"] = page.entities["visit"].map { page.actor.access.scope($0, .create) > .none } ?? false
+        values["visit_action"] = "/app/visits/at/\(entity.key)/\(record.idText)"
+        values["plan_action"] = "/app/visits/plan/\(entity.key)/\(record.idText)"
+        values["today"] = ChinaCalendar.today()
         return web.fragment("activities_timeline", page, values)
     }
 

@@ -14,6 +14,9 @@ enum ActivitiesRules {
         ("task", TaskFlow()),
         ("event", EventSeries()),
         ("event", RelatedRecord(required: false)),
+        ("visit", RelatedRecord(required: true)),
+        ("visit", VisitFlow()),
+        ("work_report", WorkReportFlow()),
     ]
 
     static func invalid(_ field: String, _ message: String, key: String, _ arguments: [String: String] = [:]) -> AtriumError {
