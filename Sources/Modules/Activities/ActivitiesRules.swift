@@ -97,8 +97,14 @@ struct LastActivityKeeper: RecordHooks {
         return (entity, id)
     }
 
+    /// A new live activity can only move the date forward: one conditional update, no recount
+    /// (an account with 5 000 follow-ups logged 26 a second when each one recounted them all).
     func afterCreate(_ record: Record, context: HookContext) async throws {
-        if let (entity, id) = Self.target(record) { try await LastActivity.refresh(entity: entity, id: id, context: context) }
+        guard let (entity, id) = Self.target(record) else { return }
+        guard let at = ActivitiesRules.date(record.values["occurred_at"]) else {
+            return try await LastActivity.refresh(entity: entity, id: id, context: context)
+        }
+        try await LastActivity.advance(entity: entity, id: id, to: at, context: context)
     }
 
     func afterUpdate(_ record: Record, previous: Record, context: HookContext) async throws {

@@ -30,6 +30,15 @@ enum LastActivity {
             """, logger: context.logger)
     }
 
+    /// Moves the record's date to `at` when that is later (a new activity was logged).
+    static func advance(entity: String, id: UUID, to at: Date, context: HookContext) async throws {
+        let tenant = try await TenantScope.current(on: context.connection, logger: context.logger)
+        try await context.connection.query("""
+            UPDATE records SET last_activity_at = \(at)
+            WHERE tenant_id = \(tenant) AND id = \(id) AND entity = \(entity) AND (last_activity_at IS NULL OR last_activity_at < \(at))
+            """, logger: context.logger)
+    }
+
     /// The last activity dates of the given records of `entity` (records without any are absent).
     static func of(entity: String, ids: [UUID], on connection: PostgresConnection, logger: Logger) async throws -> [UUID: Date] {
         guard !ids.isEmpty else { return [:] }

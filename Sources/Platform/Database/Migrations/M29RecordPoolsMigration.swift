@@ -41,7 +41,8 @@ extension CoreMigrations {
             "CREATE TRIGGER bump_org_version AFTER INSERT OR UPDATE OR DELETE ON record_pools FOR EACH ROW EXECUTE FUNCTION atrium_bump_tenant_version('org')",
             "ALTER TABLE records ADD COLUMN last_activity_at timestamptz, ADD COLUMN pool_id uuid",
             "ALTER TABLE records ADD CONSTRAINT records_pool FOREIGN KEY (tenant_id, pool_id) REFERENCES record_pools (tenant_id, id)",
-            "CREATE INDEX records_in_pool ON records (tenant_id, entity, pool_id) WHERE pool_id IS NOT NULL AND deleted_at IS NULL",
+            // A pool's list, newest first, reads the pool's rows in order (not the entity's).
+            "CREATE INDEX records_in_pool ON records (tenant_id, entity, pool_id, created_at DESC, id) WHERE pool_id IS NOT NULL AND deleted_at IS NULL",
             "CREATE INDEX records_by_last_activity ON records (tenant_id, entity, last_activity_at) WHERE deleted_at IS NULL",
             """
             CREATE TABLE record_pool_moves (
