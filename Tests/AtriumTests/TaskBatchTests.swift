@@ -112,4 +112,29 @@ import Testing
             #expect(try await ben.api.call(.get, "/api/v1/activity/\(id)").status == .notFound)
         }
     }
+
+    @Test func theTimelineShowsEventsAboutTheRecordToThoseWhoMayReadThem() async throws {
+        try await RecordFixtures.withTenant("act-tl-event") { client, tenant in
+            let admin = try await RecordAPIClient.admin(client, tenant)
+            let amy = try await PermissionFixtures.member(client, tenant, admin, "amy", department: nil, roles: ["salesperson"])
+            let ben = try await PermissionFixtures.member(client, tenant, admin, "ben", department: nil, roles: ["salesperson"])
+            let account = try await amy.api.createID("account", #"{"name": "武汉长江教育集团"}"#)
+            #expect(try await admin.call(.post, "/api/v1/account/\(account)/shares", json: #"{"kind": "user", "id": "\#(ben.id)", "access": "read"}"#).status == .created)
+            let start = Date().addingTimeInterval(86_400)
+            let mine = try await amy.api.createID("event", Self.body([
+                "subject": .string("方案讲解会"), "starts_at": .string(start.formatted(.iso8601)), "ends_at": .string(start.addingTimeInterval(3600).formatted(.iso8601)),
+                "location": .string("武汉"), "related_entity": .string("account"), "related_id": .string(account)]))
+            let timeline = try await amy.api.call(.get, "/api/v1/account/\(account)/timeline")
+            let events = timeline.json["items"]?.asArray?.filter { $0["type"] == .string("event") } ?? []
+            #expect(events.count == 1 && events.first?["record"]?["id"] == .string(mine), "\(timeline.text)")
+            // Ben reads the account (shared) but not Amy's event: it is not on his timeline.
+            let his = try await ben.api.call(.get, "/api/v1/account/\(account)/timeline")
+            #expect(his.status == .ok)
+            #expect(his.json["items"]?.asArray?.contains { $0["type"] == .string("event") } == false, "\(his.text)")
+            var browser = BrowserSession(client: client, tenant: tenant.info.slug)
+            #expect(try await browser.login(email: amy.email, password: PermissionFixtures.password).status == .seeOther)
+            let page = String(buffer: try await browser.send(.get, "/app/account/\(account)").body)
+            #expect(page.contains("data-timeline-type=\"event\"") && page.contains("方案讲解会"))
+        }
+    }
 }

@@ -134,6 +134,18 @@ struct TimelinePanel: RecordPanel {
                     let text = shown(record, key, in: task)
                     return text.isEmpty ? nil : ["label": label(task?.field(key)) ?? key, "text": text]
                 }
+            case .event:
+                let record = item.record!
+                let event = page.entities["event"]
+                row["is_event"] = true
+                row["href"] = "/app/event/\(record.idText)"
+                row["label"] = event.map { DisplayFormat.label($0.labels, locale: lang, fallback: "event") } ?? "event"
+                row["subject"] = record.string("subject") ?? ""
+                row["by"] = record.ownerID.map { format.names[$0.uuidString.lowercased()] ?? "" } ?? ""
+                row["details"] = ["starts_at", "ends_at", "location", "recurrence"].compactMap { key -> [String: String]? in
+                    let text = shown(record, key, in: event)
+                    return text.isEmpty || (key == "recurrence" && record.string(key) == "none") ? nil : ["label": label(event?.field(key)) ?? key, "text": text]
+                }
             case .change:
                 let entry = item.entry!
                 row["is_change"] = true

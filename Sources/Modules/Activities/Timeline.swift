@@ -1,20 +1,20 @@
 import Foundation
 import Platform
 
-/// What happened with one record, newest first: the activities and tasks about it and the
-/// field changes of its audit trail.
+/// What happened with one record, newest first: the activities, tasks and calendar events about
+/// it and its audit trail (field changes, approvals, shares, pool moves).
 ///
 /// Every part is read through the record engine as the viewer: the record itself (a record the
 /// viewer cannot read is a 404), activities and tasks with the viewer's list scope (a
 /// colleague's activity the viewer could not open on its own never shows), the audit trail
 /// with the viewer's field rules (hidden fields' changes are left out).
 struct Timeline: Sendable {
-    enum Kind: String, Sendable { case activity, task, change }
+    enum Kind: String, Sendable { case activity, task, event, change }
 
     struct Item: Sendable {
         let at: Date
         let kind: Kind
-        /// The activity or task (for `activity` and `task`).
+        /// The activity, task or event (for `activity`, `task` and `event`).
         let record: Record?
         /// The audit entry (for `change`).
         let entry: RecordEngine.HistoryEntry?
@@ -37,11 +37,14 @@ struct Timeline: Sendable {
         for task in try await visible("task", filter: about, sort: "-created_at", limit: limit, store: store) {
             items.append(Item(at: ActivitiesRules.date(task.values["completed_at"]) ?? task.createdAt, kind: .task, record: task, entry: nil))
         }
+        for event in try await visible("event", filter: about, sort: "-starts_at", limit: limit, store: store) {
+            items.append(Item(at: EventTime.date(event.values["starts_at"]) ?? event.createdAt, kind: .event, record: event, entry: nil))
+        }
         for entry in try await changes(entity, id: id, store: store) {
             items.append(Item(at: entry.at, kind: .change, record: nil, entry: entry))
         }
         // Newest first; at the same instant the activity before the task before the change.
-        let rank: [Kind: Int] = [.activity: 0, .task: 1, .change: 2]
+        let rank: [Kind: Int] = [.activity: 0, .task: 1, .event: 2, .change: 3]
         items.sort { $0.at != $1.at ? $0.at > $1.at : rank[$0.kind]! < rank[$1.kind]! }
         let last = try await LastActivity.of(entity: entity, ids: [id], on: store.connection, logger: store.logger)[id]
         return Timeline(record: record, items: Array(items.prefix(limit)), lastActivityAt: last)
