@@ -12,7 +12,7 @@
 #   4. every table's row count in B equals A's; then the server (.build/debug/atrium, as the
 #      application role) runs against atrium_restored and the restored files, /readyz answers,
 #      the demo administrator signs in through the real login form (tenant from the host name
-#      demo.localhost), the demo data is there through the JSON API (9 accounts, 3 expense
+#      demo.localhost), the demo data is there through the JSON API (12 accounts, 3 expense
 #      claims, the customer 北京华通科技有限公司) and the attached file downloads byte for byte.
 #
 # Uses the binaries already in .build/debug (it never builds). Run from anywhere; as root the
@@ -31,7 +31,7 @@ RESTORED_DB=atrium_restored
 DEMO_HOST=demo.localhost
 DEMO_ADMIN=admin@demo.atrium.test
 DEMO_CUSTOMER=北京华通科技有限公司
-EXPECTED_ACCOUNTS=9  # sales demo 8 + the marketing demo's won customer (宁波精工机械有限公司)
+EXPECTED_ACCOUNTS=12  # sales demo 8 + its 3 customers in the company pool (公海) + the marketing demo's won customer (宁波精工机械有限公司)
 EXPECTED_EXPENSE_CLAIMS=3
 
 die() { printf '%s: FAILED: %s\n' "$PROG" "$*" >&2; exit 1; }
