@@ -98,9 +98,12 @@ import Testing
             #expect(merged.0 == .seeOther, "\(merged.1)")
             #expect(try await api.call(.get, "/api/v1/contact/\(contact)").json["account"]?.stringValue == account)
 
-            // Reminders page renders (nothing overdue here).
+            // Reminders page renders its sections (a birthday in two days here; nothing overdue).
+            let birthday = "1990-" + String(ChinaCalendar.day(2).dropFirst(5))
+            _ = try await api.createID("contact", S.body(["name": "Lin Birthday", "account": .string(account), "birthday": .string(birthday)]))
             let reminders = try await browser.get("/app/sales/reminders")
             #expect(reminders.0 == .ok && reminders.1.contains("Reminders"))
+            #expect(reminders.1.contains("Lin Birthday"), "the birthdays section is shown")
         }
     }
 
