@@ -14,8 +14,9 @@ public enum KnowledgeModule {
         actions: [ModuleAction(entity: "kb_article", labelKey: "knowledge.actions.read", path: "/app/knowledge/articles/{id}", right: .read),
                   ModuleAction(entity: "kb_article", labelKey: "knowledge.actions.versions", path: "/app/knowledge/articles/{id}/versions", right: .read),
                   ModuleAction(entity: "announcement", labelKey: "knowledge.actions.open_announcement", path: "/app/knowledge/announcements/{id}", right: .read)],
-        defaultGrants: defaultGrants, entityGrants: entityGrants, migrations: [ArticleFeedback.migration, ArticleFavourites.migration],
-        demoData: KnowledgeDemoData.seed, layouts: layouts, homeBlocks: [CurrentAnnouncements()])
+        defaultGrants: defaultGrants, entityGrants: entityGrants, migrations: [ArticleFeedback.migration, ArticleFavourites.migration, KnowledgeReminders.migration],
+        demoData: KnowledgeDemoData.seed, layouts: layouts, jobs: [KnowledgeReminders.reviewJob],
+        notificationKinds: ["knowledge.review_due", "knowledge.announcement_unread"], homeBlocks: [CurrentAnnouncements()])
 
     /// Service agents and administrators write the knowledge base (they answer the questions)
     /// and see every article, drafts included. Everyone else reads articles by share only — a

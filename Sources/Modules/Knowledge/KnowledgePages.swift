@@ -18,6 +18,7 @@ struct KnowledgePages: ModuleHandlers {
         router.get("app/knowledge/articles/:id/diff", use: diff)
         router.post("app/knowledge/articles/:id/versions/:revision/restore", use: restore)
         router.get("app/knowledge/announcements/:id", use: announcement)
+        router.post("app/knowledge/announcements/:id/remind", use: remindUnread)
     }
 
     func label(_ options: [PicklistOption], _ value: String?, _ locale: String) -> String {
@@ -176,8 +177,24 @@ struct KnowledgePages: ModuleHandlers {
                     "read": read.map { ["name": $0.name, "email": $0.email, "at": $0.readAt.map { DisplayFormat.dateTime($0) } ?? ""] },
                     "unread": unread.map { ["name": $0.name, "email": $0.email] },
                 ] as [String: Any]
+                let last = try await KnowledgeReminders.lastUnreadReminder(id, on: db.connection, logger: db.logger)
+                let waiting = last.map { Date().timeIntervalSince($0) < KnowledgeReminders.unreadInterval } ?? false
+                values["can_remind"] = !unread.isEmpty && !waiting
+                values["reminded_at"] = last.map { DisplayFormat.dateTime($0) } ?? ""
             }
             return web.render("knowledge_announcement", page, values)
+        }
+    }
+
+    @Sendable func remindUnread(_ request: Request, context: AtriumContext) async throws -> Response {
+        guard context.identity != nil else { return WebApp.redirect("/login") }
+        let id = try Self.id(context)
+        let form = try await FormBody.parse(request, limit: 4 * 1024)
+        return try await web.page(request, context, form: form) { page, db in
+            let store = store(page, db)
+            let notice = try await KnowledgeAPI.read("announcement", id, store: store)
+            _ = try await KnowledgeReminders.remindUnread(notice, store: store)
+            return WebApp.redirect("/app/knowledge/announcements/\(id.uuidString.lowercased())?notice=unread_reminded")
         }
     }
 }

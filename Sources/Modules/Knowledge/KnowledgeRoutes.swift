@@ -17,6 +17,7 @@ import Platform
 ///     GET  /api/v1/knowledge/announcements/current             today's announcements, pinned first, with "read"
 ///     POST /api/v1/knowledge/announcements/{id}/read           marks it read by the caller
 ///     GET  /api/v1/knowledge/announcements/{id}/receipts       {"read": […], "unread": […]} (who may change it)
+///     POST /api/v1/knowledge/announcements/{id}/remind         tells the unread (who may change it; once an hour)
 struct KnowledgeRoutes: ModuleRoutes {
     func register(on router: RouterGroup<AtriumContext>, web: WebApp) {
         let api = KnowledgeAPI(web: web)
@@ -31,6 +32,7 @@ struct KnowledgeRoutes: ModuleRoutes {
         router.get("api/v1/knowledge/announcements/current", use: api.current)
         router.post("api/v1/knowledge/announcements/:id/read", use: api.markRead)
         router.get("api/v1/knowledge/announcements/:id/receipts", use: api.receipts)
+        router.post("api/v1/knowledge/announcements/:id/remind", use: api.remindUnread)
         KnowledgePages(web: web).register(on: router)
     }
 }
