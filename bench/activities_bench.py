@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Daily-work benchmark (issue 15): the timeline of an account with --activities follow-ups,
-and the customer pool (公海) on a tenant of --rows accounts — a salesperson's ordinary account
+the calendar month of a manager of --team salespeople (each with --events events and a
+weekly series in the month), and the customer pool (公海) on a tenant of --rows accounts — a salesperson's ordinary account
 list and the pool's list next to each other, claims one by one, and one reclaim run that takes
 --idle idle accounts back. Prints p50/p99 and rows/s, all from one run. No thresholds.
 
@@ -68,6 +69,64 @@ ANALYZE records;
 """)
 
 
+def calendar_month(env, port, slug, admin, department, args):
+    """A sales manager over --team salespeople of one department; each has --events single
+    events spread over the month and a weekly Monday/Wednesday series through it, written by
+    the administrator on their behalf. Reads the manager's team month through the API and
+    the month view page."""
+    rb.log(f"creating a team of {args.team} with {args.events} events and a weekly series each …")
+    rb.run_admin(env, "user", "create", "--tenant", slug, "--email", f"manager@{slug}.test", "--name", "李经理",
+                 "--password", PASSWORD, "--locale", "zh-CN")
+    for index in range(args.team):
+        rb.run_admin(env, "user", "create", "--tenant", slug, "--email", f"team{index}@{slug}.test", "--name", f"销售 {index}",
+                     "--password", PASSWORD, "--locale", "zh-CN")
+    users = {u["email"]: u["id"] for u in admin.json("GET", "/api/v1/admin/users")["users"]}
+    admin.json("PATCH", f"/api/v1/admin/users/{users[f'manager@{slug}.test']}", {"department_id": department, "roles": ["sales_manager"]})
+    team = [users[f"team{index}@{slug}.test"] for index in range(args.team)]
+    for member in team:
+        admin.json("PATCH", f"/api/v1/admin/users/{member}", {"department_id": department, "roles": ["salesperson"],
+                                                               "manager_id": users[f"manager@{slug}.test"]})
+    month = time.strftime("%Y-%m", time.gmtime())
+    started = time.perf_counter()
+
+    def write(member):
+        client = rb.Client(port, slug, admin.token)
+        try:
+            for index in range(args.events):
+                day = 1 + index % 28
+                hour = 1 + index % 8
+                client.json("POST", "/api/v1/event", {
+                    "subject": f"拜访客户 {index}", "owner_id": member,
+                    "starts_at": f"{month}-{day:02d}T{hour:02d}:00:00Z", "ends_at": f"{month}-{day:02d}T{hour:02d}:45:00Z"}, expected=201)
+            client.json("POST", "/api/v1/event", {
+                "subject": "部门例会", "owner_id": member, "starts_at": f"{month}-01T01:00:00Z", "ends_at": f"{month}-01T02:00:00Z",
+                "recurrence": "weekly", "recurrence_weekdays": ["mo", "we"], "recurrence_count": 12}, expected=201)
+        finally:
+            client.close()
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(write, team))
+    written = time.perf_counter() - started
+    manager = rb.Client(port, slug)
+    manager.sign_in_and_create_token(f"manager@{slug}.test", PASSWORD)
+    browser = web_client(port, slug, f"manager@{slug}.test", PASSWORD)
+    first = f"{month}-01"
+    year, number = (int(part) for part in month.split("-"))
+    last = f"{month}-{[31, 29 if year % 4 == 0 else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][number - 1]:02d}"
+    status, text = manager.request("GET", f"/api/v1/calendar?from={first}&to={last}&scope=team")
+    if status != 200:
+        raise rb.BenchError(f"team calendar answered {status}: {text[:300]}")
+    occurrences = len(json.loads(text).get("items", []))
+    figures = {
+        "calendar_setup": f"{args.team} salespeople, {args.team * (args.events + 1)} events written in {written:.1f} s; "
+                          f"the team's month holds {occurrences} items",
+        "calendar_api": timed(manager, "GET", f"/api/v1/calendar?from={first}&to={last}&scope=team", args.requests // 2),
+        "calendar_page": timed(browser, "GET", f"/app/calendar?view=month&date={first}&scope=team", args.requests // 2),
+    }
+    manager.close()
+    browser.close()
+    return figures
+
+
 def main():
     parser = argparse.ArgumentParser(description="Atrium daily-work benchmark (prints figures, no thresholds).")
     parser.add_argument("--server", default=rb.DEFAULT_SERVER)
@@ -77,6 +136,8 @@ def main():
     parser.add_argument("--claims", type=int, default=200)
     parser.add_argument("--idle", type=int, default=20_000, help="accounts the reclaim run takes back")
     parser.add_argument("--requests", type=int, default=100)
+    parser.add_argument("--team", type=int, default=50, help="salespeople under the manager whose calendar is read")
+    parser.add_argument("--events", type=int, default=20, help="single events per salesperson in the month (plus a weekly series)")
     args = parser.parse_args()
     env = rb.environment()
     owner_url = env["DATABASE_OWNER_URL"]
@@ -124,6 +185,9 @@ def main():
         figures["log"] = f"{args.activities} follow-ups logged in {logged:.1f} s ({args.activities / logged:.0f}/s, 4 clients)"
         figures["timeline_api"] = timed(seller, "GET", f"/api/v1/account/{account}/timeline?limit=100", args.requests)
         figures["record_page"] = timed(browser, "GET", f"/app/account/{account}", args.requests // 2)
+
+        # --- a manager's calendar month ------------------------------------------------------
+        figures.update(calendar_month(env, port, slug, admin, department, args))
 
         # --- the pool -----------------------------------------------------------------------
         rb.log(f"inserting {args.rows} accounts of the salesperson …")
@@ -192,6 +256,9 @@ COMMIT;
              f"timeline    {figures['log']}",
              f"            GET /api/v1/account/{{id}}/timeline?limit=100  {rb.fmt_latency(figures['timeline_api'])}",
              f"            record page with the timeline panel           {rb.fmt_latency(figures['record_page'])}",
+             f"calendar    {figures['calendar_setup']}",
+             f"            GET /api/v1/calendar (team, month)            {rb.fmt_latency(figures['calendar_api'])}",
+             f"            month view page, team                         {rb.fmt_latency(figures['calendar_page'])}",
              f"pool        {args.rows} accounts of a salesperson, {args.pool} of them in the company pool",
              f"            her account list (own scope, limit 50)        {rb.fmt_latency(figures['own_list'])}",
              f"            the pool's list (?pool=, limit 50)           {rb.fmt_latency(figures['pool_list'])}",

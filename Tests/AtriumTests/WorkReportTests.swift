@@ -190,6 +190,45 @@ import Testing
         }
     }
 
+    @Test func withoutAManagerTheDepartmentHeadIsTold() async throws {
+        try await RecordFixtures.withTenant("report-head") { client, tenant in
+            let admin = try await RecordAPIClient.admin(client, tenant)
+            let company = try await PermissionFixtures.department(admin, "销售中心", parent: nil)
+            let east = try await PermissionFixtures.department(admin, "华东销售部", parent: company)
+            let chief = try await PermissionFixtures.member(client, tenant, admin, "chief", department: company, roles: ["sales_director"])
+            let lead = try await PermissionFixtures.member(client, tenant, admin, "lead", department: east, roles: ["sales_manager"])
+            let amy = try await PermissionFixtures.member(client, tenant, admin, "amy", department: east, roles: ["salesperson"])
+            for (department, head) in [(company, chief.id), (east, lead.id)] {
+                let set = try await admin.call(.patch, "/api/v1/admin/departments/\(department)", json: Self.body(["head_id": .string(head)]))
+                try #require(set.status == .ok, "\(set.text)")
+            }
+            func submit(_ author: PermissionFixtures.Member, _ summary: String, day: Int = 0) async throws -> String {
+                let report = try await author.api.create("work_report", Self.body(["kind": "daily", "period_start": .string(ChinaCalendar.day(day)),
+                                                                                    "summary": .string(summary)]))
+                let id = try #require(report["id"]?.stringValue)
+                let submitted = try await author.api.call(.post, "/api/v1/work-reports/\(id)/submit")
+                try #require(submitted.status == .ok, "\(submitted.text)")
+                return id
+            }
+            func told(_ reader: PermissionFixtures.Member, _ id: String) async throws -> Bool {
+                try await Self.notifications(reader.api).contains { $0["kind"] == "activities.report_submitted" && $0["record_id"] == .string(id) }
+            }
+            // Amy has no manager of her own: the head of her department reads her report.
+            let hers = try await submit(amy, "拜访客户")
+            #expect(try await told(lead, hers))
+            #expect(try await told(chief, hers) == false)
+            // The head of a department reports to the head of the department above.
+            let his = try await submit(lead, "部门周计划")
+            #expect(try await told(chief, his))
+            #expect(try await told(lead, his) == false)
+            // A deactivated head is skipped for the next one up.
+            let off = try await admin.call(.patch, "/api/v1/admin/users/\(lead.id)", json: #"{"active": false}"#)
+            try #require(off.status == .ok, "\(off.text)")
+            let second = try await submit(amy, "第二份", day: -1)
+            #expect(try await told(chief, second))
+        }
+    }
+
     @Test func theTeamViewListsWhoHasNotSubmittedWithinTheViewersScope() async throws {
         try await RecordFixtures.withTenant("report-team") { client, tenant in
             let admin = try await RecordAPIClient.admin(client, tenant)

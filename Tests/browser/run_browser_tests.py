@@ -219,7 +219,8 @@ def session_cookie_is_httponly_and_samesite_lax(ui):
 
 
 def activities_visit_logged_on_a_phone_shows_on_the_timeline_and_the_calendar(ui):
-    """At 390 px: log a visit from an account page, see it on the timeline, then the calendar
+    """At 390 px: log a visit from an account page with a contact who took part, see it on the
+    account's and the contact's timelines, then the calendar
     page (an event made through the API today) as a list of days without sideways scrolling."""
     from sales_checks import new_record
     suffix = secrets.token_hex(3)
@@ -231,6 +232,11 @@ def activities_visit_logged_on_a_phone_shows_on_the_timeline_and_the_calendar(ui
         "X-Tenant": ui.slug, "Authorization": f"Bearer {ui.state['admin_token']}", "Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=WAIT_SECONDS) as response:
         expect(response.status == 201, f"POST /api/v1/event should be 201; got {response.status}")
+    contact_body = json.dumps({"name": f"刘洋 {suffix}", "account": account}).encode()
+    request = urllib.request.Request(f"{ui.api_url}/api/v1/contact", data=contact_body, method="POST", headers={
+        "X-Tenant": ui.slug, "Authorization": f"Bearer {ui.state['admin_token']}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=WAIT_SECONDS) as response:
+        contact = json.loads(response.read())["id"]
     ui.driver.set_window_size(PHONE_WIDTH, PHONE_HEIGHT)
     try:
         ui.open(f"/app/account/{account}")
@@ -238,6 +244,11 @@ def activities_visit_logged_on_a_phone_shows_on_the_timeline_and_the_calendar(ui
         Select(ui.find("select#followup-kind")).select_by_value("visit")
         ui.type_into("#followup-subject", f"上门拜访 {suffix}")
         ui.type_into("#followup-notes", "演示了移动端")
+        # Who took part: the account's contact, ticked in the picker.
+        ui.find("[data-testid=followup-people] summary").click()
+        box = ui.find(f"input[name='contact_{contact}']")
+        expect(not box.is_selected(), "the account's contact should not be ticked before choosing")
+        box.click()
         ui.click_and_load(ui.find("[data-testid=followup-submit]"))
         ui.wait_for_path(f"/app/account/{account}")
         ui.wait_for_text("[data-testid=timeline] li[data-timeline-type=activity]", f"上门拜访 {suffix}")
@@ -245,6 +256,10 @@ def activities_visit_logged_on_a_phone_shows_on_the_timeline_and_the_calendar(ui
         expect(kind in ("Visit", "拜访"), f"the timeline entry should name the kind visit; names {kind!r}")
         ui.no_sideways_scroll("the account page with its timeline on a phone")
         ui.screenshot("phone-timeline-visit")
+        # The contact who took part has the visit on her own timeline, "about" the account.
+        ui.open(f"/app/contact/{contact}")
+        ui.wait_for_text("[data-testid=timeline] li[data-timeline-type=activity]", f"上门拜访 {suffix}")
+        ui.wait_for_text("[data-testid=timeline-via]", f"拜访测试客户 {suffix}")
 
         ui.open("/app/calendar?view=week")
         ui.wait_for_text(f"[data-testid=calendar-day][data-date='{today}']", f"Calendar check {suffix}")

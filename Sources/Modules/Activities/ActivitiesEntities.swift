@@ -32,6 +32,8 @@ enum ActivitiesEntities: EntityDeclarations {
         field("next_step", "Next step", "下一步", .text) { $0.maxLength = 500 },
         field("participant_ids", "Colleagues present (user ids)", "参与同事", .text) { $0.maxLength = 2_000 },
         field("contact_ids", "Contacts present (contact ids)", "参与联系人", .text) { $0.maxLength = 2_000 },
+        field("also_related", "Also about (object:id, …)", "同时关联", .text) { $0.maxLength = 1_000 },
+        field("rolled_up", "Customer of the related records", "所属客户（自动）", .text) { $0.computed = true; $0.maxLength = 1_000 },
     ] + relatedFields(required: true),
     titleField: "subject", listColumns: ["occurred_at", "kind", "subject", "related_title", "owner_id"], defaultSort: "-occurred_at")
 

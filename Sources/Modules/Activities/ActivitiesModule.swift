@@ -19,7 +19,7 @@ public enum ActivitiesModule {
                 ModulePage(path: "/app/work-reports/team", labelKey: "activities.nav.team_reports", requires: "work_report")],
         actions: [ModuleAction(entity: "work_report", labelKey: "activities.reports.submit", path: "/app/work-reports/{id}/submit", post: true,
                                onlyWhen: (field: "status", values: ["draft"]))],
-        defaultGrants: defaultGrants, migrations: LastActivity.migrations + CalendarFeed.migrations + [TaskReminders.migration, EventReminders.migration, LastActivity.toRecords],
+        defaultGrants: defaultGrants, migrations: LastActivity.migrations + CalendarFeed.migrations + [TaskReminders.migration, EventReminders.migration, LastActivity.toRecords, ActivityLinks.migration],
         demoData: ActivitiesDemoData.seed, layouts: layouts, recordPanels: [TimelinePanel()], jobs: [TaskReminders.job, EventReminders.job],
         notificationKinds: ["activities.task_assigned", "activities.task_reminder", "activities.event_reminder",
                             "activities.report_submitted", "activities.report_commented"])
@@ -83,7 +83,7 @@ public enum ActivitiesModule {
 /// `/api/v1/activity`, `/api/v1/task`):
 ///
 ///     GET /api/v1/{entity}/{id}/timeline?limit=100          activities, tasks and field changes, newest first
-///     GET /api/v1/activities/dormant?entity=account&days=30&as_of=2026-11-23&owner=me&limit=50&offset=0
+///     GET /api/v1/activities/dormant?entity=account&days=30&as_of=2026-11-23&owner=me&limit=50&offset=0[&orders=ignore]
 struct ActivitiesRoutes: ModuleRoutes {
     func register(on router: RouterGroup<AtriumContext>, web: WebApp) {
         let api = ActivitiesAPI(web: web)
@@ -141,7 +141,8 @@ struct ActivitiesAPI: ModuleHandlers {
         return try await run(request, context) { store in
             try await ActivitiesModule.requireEnabled(store)
             let owner = try Self.owner(request, actor: store.actor)
-            let dormant = try await DormantRecords.load(entity: entity, days: days, asOf: asOf, owner: owner, store: store)
+            let touchedBy = query["orders"].map(String.init) == "ignore" ? [] : DormantRecords.orders
+            let dormant = try await DormantRecords.load(entity: entity, days: days, asOf: asOf, owner: owner, touchedBy: touchedBy, store: store)
             return RecordRoutes.json(dormant.json(limit: limit, offset: offset))
         }
     }

@@ -26,6 +26,11 @@ struct ActivitiesPages: ModuleHandlers {
             "next_step": text("next_step"), "duration_minutes": text("duration_minutes"),
         ]
         if let when = form["occurred_at"], !when.isEmpty { values["occurred_at"] = .string(when.count == 16 ? when + ":00Z" : when) }
+        // The picker's ticked boxes (`colleague_<id>`, `contact_<id>`), as the fields' id lists.
+        for (prefix, key) in [("colleague_", "participant_ids"), ("contact_", "contact_ids")] {
+            let ids = form.keys.filter { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }.sorted()
+            if !ids.isEmpty { values[key] = .string(ids.joined(separator: ",")) }
+        }
         return values.filter { !$0.value.isNull || $0.key == "subject" }
     }
 
@@ -43,6 +48,7 @@ struct ActivitiesPages: ModuleHandlers {
             } catch let error as AtriumError where [.unprocessableContent, .forbidden, .conflict].contains(error.status) {
                 let field = error.field.flatMap { page.entities["activity"]?.field($0) }
                 var values = TimelinePanel.formValues(page, web: web, form: form, entity: entity, id: id)
+                try await TimelinePanel.people(into: &values, page: page, form: form, record: record, store: store)
                 values["title"] = web.t("activities.log.title", page.locale)
                 values["record_title"] = page.entities[entity]?.title(of: record, locale: page.locale) ?? id.uuidString.lowercased()
                 values["error"] = web.message(error, locale: page.locale, label: field.map { DisplayFormat.label($0.labels, locale: page.locale, fallback: $0.key) })
@@ -60,17 +66,20 @@ struct ActivitiesPages: ModuleHandlers {
         let query = request.uri.queryParameters
         let entityText = query["entity"].map(String.init), daysText = query["days"].map(String.init), asOfText = query["as_of"].map(String.init)
         let mine = query["owner"].map(String.init) == "me"
+        let followUpsOnly = query["orders"].map(String.init) == "ignore"
         return try await web.page(request, context, current: "/app/activities/dormant") { page, db in
             let store = store(page, db)
             try await ActivitiesModule.requireEnabled(store)
             let lang = page.locale
-            var values: [String: Any] = ["title": web.t("activities.dormant.title", lang), "days": daysText ?? "30", "as_of": asOfText ?? "", "mine": mine]
+            var values: [String: Any] = ["title": web.t("activities.dormant.title", lang), "days": daysText ?? "30", "as_of": asOfText ?? "", "mine": mine,
+                                         "follow_ups_only": followUpsOnly]
             let choices = page.entities.values.filter { !TimelinePanel.ownEntities.contains($0.key) && $0.key != "event" }.sorted { $0.key < $1.key }
             let chosen = (entityText ?? "").isEmpty ? (page.entities["account"] != nil ? "account" : choices.first?.key ?? "account") : entityText!
             values["entities"] = choices.map { ["key": $0.key, "label": DisplayFormat.label($0.labels, locale: lang, fallback: $0.key), "selected": $0.key == chosen] }
             do {
                 let (entity, days, asOf) = try DormantRecords.parameters(entity: chosen, days: daysText, asOf: asOfText)
-                let result = try await DormantRecords.load(entity: entity, days: days, asOf: asOf, owner: mine ? page.actor.user.id : nil, store: store)
+                let result = try await DormantRecords.load(entity: entity, days: days, asOf: asOf, owner: mine ? page.actor.user.id : nil,
+                                                        touchedBy: followUpsOnly ? [] : DormantRecords.orders, store: store)
                 let definition = page.entities[entity]
                 values["rows"] = result.rows.prefix(500).map { row -> [String: Any] in
                     ["title": definition?.title(of: row.record, locale: lang) ?? row.record.idText,
@@ -119,6 +128,7 @@ struct TimelinePanel: RecordPanel {
                 row["label"] = shown(record, "kind", in: activity)
                 row["subject"] = record.string("subject") ?? ""
                 row["by"] = record.ownerID.map { format.names[$0.uuidString.lowercased()] ?? "" } ?? ""
+                if record.string("related_id") != timeline.record.idText { row["via"] = record.string("related_title") ?? "" }
                 row["details"] = ["notes", "outcome", "next_step", "duration_minutes"].compactMap { key -> [String: String]? in
                     let text = shown(record, key, in: activity)
                     return text.isEmpty ? nil : ["label": label(activity?.field(key)) ?? key, "text": text]
@@ -172,7 +182,38 @@ struct TimelinePanel: RecordPanel {
         values["visit_action"] = "/app/visits/at/\(entity.key)/\(record.idText)"
         values["plan_action"] = "/app/visits/plan/\(entity.key)/\(record.idText)"
         values["today"] = ChinaCalendar.today()
+        if values["can_log"] as? Bool == true { try await Self.people(into: &values, page: page, form: nil, record: record, store: store) }
         return web.fragment("activities_timeline", page, values)
+    }
+
+    static let maxColleagues = 200, maxContacts = 50
+
+    /// The "who took part" picker: the company's active colleagues (not the viewer, who logs
+    /// it), and the contacts of the record the viewer may read — a customer's contacts (any
+    /// contact lookup to the record's object), or the contact itself, ticked on a fresh form.
+    static func people(into values: inout [String: Any], page: WebApp.Page, form: [String: String]?, record: Record, store: ModuleStore) async throws {
+        func ticked(_ prefix: String, _ id: String) -> Bool { form?["\(prefix)\(id)"] != nil }
+        let me = page.actor.user.id
+        let members = try await OrganisationAdmin().members(on: store.connection, logger: store.logger)
+            .filter { $0.active && $0.id != me }.sorted { $0.displayName < $1.displayName }.prefix(maxColleagues)
+        values["colleagues"] = members.map { member -> [String: Any] in
+            let id = member.id.uuidString.lowercased()
+            return ["id": id, "name": member.displayName, "checked": ticked("colleague_", id)]
+        }
+        var contacts: [Record] = []
+        if record.entity == "contact" {
+            contacts = [record]
+        } else if let contact = page.entities["contact"],
+                  let link = contact.fields.first(where: { $0.active && $0.type == .lookup && $0.target == record.entity && $0.filterable }) {
+            contacts = try await Timeline.visible("contact", filter: ModuleStore.eq(link.key, record.idText), sort: contact.defaultSort,
+                                                  limit: maxContacts, store: store)
+        }
+        values["contacts"] = contacts.map { contact -> [String: Any] in
+            let id = contact.idText
+            let checked = form.map { _ in ticked("contact_", id) } ?? (contact.id == record.id)
+            return ["id": id, "name": page.entities["contact"]?.title(of: contact, locale: page.locale) ?? id, "checked": checked]
+        }
+        values["has_people"] = !members.isEmpty || !contacts.isEmpty
     }
 
     /// The follow-up form's fields: kinds from the tenant's picklist, values kept after an error.

@@ -10,6 +10,7 @@ enum ActivitiesRules {
         ("activity", ActivityTime()),
         ("activity", LastActivityKeeper()),
         ("activity", ActivityParticipants()),
+        ("activity", ActivityLinks()),  // after the related record and the contacts are checked
         ("task", RelatedRecord(required: false)),
         ("task", TaskFlow()),
         ("event", EventSeries()),

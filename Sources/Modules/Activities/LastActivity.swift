@@ -16,13 +16,15 @@ import PostgresNIO
 /// (Module migration 1 kept the date in a table of its own, `activity_last_touch`; migration 5
 /// moved the dates into the column and dropped that table.)
 enum LastActivity {
-    /// Recomputes the record's last activity from its live activities (all of them, whoever
-    /// owns them: the date is a fact about the customer, not about the caller's scope).
+    /// Recomputes the record's last activity from its live activities — those about it and
+    /// those linked to it (``ActivityLinks``) — all of them, whoever owns them: the date is a
+    /// fact about the customer, not about the caller's scope.
     static func refresh(entity: String, id: UUID, context: HookContext) async throws {
         let filter = ModuleStore.and([ModuleStore.eq("related_entity", entity), ModuleStore.eq("related_id", id.uuidString.lowercased())])
         let latest = try await context.engine.list("activity", query: RecordQuery(filter: filter, sort: "-occurred_at", limit: 1),
                                                    as: context.derivedActor, on: context.connection, logger: context.logger).records.first
-        let at = latest.flatMap { ActivitiesRules.date($0.values["occurred_at"]) }
+        let linked = try await ActivityLinks.latest(entity: entity, id: id, on: context.connection, logger: context.logger)
+        let at = [latest.flatMap { ActivitiesRules.date($0.values["occurred_at"]) }, linked].compactMap { $0 }.max()
         let tenant = try await TenantScope.current(on: context.connection, logger: context.logger)
         try await context.connection.query("""
             UPDATE records SET last_activity_at = \(at)

@@ -1,8 +1,9 @@
 import Foundation
 import Platform
 
-/// What happened with one record, newest first: the activities, tasks and calendar events about
-/// it and its audit trail (field changes, approvals, shares, pool moves).
+/// What happened with one record, newest first: the activities about it or linked to it (a
+/// contact's follow-ups on their account's timeline), tasks and calendar events about it and its
+/// audit trail (field changes, approvals, shares, pool moves).
 ///
 /// Every part is read through the record engine as the viewer: the record itself (a record the
 /// viewer cannot read is a 404), activities and tasks with the viewer's list scope (a
@@ -31,7 +32,11 @@ struct Timeline: Sendable {
         let record = try await store.get(entity, id)
         let about = ModuleStore.and([ModuleStore.eq("related_entity", entity), ModuleStore.eq("related_id", id.uuidString.lowercased())])
         var items: [Item] = []
-        for activity in try await visible("activity", filter: about, sort: "-occurred_at", limit: limit, store: store) {
+        // Activities about it, and those about other records linked to it (a call with one of
+        // its contacts): ids from the module's link table, read through the engine as the viewer.
+        let linked = try await ActivityLinks.activities(linkedTo: entity, id: id, limit: min(limit, RecordQuery.maxLimit), on: store.connection, logger: store.logger)
+        let activities = linked.isEmpty ? about : .object(["or": .array([about, ModuleStore.op("id", "in", .array(linked.map { .string($0.uuidString.lowercased()) }))])])
+        for activity in try await visible("activity", filter: activities, sort: "-occurred_at", limit: limit, store: store) {
             items.append(Item(at: ActivitiesRules.date(activity.values["occurred_at"]) ?? activity.createdAt, kind: .activity, record: activity, entry: nil))
         }
         for task in try await visible("task", filter: about, sort: "-created_at", limit: limit, store: store) {
@@ -94,7 +99,7 @@ struct Timeline: Sendable {
 
 /// Records of an entity in the viewer's scope that nobody has followed up for `days` days:
 /// the last activity (``LastActivity``) — or, for a record never followed up, its creation —
-/// lies before the cut-off. Oldest first, never-followed-up ones before all others.
+/// lies before the cut-off, and (unless asked otherwise) no order of it was entered since. Oldest first, never-followed-up ones before all others.
 struct DormantRecords: Sendable {
     struct Row: Sendable {
         let record: Record
@@ -130,7 +135,26 @@ struct DormantRecords: Sendable {
         return (entity, count, reference)
     }
 
-    static func load(entity: String, days: Int, asOf: Date, owner: UUID? = nil, store: ModuleStore) async throws -> DormantRecords {
+    /// What else counts as a touch besides a follow-up: a new order of the customer.
+    static let orders = ["sales_order"]
+
+    /// The records of `entity` that a record of one of the `by` objects created since `since`
+    /// points at through a lookup (a customer's new order). Counted as the module, whoever
+    /// owns the order: that the customer ordered is a fact about the customer. Objects the
+    /// tenant does not have are skipped.
+    static func touched(entity: String, by objects: [String], since: JSONValue, store: ModuleStore) async throws -> Set<UUID> {
+        var ids: Set<UUID> = []
+        for object in objects {
+            guard let definition = try? await store.engine.entity(object, on: store.connection, logger: store.logger).0,
+                  let link = definition.fields.first(where: { $0.active && $0.type == .lookup && $0.target == entity }) else { continue }
+            let rows = try await store.engine.aggregate(object, RecordAggregate(groups: [.field(link.key)], filter: ModuleStore.op("created_at", "gte", since)),
+                                                        as: store.actor.derived, on: store.connection, logger: store.logger)
+            ids.formUnion(rows.compactMap { row in row.keys.first.flatMap { $0 }.flatMap { UUID(uuidString: $0) } })
+        }
+        return ids
+    }
+
+    static func load(entity: String, days: Int, asOf: Date, owner: UUID? = nil, touchedBy: [String] = orders, store: ModuleStore) async throws -> DormantRecords {
         let cutoff = asOf.addingTimeInterval(-Double(days) * 86_400)
         let stamp = JSONValue.string(cutoff.formatted(.iso8601))
         // Idle: the last follow-up before the cutoff, or none and created before it (the
@@ -146,7 +170,8 @@ struct DormantRecords: Sendable {
         } catch let error as AtriumError where error.code == "entity_not_found" {
             throw AtriumError.validation(field: "entity", "names no object you may read: \(entity)")
         }
-        let rows = candidates.map { Row(record: $0, lastActivityAt: $0.lastActivityAt) }
+        let touched = try await Self.touched(entity: entity, by: touchedBy, since: stamp, store: store)
+        let rows = candidates.filter { !touched.contains($0.id) }.map { Row(record: $0, lastActivityAt: $0.lastActivityAt) }
             .sorted { ($0.lastActivityAt ?? .distantPast, $0.record.createdAt) < ($1.lastActivityAt ?? .distantPast, $1.record.createdAt) }
         return DormantRecords(entity: entity, days: days, cutoff: cutoff, rows: rows)
     }

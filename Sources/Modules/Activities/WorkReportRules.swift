@@ -7,7 +7,7 @@ import Platform
 ///   has one report per kind and period (`period_key`, unique: 409 naming `period_start`);
 /// - a new report with no summary is pre-filled from the period's data (``WorkReportDigest``),
 ///   read as the caller;
-/// - draft → submitted (by the author; stamps `submitted_at` and tells the author's manager)
+/// - draft → submitted (by the author; stamps `submitted_at` and tells the author's manager, else their department's head)
 ///   → read → commented: the author edits summary and plans only while it is a draft; anyone
 ///   else who may update it (the manager, through their data scope) only reads and comments,
 ///   and a comment marks it commented and tells the author.
@@ -130,12 +130,30 @@ struct WorkReportFlow: RecordHooks {
         }
     }
 
-    /// The author's manager (`users.manager_id`, when active) is told; no manager, no one.
+    /// The author's manager is told (see ``reader(of:members:departments:)``); no one when there is none.
+    /// Who reads the author's reports: their own manager (`users.manager_id`) when active; else
+    /// the head (负责人) of their department, or — when they head it themselves or it has no
+    /// active head — of the nearest department above that has one. Nil: nobody above them.
+    static func reader(of author: UUID, members: [OrganisationAdmin.Member], departments: [OrganisationAdmin.Department]) -> UUID? {
+        let active = Set(members.filter(\.active).map(\.id))
+        guard let person = members.first(where: { $0.id == author }) else { return nil }
+        if let manager = person.managerID, manager != author, active.contains(manager) { return manager }
+        let byID = Dictionary(departments.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        var current = person.departmentID.flatMap { byID[$0] }
+        var seen: Set<UUID> = []
+        while let department = current, seen.insert(department.id).inserted {
+            if let head = department.headID, head != author, active.contains(head) { return head }
+            current = department.parentID.flatMap { byID[$0] }
+        }
+        return nil
+    }
+
     static func tellManager(_ record: Record, context: HookContext) async throws {
         guard let author = record.ownerID else { return }
-        let members = try await OrganisationAdmin().members(on: context.connection, logger: context.logger)
-        guard let manager = members.first(where: { $0.id == author })?.managerID,
-              members.contains(where: { $0.id == manager && $0.active }) else { return }
+        let organisation = OrganisationAdmin()
+        let members = try await organisation.members(on: context.connection, logger: context.logger)
+        let departments = try await organisation.departments(on: context.connection, logger: context.logger)
+        guard let manager = reader(of: author, members: members, departments: departments) else { return }
         try await Notifications.notify([manager], of: NotificationEvent(kind: "activities.report_submitted", entity: "work_report", recordID: record.id,
                                                                          actor: context.user.id, arguments: ["record": record.string("title") ?? ""]),
                                        on: context.connection, logger: context.logger)
