@@ -75,7 +75,8 @@ public enum AtriumHost {
     /// ``TenantRoutes``.
     public static func buildRouter(configuration: AtriumConfiguration, services: PlatformServices, database: Database,
                                    ownerDatabase: Database?, catalog: ModuleCatalog) -> Router<AtriumContext> {
-        let router = Router(context: AtriumContext.self)
+        // HEAD of every GET route (uptime monitors and link checkers send `HEAD /`).
+        let router = Router(context: AtriumContext.self, options: .autoGenerateHeadEndpoints)
         router.add(middleware: RequestLogMiddleware(baseDomain: configuration.baseDomain, defaultTenant: configuration.defaultTenant,
                                                    trustedProxies: configuration.trustedProxies))
         router.add(middleware: ErrorMiddleware(renderer: services.renderer))

@@ -115,6 +115,18 @@ public enum OpenAPIDocument {
                                  "requestBody": .object(["required": .bool(true), "content": .object(["application/json": .object(["schema": ref("Query")])])]),
                                  "responses": ok("\(name)Page")]),
             ])
+            paths["/api/v1/\(entity.key)/bulk-update"] = .object([
+                "post": .object(["operationId": s("bulk_update_\(entity.key)"), "tags": tag,
+                                 "description": s("批量修改: the same values on every named record, all or none (one audit entry per record)"),
+                                 "requestBody": .object(["required": .bool(true), "content": .object(["application/json": .object(["schema": .object([
+                                     "type": s("object"), "required": .array([s("ids"), s("values")]), "properties": .object([
+                                         "ids": .object(["type": s("array"), "minItems": .number(1), "maxItems": .number(Decimal(RecordEngine.maxMassUpdate)),
+                                                         "items": .object(["type": s("string"), "format": s("uuid")])]),
+                                         "values": ref("\(name)Input"),
+                                     ]),
+                                 ])])])]),
+                                 "responses": .object(["200": .object(["description": s("{updated, records}")]), "4XX": errorResponse])]),
+            ])
             paths["/api/v1/\(entity.key)/{id}"] = .object([
                 "parameters": .array([idParameter]),
                 "get": .object(["operationId": s("get_\(entity.key)"), "tags": tag, "responses": ok(name)]),

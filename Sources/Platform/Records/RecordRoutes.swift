@@ -52,6 +52,7 @@ public struct RecordRoutes: Sendable {
         router.get("api/v1/:entity", use: list)
         router.post("api/v1/:entity", use: create)
         router.post("api/v1/:entity/query", use: query)
+        router.post("api/v1/:entity/bulk-update", use: massUpdate)
         router.get("api/v1/:entity/recycle-bin", use: recycleBin)
         router.get("api/v1/:entity/export", use: export)
         router.post("api/v1/:entity/import", use: importRecords)
@@ -336,6 +337,25 @@ public struct RecordRoutes: Sendable {
             try await engine.update(entity, id: id, values: changes, expectedVersion: expected, as: actor, on: db.connection, logger: db.logger)
         }
         return Self.json(record.json)
+    }
+
+    /// `POST /api/v1/{entity}/bulk-update` `{"ids": [...], "values": {...}}`: the same values on
+    /// every named record (``RecordEngine/massUpdate(_:ids:values:as:on:logger:)``), all or none.
+    @Sendable func massUpdate(_ request: Request, context: AtriumContext) async throws -> Response {
+        var body = try await Self.object(request)
+        let entity = Self.entityKey(context)
+        guard case .array(let items)? = body.removeValue(forKey: "ids") else { throw AtriumError.validation(field: "ids", "must be a list of record ids") }
+        let ids = try items.map { item in
+            guard let id = item.stringValue.flatMap(UUID.init(uuidString:)) else { throw AtriumError.validation(field: "ids", "must be a list of record ids") }
+            return id
+        }
+        guard case .object(let values)? = body.removeValue(forKey: "values") else {
+            throw AtriumError.validation(field: "values", "must be an object of field values")
+        }
+        let records = try await run(request, context, write: true) { actor, db in
+            try await engine.massUpdate(entity, ids: ids, values: values, as: actor, on: db.connection, logger: db.logger)
+        }
+        return Self.json(.object(["updated": .number(Decimal(records.count)), "records": .array(records.map(\.json))]))
     }
 
     /// `PUT /api/v1/{entity}/by/{field}/{value}`: create or change the record whose unique

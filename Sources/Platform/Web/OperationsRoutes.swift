@@ -67,6 +67,10 @@ public struct OperationsRoutes: Sendable {
                                       response: Status(status: "unavailable", reason: "database: \(DatabaseErrors.describe(error))"))
             }
         }
+        // Browsers that ignore the page's icon link still ask for /favicon.ico.
+        router.get("favicon.ico") { _, _ in
+            Response(status: .movedPermanently, headers: [.location: "/static/favicon.svg", .cacheControl: "public, max-age=86400"])
+        }
         router.get("static/:name") { _, context in
             guard let name = context.parameters.get("name"), let response = services.renderer.asset(name) else {
                 throw AtriumError(status: .notFound, code: "not_found", message: "no such file")

@@ -189,6 +189,9 @@ extension WebApp {
                 "problem": problem ?? "",
                 "export_href": "/api/v1/\(key)/export?" + exportItems.map { "\($0.0)=\(Self.escapeQuery($0.1))" }.joined(separator: "&"),
                 "owners": owners,
+                "bulk_fields": RecordEngine.massUpdatableFields(of: try Self.entity(key, in: page.definitions), access: page.actor.access).map {
+                    ["key": $0.key, "label": DisplayFormat.label($0.labels, locale: lang, fallback: $0.key)]
+                },
                 "views": views, "has_views": !views.isEmpty, "current_query": currentQuery,
                 "can_create": page.actor.access.scope(entity, .create) > .none,
                 "can_import": page.actor.access.scope(entity, .`import`) > .none,
@@ -225,14 +228,18 @@ extension WebApp {
                 return Self.redirect("/app/\(key)?notice=bulk_deleted")
             case "owner":
                 guard let owner = form["owner"].flatMap(UUID.init(uuidString:)) else { throw AtriumError.validation(field: "owner", "choose a user") }
-                for id in ids {
-                    let record = try await engine.get(key, id: id, as: page.actor, on: db.connection, logger: db.logger)
-                    _ = try await engine.update(key, id: id, values: ["owner_id": .string(owner.uuidString.lowercased())], expectedVersion: record.version,
+                _ = try await engine.massUpdate(key, ids: ids, values: ["owner_id": .string(owner.uuidString.lowercased())],
                                                 as: page.actor, on: db.connection, logger: db.logger)
-                }
                 return Self.redirect("/app/\(key)?notice=bulk_owner")
+            case "set":
+                // 批量修改: one field, the value typed as in an import file (a picklist's label, 1,000.00).
+                let full = try Self.entity(key, in: page.definitions)
+                let field = try RecordEngine.massUpdatable(form["field"] ?? "", of: full, access: page.actor.access)
+                _ = try await engine.massUpdate(key, ids: ids, values: [field.key: RecordCSV.value(form["value"] ?? "", field: field)],
+                                                as: page.actor, on: db.connection, logger: db.logger)
+                return Self.redirect("/app/\(key)?notice=bulk_updated")
             default:
-                throw AtriumError.validation(field: "action", "must be delete or owner")
+                throw AtriumError.validation(field: "action", "must be delete, owner or set")
             }
         }
     }

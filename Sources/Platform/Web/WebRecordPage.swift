@@ -99,6 +99,7 @@ extension WebApp {
                 "sections": sections, "related": related, "history": historyRows, "attachments": attachments,
                 "can_edit": !locked && page.actor.access.scope(entity, .update) > .none,
                 "can_delete": !locked && page.actor.access.scope(entity, .delete) > .none,
+                "can_clone": page.actor.access.scope(entity, .create) > .none,
             ])
         }
     }
@@ -293,8 +294,18 @@ extension WebApp {
                 throw AtriumError(status: .forbidden, code: "no_permission", message: "your roles do not allow create on \(key)")
             }
             var state = FormState()
+            // 复制 / Clone: `?clone=<id>` starts from a record the caller may read — the fields
+            // people write (not computed ones, auto-numbers or the record's owner and history).
+            var source: Record?
+            if let text = prefill["clone"].map(String.init) {
+                guard let id = UUID(uuidString: text) else { throw AtriumError(status: .notFound, code: "record_not_found", message: "no record '\(text)'") }
+                source = try await engine.get(key, id: id, as: page.actor, on: db.connection, logger: db.logger)
+            }
             for field in entity.activeFields {
-                if let given = prefill[Substring(field.key)] { state.values[field.key] = String(given) }
+                if let source, !field.computed, field.type != .autoNumber {
+                    if field.type == .multiPicklist { state.multi[field.key] = source.values[field.key]?.arrayValue?.compactMap(\.stringValue) ?? [] }
+                    state.values[field.key] = Self.formText(source.values[field.key], field: field, format: page.format)
+                } else if let given = prefill[Substring(field.key)] { state.values[field.key] = String(given) }
                 else if let value = field.defaultValue { state.values[field.key] = Self.formText(value, field: field, format: page.format) }
             }
             return try await renderForm(page, entity: entity, full: full, recordID: nil, title: t("form.new_title", page.locale, ["entity": label(entity, page.locale)]),

@@ -34,7 +34,8 @@ public struct WebRenderer: @unchecked Sendable {
           for name in try FileManager.default.contentsOfDirectory(atPath: staticDir.path) {
             let data = try Data(contentsOf: staticDir.appendingPathComponent(name))
             let type = name.hasSuffix(".css") ? "text/css; charset=utf-8"
-                : name.hasSuffix(".js") ? "text/javascript; charset=utf-8" : "application/octet-stream"
+                : name.hasSuffix(".js") ? "text/javascript; charset=utf-8"
+                : name.hasSuffix(".svg") ? "image/svg+xml" : "application/octet-stream"
             assets[name] = (type, ByteBuffer(bytes: data))
           }
         }
