@@ -8,6 +8,7 @@ customer; the one who cannot has no notification. They end signed in as the admi
 the desktop size.
 """
 
+import re
 import secrets
 
 from selenium.webdriver.common.by import By
@@ -15,6 +16,7 @@ from selenium.webdriver.common.by import By
 from browser_support import expect
 from crm_checks import api, make_user
 from expenses_checks import back_to_the_administrator
+from sales_checks import fill, save_form
 
 PHONE_WIDTH, PHONE_HEIGHT = 390, 844
 PASSWORD = "Comment-pass-61"
@@ -83,6 +85,64 @@ def comment_with_a_mention_at_390px_reaches_the_reader_and_not_the_outsider(ui):
         back_to_the_administrator(ui)
 
 
+def discussion_topic_replied_at_390px_answer_accepted_and_turned_into_an_article(ui):
+    back_to_the_administrator(ui)
+    reader_email, reader_name, _ = comment_people(ui)["reader"]
+    suffix = secrets.token_hex(3)
+    status, board = api(ui, "POST", "/api/v1/kb_board", {"name": f"产品使用问答 {suffix}"})
+    expect(status == 201, f"creating a board should be 201; got {status}: {board}")
+
+    ui.open("/")
+    link = [a for a in ui.find_all("nav#sidenav a") if a.get_attribute("href").endswith("/app/knowledge/boards")]
+    expect(link, "the menu should have the discussions page")
+    ui.click_and_load(link[0])
+    ui.click_and_load(ui.find(f"[data-testid=board][data-id='{board['id']}'] a"))
+    ui.wait_for_text("[data-testid=board-title]", board["name"])
+    ui.click_and_load(ui.find("[data-testid=new-topic]"))
+    title = f"导入客户时电话格式报错 {suffix}"
+    fill(ui, {"title": title, "body": "有 30 行提示**电话格式不正确**，需要一行一行改吗？"})
+    topic = save_form(ui, "kb_topic", f"the topic {title!r}")
+    path = f"/app/knowledge/topics/{topic}"
+    ui.click_and_load(ui.find("[data-action='knowledge.actions.open_topic']"))
+    ui.wait_for_path(path)
+    ui.wait_for_text("[data-testid=topic-title]", title)
+    expect(ui.find("[data-testid=topic-body] strong").text == "电话格式不正确", "the question's Markdown should be rendered")
+
+    ui.sign_in(reader_email, PASSWORD)
+    ui.driver.set_window_size(PHONE_WIDTH, PHONE_HEIGHT)
+    try:
+        ui.open(path)
+        answer = "不用一行一行改：把电话列统一成 010-62532288 的格式，先“只检查不导入”试一次。"
+        ui.type_into("[data-testid=comment-text]", answer)
+        ui.no_sideways_scroll("the topic page with its reply form on a phone")
+        ui.click_and_load(ui.find("[data-testid=comment-submit]"))
+        ui.wait_for_path(path)
+        replies = [r.text for r in ui.find_all("[data-testid=reply] [data-testid=comment-body]")]
+        expect(replies == [answer], f"the topic should show the reply; shows {replies}")
+        expect(not ui.find_all("[data-testid=accept]"), f"{reader_name} did not start the topic and may not accept an answer")
+        ui.screenshot("phone-discussion-reply")
+    finally:
+        back_to_the_administrator(ui)
+
+    ui.open(path)
+    ui.click_and_load(ui.find("[data-testid=accept]"))
+    ui.wait_for_path(path)
+    expect(ui.find("[data-testid=kb-topic]").get_attribute("data-solved") == "true", "accepting the reply should solve the topic")
+    accepted = ui.find_all("[data-testid=reply][data-accepted=true] [data-testid=comment-body]")
+    expect(accepted and accepted[0].text == answer, "the accepted reply should be marked as the answer")
+    ui.click_and_load(ui.find("[data-testid=make-article]"))
+    expect(re.fullmatch(r"/app/kb_article/[0-9a-f-]{36}", ui.path()), f"turning the topic into an article should open the article; on {ui.driver.current_url}")
+    article = ui.path().rsplit("/", 1)[1]
+    status, made = api(ui, "GET", f"/api/v1/kb_article/{article}")
+    expect(status == 200 and made.get("status") == "draft" and made.get("title") == title, f"the article should be a draft titled {title!r}: {made}")
+    expect(answer in made.get("body", "") and f"/app/knowledge/topics/{topic}" in made.get("body", ""),
+           f"the article should hold the answer and link back to the discussion: {made.get('body')!r}")
+    ui.open(path)
+    expect(ui.find_all("[data-testid=topic-article]"), "the topic should link to its article")
+    ui.screenshot("discussion-solved")
+
+
 DISCUSSION_CHECKS = [
     comment_with_a_mention_at_390px_reaches_the_reader_and_not_the_outsider,
+    discussion_topic_replied_at_390px_answer_accepted_and_turned_into_an_article,
 ]

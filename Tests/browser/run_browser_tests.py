@@ -30,7 +30,8 @@ What it tests, end to end, through a real headless Chromium:
     and out of a visit from an account page (without a position), sees it on the timeline and
     in the day's report pre-fill, and submits the report.
   * comments and discussions (discussion_checks.py): at 390 px a comment on a customer mentions a
-    colleague who can read it (picked in the form) and one who cannot; only the first is notified.
+    colleague who can read it (picked in the form) and one who cannot; only the first is notified;
+    a discussion topic is replied to at 390 px, its answer accepted and turned into a draft article.
   * two-factor sign-in (twofactor_checks.py): the enrolment QR code read back with zbarimg, a
     code computed from it confirms the enrolment and completes the next sign-in.
 
