@@ -146,7 +146,9 @@ import Testing
                                                                                                    "back": "/app/knowledge/topics/\(topic)"])
             #expect(replied.headers[.location] == "/app/knowledge/topics/\(topic)?notice=comment_added#comments")
             let solved = String(buffer: try await browser.send(.get, "/app/knowledge/topics/\(topic)").body)
-            #expect(solved.contains(#"data-solved="true""#) && solved.contains(#"data-accepted="true""#) && solved.contains("谢谢！"), "\(solved.suffix(3000))")
+            #expect(solved.contains(#"data-solved="true""#) && solved.contains(#"data-highlighted="true""#) && solved.contains("谢谢！"), "\(solved.suffix(3000))")
+            #expect(solved.contains(#"data-testid="comment-badge">已采纳的答案</span>"#) || solved.contains(#"data-testid="comment-badge">Accepted answer</span>"#),
+                    "the answer is badged: \(solved.suffix(3000))")
         }
     }
 

@@ -117,7 +117,7 @@ def discussion_topic_replied_at_390px_answer_accepted_and_turned_into_an_article
         ui.no_sideways_scroll("the topic page with its reply form on a phone")
         ui.click_and_load(ui.find("[data-testid=comment-submit]"))
         ui.wait_for_path(path)
-        replies = [r.text for r in ui.find_all("[data-testid=reply] [data-testid=comment-body]")]
+        replies = [r.text for r in ui.find_all("[data-testid=comment] [data-testid=comment-body]")]
         expect(replies == [answer], f"the topic should show the reply; shows {replies}")
         expect(not ui.find_all("[data-testid=accept]"), f"{reader_name} did not start the topic and may not accept an answer")
         ui.screenshot("phone-discussion-reply")
@@ -128,7 +128,7 @@ def discussion_topic_replied_at_390px_answer_accepted_and_turned_into_an_article
     ui.click_and_load(ui.find("[data-testid=accept]"))
     ui.wait_for_path(path)
     expect(ui.find("[data-testid=kb-topic]").get_attribute("data-solved") == "true", "accepting the reply should solve the topic")
-    accepted = ui.find_all("[data-testid=reply][data-accepted=true] [data-testid=comment-body]")
+    accepted = ui.find_all("[data-testid=comment][data-highlighted=true] [data-testid=comment-body]")
     expect(accepted and accepted[0].text == answer, "the accepted reply should be marked as the answer")
     ui.click_and_load(ui.find("[data-testid=make-article]"))
     expect(re.fullmatch(r"/app/kb_article/[0-9a-f-]{36}", ui.path()), f"turning the topic into an article should open the article; on {ui.driver.current_url}")
@@ -137,6 +137,8 @@ def discussion_topic_replied_at_390px_answer_accepted_and_turned_into_an_article
     expect(status == 200 and made.get("status") == "draft" and made.get("title") == title, f"the article should be a draft titled {title!r}: {made}")
     expect(answer in made.get("body", "") and f"/app/knowledge/topics/{topic}" in made.get("body", ""),
            f"the article should hold the answer and link back to the discussion: {made.get('body')!r}")
+    ui.open(f"/app/knowledge/articles/{article}")
+    expect(ui.find_all("[data-testid=comments] [data-testid=comment-form]"), "the article's reading page should have its comment thread")
     ui.open(path)
     expect(ui.find_all("[data-testid=topic-article]"), "the topic should link to its article")
     ui.screenshot("discussion-solved")

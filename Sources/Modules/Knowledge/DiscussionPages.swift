@@ -89,21 +89,10 @@ struct DiscussionPages: ModuleHandlers {
             let topic = try await TopicAnswers.topic(id, store: store)
             let board = try await store.get("kb_board", topic.string("board"))
             guard let entity = page.entities["kb_topic"] else { throw AtriumError(status: .notFound, code: "entity_not_found", message: "no entity 'kb_topic'") }
-            // The replies are the topic's comments: the platform's thread, with the answer marked.
-            var thread = try await web.commentsPanel(topic, entity: entity, page: page, db: db)
+            // The replies are the topic's comments: the platform's thread, the answer first and marked.
             let canAccept = try await KnowledgeAPI.mayUpdate(topic, store: store)
-            let accepted = topic.string("accepted_reply")
-            let rows = (thread["rows"] as? [[String: Any]] ?? []).map { row -> [String: Any] in
-                var row = row
-                let isAnswer = row["id"] as? String == accepted
-                row["accepted"] = isAnswer
-                row["can_accept"] = canAccept && !isAnswer
-                return row
-            }
-            // The answer first, then the other replies in order.
-            thread["rows"] = rows.filter { $0["accepted"] as? Bool == true } + rows.filter { $0["accepted"] as? Bool != true }
-            thread["back"] = "/app/knowledge/topics/\(topic.idText)"
-            thread["thread_id"] = topic.idText
+            let thread = try await Self.thread(of: topic, entity: entity, accepted: topic.string("accepted_reply"), canAccept: canAccept,
+                                               page: page, db: db, web: web)
             let article = try await store.get("kb_article", topic.string("article"))
             let canWriteArticles = page.entities["kb_article"].map { page.actor.access.scope($0, .create) > .none } ?? false
             let solved = topic.string("status") == "solved"
@@ -138,6 +127,31 @@ struct DiscussionPages: ModuleHandlers {
             let article = try await TopicAnswers.article(from: id, store: store(page, db), text: text(page.locale))
             return WebApp.redirect("/app/kb_article/\(article.idText)?notice=topic_article_made")
         }
+    }
+
+    /// The topic's comments as replies (the platform's thread partial): headed and posted as
+    /// replies, back to the topic page; the accepted one first, badged and highlighted; the
+    /// others with an accept button for who may change the topic.
+    static func thread(of topic: Record, entity: EntityDefinition, accepted: String?, canAccept: Bool, page: WebApp.Page, db: PostgresConnectionBox,
+                       web: WebApp) async throws -> [String: Any] {
+        var thread = try await web.commentsPanel(topic, entity: entity, page: page, db: db)
+        let rows = (thread["rows"] as? [[String: Any]] ?? []).map { row -> [String: Any] in
+            var row = row
+            let id = row["id"] as? String ?? ""
+            if id == accepted {
+                row["badge"] = web.t("knowledge.discussions.accepted", page.locale)
+                row["highlight"] = true
+            } else if canAccept {
+                row["actions"] = [["action": "/app/knowledge/topics/\(topic.idText)/accept", "label": web.t("knowledge.discussions.accept", page.locale),
+                                   "testid": "accept", "fields": [["name": "reply_id", "value": id]]] as [String: Any]]
+            }
+            return row
+        }
+        thread["rows"] = rows.filter { $0["id"] as? String == accepted } + rows.filter { $0["id"] as? String != accepted }
+        thread["heading"] = web.t("knowledge.discussions.replies", page.locale)
+        thread["post_label"] = web.t("knowledge.discussions.post_reply", page.locale)
+        thread["back"] = "/app/knowledge/topics/\(topic.idText)"
+        return thread
     }
 
     static func replyID(_ text: String?) throws -> UUID {

@@ -122,8 +122,11 @@ extension WebApp {
     }
 
     /// The record's comment thread (one query; names come from the page's people), with the
-    /// comment form and its mention picker. Mentions show the person's current name; the
-    /// author sees whom of the mentioned the comment did not reach.
+    /// comment form and its mention picker, for the `comment_thread` partial. Mentions show the
+    /// person's current name; the author sees whom of the mentioned the comment did not reach.
+    /// A module's page showing the thread sets `heading`, `post_label` and `back` (where the
+    /// forms return to) and may give rows a `badge`, a `highlight` and `actions` (buttons:
+    /// `action`, `label`, `testid`, hidden `fields`).
     public func commentsPanel(_ record: Record, entity: EntityDefinition, page: Page, db: PostgresConnectionBox) async throws -> [String: Any] {
         let base = "/app/\(entity.key)/\(record.id.uuidString.lowercased())/comments"
         let me = page.actor.user
@@ -141,13 +144,15 @@ extension WebApp {
             return ["id": id, "author": comment.authorName, "when": DisplayFormat.dateTime(comment.createdAt),
                     "edited": comment.editedAt.map { DisplayFormat.dateTime($0) as Any } ?? false, "segments": segments, "body": comment.body.text,
                     "can_edit": mine, "can_delete": mine || me.isAdmin, "edit_action": "\(base)/\(id)", "delete_action": "\(base)/\(id)/delete",
-                    "not_notified": missed.isEmpty ? false as Any : missed.joined(separator: "、")]
+                    "not_notified": missed.isEmpty ? false as Any : missed.joined(separator: "、"),
+                    "badge": false, "highlight": false, "actions": [[String: Any]]()]
         }
         // The picker's people: one more small query, of the tenant's active users.
         let people = try await Self.activeUsers(on: db.connection, logger: db.logger).filter { $0.0 != me.id.uuidString.lowercased() }
             .map { ["id": $0.0, "name": $0.1] }
         return ["rows": rows, "count": rows.count, "has_rows": !rows.isEmpty, "post_action": base, "people": people, "has_people": !people.isEmpty,
-                "max_length": CommentBody.maxLength]
+                "max_length": CommentBody.maxLength, "heading": t("comments.title", page.locale), "post_label": t("comments.post", page.locale),
+                "back": "/app/\(entity.key)/\(record.id.uuidString.lowercased())"]
     }
 
     /// Audit entries name a user actor by email (or a tool by name): show the user's name.
