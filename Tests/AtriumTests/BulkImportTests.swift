@@ -404,7 +404,8 @@ import Testing
         #expect(setWise == ["contact", "product", "price_list_item", "sales_stage", "expense_category",
                            "competitor", "competitor_product", "competitive_deal", "mass_mail",
                            "service_queue", "service_queue_member", "service_sla_policy", "service_holiday",
-                           "supplier", "supplier_price", "warehouse", "stock_rule", "purchase_plan", "purchase_plan_line"], "\(setWise.sorted())")
+                           "supplier", "supplier_price", "warehouse", "stock_rule", "purchase_plan", "purchase_plan_line",
+                           "kb_board"], "\(setWise.sorted())")
         for entity in engine.moduleEntities where !setWise.contains(entity.key) {
             #expect(!engine.hooks.callAll(for: entity.key).isEmpty || engine.approvalBinding(for: entity) != nil, "\(entity.key)")
         }

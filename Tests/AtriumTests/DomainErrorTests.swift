@@ -18,6 +18,7 @@ import Testing
         ("AccessError", AccessError.examples),
         ("TenancyError", TenancyError.examples),
         ("AttachmentError", AttachmentError.examples),
+        ("CommentError", CommentError.examples),
         ("NotificationError", NotificationError.examples),
         ("WebhookError", WebhookError.examples),
         ("RobotError", RobotError.examples),

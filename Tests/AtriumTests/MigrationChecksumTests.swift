@@ -36,6 +36,7 @@ import Testing
         27: "8ecd7f38d11fa7565afa21f17d583bc58883b2247e8bb3ce5e6e471d86fb8016",
         28: "62f92e1048fda224ece3fb1b34dd51aba7a08082b0ed7c38a6898645a14c7505",
         29: "4efa6c8b3a405a4e0e154466178a532e3020d63c3145379403d75ed32fb83c5f",
+        30: "28cc8bd6304afaf669639cf71225b68e15630ec96920a5e6d0d08484ceee468f",
     ]
 
     @Test func releasedMigrationsKeepTheirChecksums() {

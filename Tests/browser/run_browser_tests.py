@@ -29,6 +29,9 @@ What it tests, end to end, through a real headless Chromium:
   * visits and the daily report (visit_checks.py): at 390 px in Chinese a salesperson checks in
     and out of a visit from an account page (without a position), sees it on the timeline and
     in the day's report pre-fill, and submits the report.
+  * comments and discussions (discussion_checks.py): at 390 px a comment on a customer mentions a
+    colleague who can read it (picked in the form) and one who cannot; only the first is notified;
+    a discussion topic is replied to at 390 px, its answer accepted and turned into a draft article.
   * two-factor sign-in (twofactor_checks.py): the enrolment QR code read back with zbarimg, a
     code computed from it confirms the enrolment and completes the next sign-in.
 
@@ -90,6 +93,7 @@ from twofactor_checks import TWOFACTOR_CHECKS  # noqa: E402
 from purchasing_checks import PURCHASING_CHECKS  # noqa: E402
 from pool_checks import POOL_CHECKS  # noqa: E402
 from visit_checks import VISIT_CHECKS  # noqa: E402
+from discussion_checks import DISCUSSION_CHECKS  # noqa: E402
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SERVER_BINARY = os.path.join(REPO_ROOT, ".build", "debug", "atrium")
@@ -287,7 +291,7 @@ CHECKS = [
     session_cookie_is_httponly_and_samesite_lax,
 ] + CRM_CHECKS + SALES_CHECKS + EXPENSES_CHECKS + KNOWLEDGE_CHECKS + MARKETING_CHECKS + SERVICE_CHECKS + [
     activities_visit_logged_on_a_phone_shows_on_the_timeline_and_the_calendar,
-] + VISIT_CHECKS + NOTIFICATION_CHECKS + AUTOMATION_CHECKS + TWOFACTOR_CHECKS + PURCHASING_CHECKS + EXCEL_CHECKS + POOL_CHECKS
+] + VISIT_CHECKS + NOTIFICATION_CHECKS + AUTOMATION_CHECKS + TWOFACTOR_CHECKS + PURCHASING_CHECKS + EXCEL_CHECKS + POOL_CHECKS + DISCUSSION_CHECKS
 
 
 def chosen_checks():

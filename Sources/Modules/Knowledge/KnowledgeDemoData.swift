@@ -4,7 +4,8 @@ import Platform
 import PostgresNIO
 
 /// Demo records for the knowledge base: a sub-category, product and playbook articles in
-/// Chinese and English (published, in review, draft) and a pinned announcement (once).
+/// Chinese and English (published, in review, draft), a pinned announcement and a discussion
+/// with an accepted answer (``DiscussionDemoData``), each once.
 enum KnowledgeDemoData {
     /// Markdown with the parts the article page renders: headings, a list, a table, a link, code.
     static let productBody = """
@@ -28,6 +29,11 @@ enum KnowledgeDemoData {
         """
 
     @Sendable static func seed(_ demo: ModuleDemoContext) async throws {
+        try await articles(demo)
+        try await DiscussionDemoData.seed(demo)
+    }
+
+    static func articles(_ demo: ModuleDemoContext) async throws {
         let store = ModuleStore(engine: demo.engine, actor: RecordEngine.Actor(user: demo.admin, access: .system),
                                 connection: demo.connection, logger: demo.logger)
         guard try await store.all("kb_article").isEmpty else { return }

@@ -71,9 +71,10 @@ enum KnowledgeEntities: EntityDeclarations {
         field("target_roles", "Roles", "角色", .multiPicklist) { $0.options = readerRoles },
     ], titleField: "title", listColumns: ["title", "importance", "pinned", "starts_on", "ends_on", "audience", "owner_id"], defaultSort: "-starts_on")
 
-    /// Categories are the tenant's shared structure: everyone who may use the module reads all
-    /// of them, and they do not count toward the plan's record limit.
-    static let all: [EntityDefinition] = [referenceData(publicRead(category)), article, referenceData(articleVersion), announcement]
+    /// Categories and discussion boards are the tenant's shared structure: everyone who may use
+    /// the module reads all of them, and they do not count toward the plan's record limit.
+    static let all: [EntityDefinition] = [referenceData(publicRead(category)), article, referenceData(articleVersion), announcement,
+                                          referenceData(publicRead(board)), topic]
 
     static func referenceData(_ entity: EntityDefinition) -> EntityDefinition {
         var entity = entity

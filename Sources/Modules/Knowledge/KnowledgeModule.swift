@@ -2,18 +2,21 @@ import Foundation
 import Platform
 
 /// The knowledge module (知识库): the team's shared memory — a category tree, articles that go
-/// through review before everyone reads them, and announcements shown for a period. Its
+/// through review before everyone reads them, announcements shown for a period, and
+/// discussions (问题讨论) whose solved questions become articles. Its
 /// entities, rules, roles' rights, layouts, set-up and demo data all live in this folder.
 public enum KnowledgeModule {
     public static let manifest = ModuleManifest(
-        id: "knowledge", version: "0.3.0", names: ["en": "Knowledge base", "zh-CN": "知识库"],
+        id: "knowledge", version: "0.4.0", names: ["en": "Knowledge base", "zh-CN": "知识库"],
         entities: KnowledgeEntities.all, hooks: KnowledgeRules.hooks, routes: KnowledgeRoutes(), setUp: KnowledgeSetUp.run,
         pages: [ModulePage(path: "/app/kb_article?f0=status&op0=eq&v0=published", labelKey: "knowledge.nav.published", requires: "kb_article"),
                 ModulePage(path: "/app/announcement", labelKey: "knowledge.nav.announcements", requires: "announcement"),
-                ModulePage(path: "/app/knowledge/favourites", labelKey: "knowledge.nav.favourites", requires: "kb_article")],
+                ModulePage(path: "/app/knowledge/favourites", labelKey: "knowledge.nav.favourites", requires: "kb_article"),
+                ModulePage(path: "/app/knowledge/boards", labelKey: "knowledge.nav.discussions", requires: "kb_topic")],
         actions: [ModuleAction(entity: "kb_article", labelKey: "knowledge.actions.read", path: "/app/knowledge/articles/{id}", right: .read),
                   ModuleAction(entity: "kb_article", labelKey: "knowledge.actions.versions", path: "/app/knowledge/articles/{id}/versions", right: .read),
-                  ModuleAction(entity: "announcement", labelKey: "knowledge.actions.open_announcement", path: "/app/knowledge/announcements/{id}", right: .read)],
+                  ModuleAction(entity: "announcement", labelKey: "knowledge.actions.open_announcement", path: "/app/knowledge/announcements/{id}", right: .read),
+                  ModuleAction(entity: "kb_topic", labelKey: "knowledge.actions.open_topic", path: "/app/knowledge/topics/{id}", right: .read)],
         defaultGrants: defaultGrants, entityGrants: entityGrants, migrations: [ArticleFeedback.migration, ArticleFavourites.migration, KnowledgeReminders.migration],
         demoData: KnowledgeDemoData.seed, layouts: layouts, jobs: [KnowledgeReminders.reviewJob],
         notificationKinds: ["knowledge.review_due", "knowledge.announcement_unread"], homeBlocks: [CurrentAnnouncements()])
@@ -33,10 +36,18 @@ public enum KnowledgeModule {
     /// Article versions are written by the article's rule only: the roles that write articles
     /// read them (readers see them on the article's versions page, through the article).
     /// Announcements reach readers by share, like articles (their audience: ``Audience``).
+    ///
+    /// Discussions are open to everyone who uses the module: every reader role reads all
+    /// topics, starts its own and changes (and so accepts the answer of) its own; read-only
+    /// users read them. Administrators and service agents have every right on them through the
+    /// module's grant (they moderate).
     static let entityGrants: [String: [String: [String: DataScope]]] = [
         "administrator": ["kb_article_version": versionsReadOnly],
         "service_agent": ["kb_article_version": versionsReadOnly],
-    ]
+        "read_only": ["kb_topic": DefaultRoles.readAll],
+    ].merging(readers.map { ($0, ["kb_topic": topicsOwnWrite]) }) { first, _ in first }
+
+    static let topicsOwnWrite = DefaultRoles.rights([(.read, .all), (.export, .all), (.create, .all), (.update, .own), (.delete, .own), (.share, .none)])
 
     /// An entity grant overrides the module's per action, so the writes are named as none.
     static let versionsReadOnly = DefaultRoles.rights([(.read, .all), (.export, .all), (.create, .none), (.update, .none), (.delete, .none), (.share, .none)])
@@ -55,6 +66,14 @@ public enum KnowledgeModule {
             LayoutSection(titles: ["en": "Announcement", "zh-CN": "公告"], fields: ["title", "importance", "pinned", "starts_on", "ends_on"]),
             LayoutSection(titles: ["en": "For whom", "zh-CN": "发布范围"], fields: ["audience", "target_department", "target_roles"]),
             LayoutSection(titles: ["en": "Content", "zh-CN": "内容"], columns: 1, fields: ["body"]),
+        ]),
+        ModuleLayout(entity: "kb_topic", sections: [
+            LayoutSection(titles: ["en": "Topic", "zh-CN": "主题"], fields: ["title", "board", "status", "solved_at", "article"]),
+            LayoutSection(titles: ["en": "Question", "zh-CN": "问题"], columns: 1, fields: ["body"]),
+        ]),
+        ModuleLayout(entity: "kb_board", sections: [
+            LayoutSection(titles: ["en": "Board", "zh-CN": "讨论版"], fields: ["name", "category", "position"]),
+            LayoutSection(titles: ["en": "Description", "zh-CN": "说明"], columns: 1, fields: ["description"]),
         ]),
         ModuleLayout(entity: "kb_category", sections: [
             LayoutSection(titles: ["en": "Category", "zh-CN": "分类"], fields: ["name", "name_en", "parent", "position"]),

@@ -3,7 +3,7 @@ import Hummingbird
 import Platform
 
 /// Web pages of the knowledge module in the shared shell: reading an article (its Markdown
-/// body rendered safe, "was this helpful", views), its versions with a diff and restore, and
+/// body rendered safe, "was this helpful", views, its comments), its versions with a diff and restore, and
 /// an announcement (opening it is the read receipt; who may change it sees who has read it).
 /// Each reads and writes through the engine as the signed-in user.
 struct KnowledgePages: ModuleHandlers {
@@ -48,7 +48,12 @@ struct KnowledgePages: ModuleHandlers {
             let files = try await Attachments(engine: web.engine, files: web.services.files)
                 .list(of: "kb_article", id: id, as: page.actor, on: db.connection, logger: db.logger)
             let categoryName = category.map { (lang == "en" ? $0.string("name_en") : nil) ?? $0.string("name") ?? "" } ?? ""
+            // The platform's comment thread of the article, its forms returning here.
+            guard let entity = page.entities["kb_article"] else { throw AtriumError(status: .notFound, code: "entity_not_found", message: "no entity 'kb_article'") }
+            var thread = try await web.commentsPanel(article, entity: entity, page: page, db: db)
+            thread["back"] = "/app/knowledge/articles/\(article.idText)"
             return web.render("knowledge_article", page, [
+                "thread": thread,
                 "title": article.string("title") ?? "", "id": article.idText, "number": article.string("number") ?? "",
                 "category": categoryName, "category_id": category?.idText ?? "",
                 "status": label(KnowledgeEntities.articleStatuses, article.string("status"), lang), "status_key": article.string("status") ?? "",

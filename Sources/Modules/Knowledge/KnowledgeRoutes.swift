@@ -34,6 +34,7 @@ struct KnowledgeRoutes: ModuleRoutes {
         router.get("api/v1/knowledge/announcements/:id/receipts", use: api.receipts)
         router.post("api/v1/knowledge/announcements/:id/remind", use: api.remindUnread)
         KnowledgePages(web: web).register(on: router)
+        DiscussionPages(web: web).register(on: router)
     }
 }
 

@@ -2,13 +2,15 @@ import Foundation
 import Platform
 
 /// The knowledge module's rules, as record hooks: an article's review flow and publication
-/// time, a category tree without cycles, an announcement's window.
+/// time, a category tree without cycles, an announcement's window, a topic's mentions
+/// (``TopicMentions``; its answer: ``TopicAnswers``).
 enum KnowledgeRules {
     static let hooks: [(String, any RecordHooks)] = [
         ("kb_article", ArticleFlow()),
         ("kb_category", CategoryTree()),
         ("announcement", AnnouncementWindow()),
         ("kb_article_version", VersionHistory()),
+        ("kb_topic", TopicMentions()),
     ]
 
     static func invalid(_ field: String, _ message: String, key: String, _ arguments: [String: String] = [:]) -> AtriumError {

@@ -6,6 +6,6 @@ public enum CoreMigrations {
         tenancyAndAuth, recordEngine, fieldIndexTables, organisation, sharingRulesAndDimension, savedViews, planLimits,
         moduleSetUp, approvals, tenantVersions, listIndexes, searchTokens, importStatistics, notifications,
         loginAttemptsByAddress, attachments, tenantStorageLimit, outbox, webhooks, scheduler, notificationRobots, automation, sms, loginRanges, notificationDigest,
-        twoFactor, reports, recordPools,
+        twoFactor, reports, recordPools, recordComments,
     ]
 }

@@ -25,7 +25,7 @@ public enum TenantRoutes {
         ReportRoutes(records: records).register(on: router)
         PoolRoutes(records: records).register(on: router)
         // Web UI: designer, administration, the approvals inbox, the notification centre and
-        // records' attachments (their API too), then search and the pages of every entity.
+        // records' attachments and comments (their API too), then search and the pages of every entity.
         WebDesigner(app: web).register(on: router)
         WebAdmin(app: web).register(on: router)
         WebApprovals(app: web).register(on: router)
@@ -33,6 +33,7 @@ public enum TenantRoutes {
         WebWebhooks(app: web).register(on: router)
         NotificationRoutes(web: web).register(on: router)
         AttachmentRoutes(web: web).register(on: router)
+        CommentRoutes(web: web).register(on: router)
         WebImport(app: web).register(on: router)
         WebReports(app: web).register(on: router)
         WebPools(app: web).register(on: router)

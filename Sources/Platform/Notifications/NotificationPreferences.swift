@@ -8,7 +8,7 @@ import PostgresNIO
 public enum NotificationPreferences {
     /// The kinds a preferences page offers, in its order. Modules' own kinds can be set through
     /// the API as well.
-    public static let kinds = ["approval.task_assigned", "approval.approved", "approval.rejected", "approval.returned", "approval.cc", "record.shared",
+    public static let kinds = ["approval.task_assigned", "approval.approved", "approval.rejected", "approval.returned", "approval.cc", "record.shared", "comment.mentioned",
                                      "automation.rule", "automation.failed"]
 
     public static let emailByDefault: Set<String> = ["approval.task_assigned", "approval.approved", "approval.rejected", "approval.returned",

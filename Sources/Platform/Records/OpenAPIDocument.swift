@@ -206,6 +206,22 @@ public enum OpenAPIDocument {
                 "delete": .object(["operationId": s("remove_\(entity.key)_attachment"), "tags": tag,
                                    "responses": .object(["204": .object(["description": s("removed from the record")]), "4XX": errorResponse])]),
             ])
+            let commentID: JSONValue = .object(["name": s("cid"), "in": s("path"), "required": .bool(true), "schema": .object(["type": s("string"), "format": s("uuid")])])
+            let commentBody: JSONValue = .object(["required": .bool(true), "content": .object(["application/json": .object(["schema": ref("CommentInput")])])])
+            paths["/api/v1/\(entity.key)/{id}/comments"] = .object([
+                "parameters": .array([idParameter]),
+                "get": .object(["operationId": s("list_\(entity.key)_comments"), "tags": tag, "responses": ok("CommentList")]),
+                "post": .object(["operationId": s("comment_on_\(entity.key)"), "tags": tag,
+                                 "description": s("mention people as @[Name](user-id); those who cannot read the record are not notified (not_notified)"),
+                                 "requestBody": commentBody, "responses": ok("Comment", "201")]),
+            ])
+            paths["/api/v1/\(entity.key)/{id}/comments/{cid}"] = .object([
+                "parameters": .array([idParameter, commentID]),
+                "patch": .object(["operationId": s("edit_\(entity.key)_comment"), "tags": tag, "description": s("its author only"),
+                                  "requestBody": commentBody, "responses": ok("Comment")]),
+                "delete": .object(["operationId": s("remove_\(entity.key)_comment"), "tags": tag, "description": s("its author or an administrator"),
+                                   "responses": .object(["204": .object(["description": s("removed from the thread")]), "4XX": errorResponse])]),
+            ])
         }
         // The report builder (ReportRoutes): definitions are checked by the server; see the README.
         let reportTag: JSONValue = .array([s("reports")])
@@ -294,6 +310,22 @@ public enum OpenAPIDocument {
         ])])
         schemas["AttachmentList"] = .object(["type": s("object"), "properties": .object([
             "attachments": .object(["type": s("array"), "items": ref("Attachment")]),
+        ])])
+        let uuidList: JSONValue = .object(["type": s("array"), "items": .object(["type": s("string"), "format": s("uuid")])])
+        schemas["CommentInput"] = .object(["type": s("object"), "required": .array([s("body")]), "properties": .object([
+            "body": .object(["type": s("string"), "minLength": .number(1), "maxLength": .number(Decimal(CommentBody.maxLength)),
+                             "description": s("plain text; a mention is @[Name](user-id)")]),
+        ])])
+        schemas["Comment"] = .object(["type": s("object"), "properties": .object([
+            "id": .object(["type": s("string"), "format": s("uuid")]), "entity": .object(["type": s("string")]),
+            "record_id": .object(["type": s("string"), "format": s("uuid")]), "author_id": .object(["type": s("string"), "format": s("uuid")]),
+            "author_name": .object(["type": s("string")]), "body": .object(["type": s("string")]),
+            "mentions": uuidList, "notified": uuidList, "not_notified": uuidList,
+            "created_at": .object(["type": s("string"), "format": s("date-time")]),
+            "edited_at": .object(["type": .array([s("string"), s("null")]), "format": s("date-time")]),
+        ])])
+        schemas["CommentList"] = .object(["type": s("object"), "properties": .object([
+            "comments": .object(["type": s("array"), "items": ref("Comment")]),
         ])])
         return .object([
             "openapi": s("3.1.0"),

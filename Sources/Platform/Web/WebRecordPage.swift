@@ -77,6 +77,7 @@ extension WebApp {
             let approval = try await WebApprovals.panel(entity: entity, record: record, page: page, app: self, db: db)
             let locked = approval?["locked"] as? Bool ?? false
             let attachments = try await attachmentsPanel(record, entity: entity, page: page, db: db)
+            let comments = try await commentsPanel(record, entity: entity, page: page, db: db)
             let pool = locked ? nil : try await WebPools.panel(record, entity: entity, app: self, page: page, db: db)
             // Sections of the tenant's enabled modules that apply to every record (e.g. the timeline).
             var panels: [[String: Any]] = []
@@ -96,7 +97,7 @@ extension WebApp {
                            "owner": record.ownerID.map { format.names[$0.uuidString.lowercased()] ?? "" } ?? "",
                            "created": DisplayFormat.dateTime(record.createdAt), "updated": DisplayFormat.dateTime(record.updatedAt),
                            "last_activity": record.lastActivityAt.map(DisplayFormat.dateTime) ?? ""],
-                "sections": sections, "related": related, "history": historyRows, "attachments": attachments,
+                "sections": sections, "related": related, "history": historyRows, "attachments": attachments, "comments": comments,
                 "can_edit": !locked && page.actor.access.scope(entity, .update) > .none,
                 "can_delete": !locked && page.actor.access.scope(entity, .delete) > .none,
                 "can_clone": page.actor.access.scope(entity, .create) > .none,
@@ -119,6 +120,40 @@ extension WebApp {
         return ["rows": rows, "count": rows.count, "has_rows": !rows.isEmpty, "can_upload": canChange, "upload_action": "/app/\(entity.key)/\(id)/attachments",
                 "hint": t("attachments.hint", page.locale, ["limit": "\(limit)"]),
                 "accept": AttachmentPolicy.allowedTypes.keys.sorted().map { ".\($0)" }.joined(separator: ",")]
+    }
+
+    /// The record's comment thread (one query; names come from the page's people), with the
+    /// comment form and its mention picker, for the `comment_thread` partial. Mentions show the
+    /// person's current name; the author sees whom of the mentioned the comment did not reach.
+    /// A module's page showing the thread sets `heading`, `post_label` and `back` (where the
+    /// forms return to) and may give rows a `badge`, a `highlight` and `actions` (buttons:
+    /// `action`, `label`, `testid`, hidden `fields`).
+    public func commentsPanel(_ record: Record, entity: EntityDefinition, page: Page, db: PostgresConnectionBox) async throws -> [String: Any] {
+        let base = "/app/\(entity.key)/\(record.id.uuidString.lowercased())/comments"
+        let me = page.actor.user
+        let names = page.format.names
+        let rows: [[String: Any]] = try await RecordComments.thread(of: entity.key, id: record.id, on: db.connection, logger: db.logger).map { comment in
+            let id = comment.id.uuidString.lowercased()
+            let segments: [[String: Any]] = comment.body.segments.map { segment in
+                switch segment {
+                case .text(let text): return ["text": text]
+                case .mention(let user, let name): return ["mention_name": names[user.uuidString.lowercased()] ?? name, "user": user.uuidString.lowercased()]
+                }
+            }
+            let mine = comment.authorID == me.id
+            let missed = mine ? comment.notNotified.map { names[$0.uuidString.lowercased()] ?? $0.uuidString.lowercased() } : []
+            return ["id": id, "author": comment.authorName, "when": DisplayFormat.dateTime(comment.createdAt),
+                    "edited": comment.editedAt.map { DisplayFormat.dateTime($0) as Any } ?? false, "segments": segments, "body": comment.body.text,
+                    "can_edit": mine, "can_delete": mine || me.isAdmin, "edit_action": "\(base)/\(id)", "delete_action": "\(base)/\(id)/delete",
+                    "not_notified": missed.isEmpty ? false as Any : missed.joined(separator: "、"),
+                    "badge": false, "highlight": false, "actions": [[String: Any]]()]
+        }
+        // The picker's people: one more small query, of the tenant's active users.
+        let people = try await Self.activeUsers(on: db.connection, logger: db.logger).filter { $0.0 != me.id.uuidString.lowercased() }
+            .map { ["id": $0.0, "name": $0.1] }
+        return ["rows": rows, "count": rows.count, "has_rows": !rows.isEmpty, "post_action": base, "people": people, "has_people": !people.isEmpty,
+                "max_length": CommentBody.maxLength, "heading": t("comments.title", page.locale), "post_label": t("comments.post", page.locale),
+                "back": "/app/\(entity.key)/\(record.id.uuidString.lowercased())"]
     }
 
     /// Audit entries name a user actor by email (or a tool by name): show the user's name.
