@@ -9,6 +9,8 @@ current announcement is seen unread on the home page and read by opening it. The
 expenses checks, signed in as the administrator again, at the desktop size.
 """
 
+import urllib.parse
+
 from selenium.webdriver.common.by import By
 
 from browser_support import CheckFailed, expect
@@ -171,8 +173,70 @@ def knowledge_article_read_voted_and_announcement_read_on_a_390px_phone_in_chine
         back_to_the_administrator(ui)
 
 
+def tiny_png(path):
+    """A 24×16 PNG, orange, written with the standard library (no image files in the repository)."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    width, height = 24, 16
+    rows = b"".join(b"\x00" + b"\xf0\x80\x20" * width for _ in range(height))
+    with open(path, "wb") as file:
+        file.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+                   + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+def knowledge_article_with_an_image_is_read_at_1366_and_390_px(ui):
+    """An image uploaded to an article's attachments on its record page and placed in the
+    Markdown body shows on the reading page (loaded, not broken) at 1366 px and on a 390 px
+    phone without sideways scrolling; the article is found by a Chinese word."""
+    import os
+    import tempfile
+    from crm_checks import PHONE_HEIGHT, PHONE_WIDTH
+    back_to_the_administrator(ui)
+    status, categories = api(ui, "GET", "/api/v1/kb_category?limit=200")
+    expect(status == 200, f"listing categories answered {status}: {categories}")
+    faq = next(c["id"] for c in categories["records"] if c.get("name_en") == "FAQ")
+    status, article = api(ui, "POST", "/api/v1/kb_article", {"title": "报价审批流程图解", "category": faq, "body": "见下图。"})
+    expect(status == 201, f"creating the article answered {status}: {article}")
+    path = os.path.join(tempfile.mkdtemp(prefix="atrium-kb-"), "审批流程.png")
+    tiny_png(path)
+    ui.driver.set_window_size(1366, 900)
+    try:
+        ui.open(f"/app/kb_article/{article['id']}")
+        ui.find("#attachment-file").send_keys(path)
+        ui.click_and_load(ui.find("[data-testid=attachment-submit]"))
+        link = ui.find("[data-testid=attachment-download]")
+        expect(link.text == "审批流程.png", f"the uploaded file should be listed by name; lists {link.text!r}")
+        source = link.get_attribute("href")
+        status, current = api(ui, "GET", f"/api/v1/kb_article/{article['id']}")
+        body = f"见下图。\n\n![报价审批流程]({urllib.parse.urlparse(source).path})\n\n经理审批后由财务复核。"
+        status, changed = api(ui, "PATCH", f"/api/v1/kb_article/{article['id']}", {"version": current["version"], "body": body, "status": "published"})
+        expect(status == 200, f"publishing the article with its image answered {status}: {changed}")
+
+        def image_shows(what):
+            ui.open(f"/app/knowledge/articles/{article['id']}")
+            image = ui.find(".kb-body img")
+            expect(image.get_attribute("alt") == "报价审批流程", f"the image's alt text ({what}) is {image.get_attribute('alt')!r}")
+            loaded = ui.wait().until(lambda driver: driver.execute_script(
+                "const i = document.querySelector('.kb-body img'); return i.complete && i.naturalWidth > 0 ? i.naturalWidth : 0;"),
+                message=f"the article's image should load ({what})")
+            expect(loaded == 24, f"the image should be the uploaded 24 px one ({what}); is {loaded} px wide")
+        image_shows("1366 px")
+        ui.open("/app/search?q=" + urllib.parse.quote("审批流程"))
+        ui.wait_for_text("main", "报价审批流程图解")
+        ui.driver.set_window_size(PHONE_WIDTH, PHONE_HEIGHT)
+        image_shows("390 px")
+        ui.no_sideways_scroll("an article with an image on a phone")
+        ui.screenshot("knowledge-article-image-390")
+    finally:
+        ui.driver.set_window_size(1280, 900)
+
+
 KNOWLEDGE_CHECKS = [
     knowledge_article_is_written_published_and_found_by_a_chinese_word,
+    knowledge_article_with_an_image_is_read_at_1366_and_390_px,
     shared_article_rings_the_salespersons_bell_and_opens_from_the_inbox,
     knowledge_article_read_voted_and_announcement_read_on_a_390px_phone_in_chinese,
 ]
