@@ -11,6 +11,7 @@ public enum KnowledgeModule {
         entities: KnowledgeEntities.all, hooks: KnowledgeRules.hooks, routes: KnowledgeRoutes(), setUp: KnowledgeSetUp.run,
         pages: [ModulePage(path: "/app/kb_article?f0=status&op0=eq&v0=published", labelKey: "knowledge.nav.published", requires: "kb_article"),
                 ModulePage(path: "/app/announcement", labelKey: "knowledge.nav.announcements", requires: "announcement"),
+                ModulePage(path: "/app/knowledge/search", labelKey: "knowledge.nav.search", requires: "kb_article"),
                 ModulePage(path: "/app/knowledge/favourites", labelKey: "knowledge.nav.favourites", requires: "kb_article"),
                 ModulePage(path: "/app/knowledge/boards", labelKey: "knowledge.nav.discussions", requires: "kb_topic")],
         actions: [ModuleAction(entity: "kb_article", labelKey: "knowledge.actions.read", path: "/app/knowledge/articles/{id}", right: .read),

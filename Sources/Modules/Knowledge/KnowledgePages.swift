@@ -19,6 +19,7 @@ struct KnowledgePages: ModuleHandlers {
         router.post("app/knowledge/articles/:id/versions/:revision/restore", use: restore)
         router.get("app/knowledge/announcements/:id", use: announcement)
         router.post("app/knowledge/announcements/:id/remind", use: remindUnread)
+        router.get("app/knowledge/search", use: search)
     }
 
     func label(_ options: [PicklistOption], _ value: String?, _ locale: String) -> String {

@@ -18,6 +18,7 @@ import Platform
 ///     POST /api/v1/knowledge/announcements/{id}/read           marks it read by the caller
 ///     GET  /api/v1/knowledge/announcements/{id}/receipts       {"read": […], "unread": […]} (who may change it)
 ///     POST /api/v1/knowledge/announcements/{id}/remind         tells the unread (who may change it; once an hour)
+///     GET  /api/v1/knowledge/search?q=…&limit=20               published articles, title hits first, with snippets
 struct KnowledgeRoutes: ModuleRoutes {
     func register(on router: RouterGroup<AtriumContext>, web: WebApp) {
         let api = KnowledgeAPI(web: web)
@@ -33,6 +34,7 @@ struct KnowledgeRoutes: ModuleRoutes {
         router.post("api/v1/knowledge/announcements/:id/read", use: api.markRead)
         router.get("api/v1/knowledge/announcements/:id/receipts", use: api.receipts)
         router.post("api/v1/knowledge/announcements/:id/remind", use: api.remindUnread)
+        router.get("api/v1/knowledge/search", use: api.search)
         KnowledgePages(web: web).register(on: router)
         DiscussionPages(web: web).register(on: router)
     }
