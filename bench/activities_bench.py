@@ -87,6 +87,9 @@ def calendar_month(env, port, slug, admin, department, args):
         admin.json("PATCH", f"/api/v1/admin/users/{member}", {"department_id": department, "roles": ["salesperson"],
                                                                "manager_id": users[f"manager@{slug}.test"]})
     month = time.strftime("%Y-%m", time.gmtime())
+    year, number = (int(part) for part in month.split("-"))
+    import datetime
+    monday = next(day for day in range(1, 8) if datetime.date(year, number, day).weekday() == 0)  # a series starts on one of its weekdays
     started = time.perf_counter()
 
     def write(member):
@@ -99,7 +102,7 @@ def calendar_month(env, port, slug, admin, department, args):
                     "subject": f"拜访客户 {index}", "owner_id": member,
                     "starts_at": f"{month}-{day:02d}T{hour:02d}:00:00Z", "ends_at": f"{month}-{day:02d}T{hour:02d}:45:00Z"}, expected=201)
             client.json("POST", "/api/v1/event", {
-                "subject": "部门例会", "owner_id": member, "starts_at": f"{month}-01T01:00:00Z", "ends_at": f"{month}-01T02:00:00Z",
+                "subject": "部门例会", "owner_id": member, "starts_at": f"{month}-{monday:02d}T01:00:00Z", "ends_at": f"{month}-{monday:02d}T02:00:00Z",
                 "recurrence": "weekly", "recurrence_weekdays": ["mo", "we"], "recurrence_count": 12}, expected=201)
         finally:
             client.close()
@@ -110,7 +113,6 @@ def calendar_month(env, port, slug, admin, department, args):
     manager.sign_in_and_create_token(f"manager@{slug}.test", PASSWORD)
     browser = web_client(port, slug, f"manager@{slug}.test", PASSWORD)
     first = f"{month}-01"
-    year, number = (int(part) for part in month.split("-"))
     last = f"{month}-{[31, 29 if year % 4 == 0 else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][number - 1]:02d}"
     status, text = manager.request("GET", f"/api/v1/calendar?from={first}&to={last}&scope=team")
     if status != 200:
