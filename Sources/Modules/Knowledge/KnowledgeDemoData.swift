@@ -28,6 +28,7 @@ enum KnowledgeDemoData {
         """
 
     @Sendable static func seed(_ demo: ModuleDemoContext) async throws {
+        try await DocumentLibraryDemoData.seed(demo)
         let store = ModuleStore(engine: demo.engine, actor: RecordEngine.Actor(user: demo.admin, access: .system),
                                 connection: demo.connection, logger: demo.logger)
         guard try await store.all("kb_article").isEmpty else { return }

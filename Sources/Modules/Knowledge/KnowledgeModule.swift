@@ -7,15 +7,17 @@ import Platform
 public enum KnowledgeModule {
     public static let manifest = ModuleManifest(
         id: "knowledge", version: "0.3.0", names: ["en": "Knowledge base", "zh-CN": "知识库"],
-        entities: KnowledgeEntities.all, hooks: KnowledgeRules.hooks, routes: KnowledgeRoutes(), setUp: KnowledgeSetUp.run,
+        entities: KnowledgeEntities.all + DocumentLibraryEntities.all, hooks: KnowledgeRules.hooks + DocumentLibraryRules.hooks, routes: KnowledgeRoutes(), setUp: KnowledgeSetUp.run,
         pages: [ModulePage(path: "/app/kb_article?f0=status&op0=eq&v0=published", labelKey: "knowledge.nav.published", requires: "kb_article"),
                 ModulePage(path: "/app/announcement", labelKey: "knowledge.nav.announcements", requires: "announcement"),
-                ModulePage(path: "/app/knowledge/favourites", labelKey: "knowledge.nav.favourites", requires: "kb_article")],
+                ModulePage(path: "/app/knowledge/favourites", labelKey: "knowledge.nav.favourites", requires: "kb_article"),
+                ModulePage(path: DocumentLibraryPages.home, labelKey: "knowledge.library.nav", requires: "doc_document")],
         actions: [ModuleAction(entity: "kb_article", labelKey: "knowledge.actions.read", path: "/app/knowledge/articles/{id}", right: .read),
                   ModuleAction(entity: "kb_article", labelKey: "knowledge.actions.versions", path: "/app/knowledge/articles/{id}/versions", right: .read),
-                  ModuleAction(entity: "announcement", labelKey: "knowledge.actions.open_announcement", path: "/app/knowledge/announcements/{id}", right: .read)],
-        defaultGrants: defaultGrants, entityGrants: entityGrants, migrations: [ArticleFeedback.migration, ArticleFavourites.migration],
-        demoData: KnowledgeDemoData.seed, layouts: layouts, homeBlocks: [CurrentAnnouncements()])
+                  ModuleAction(entity: "announcement", labelKey: "knowledge.actions.open_announcement", path: "/app/knowledge/announcements/{id}", right: .read),
+                  ModuleAction(entity: "doc_document", labelKey: "knowledge.library.open_document", path: "/app/knowledge/library/documents/{id}", right: .read)],
+        defaultGrants: defaultGrants, entityGrants: entityGrants.merging(DocumentLibraryEntities.entityGrants) { $0.merging($1) { first, _ in first } }, migrations: [ArticleFeedback.migration, ArticleFavourites.migration],
+        demoData: KnowledgeDemoData.seed, layouts: layouts + DocumentLibraryEntities.layouts, homeBlocks: [CurrentAnnouncements()])
 
     /// Service agents and administrators write the knowledge base (they answer the questions)
     /// and see every article, drafts included. Everyone else reads articles by share only — a

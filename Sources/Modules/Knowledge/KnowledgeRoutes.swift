@@ -32,6 +32,7 @@ struct KnowledgeRoutes: ModuleRoutes {
         router.post("api/v1/knowledge/announcements/:id/read", use: api.markRead)
         router.get("api/v1/knowledge/announcements/:id/receipts", use: api.receipts)
         KnowledgePages(web: web).register(on: router)
+        DocumentLibraryAPI(web: web).register(on: router)
     }
 }
 
