@@ -101,6 +101,31 @@ import Testing
                                                Self.fields(["name": "x", "folder": closed]) + [Part(fileName: "x.pdf", content: Self.pdf("x"))])
             #expect(intruder.status == .unprocessableContent && intruder.errorField == "folder")
 
+            // The pages say the same: 404 for the document and its download, absent from the library.
+            var browser = BrowserSession(client: client, tenant: tenant.info.slug)
+            #expect(try await browser.login(email: outside.email, password: "Member-password-1").status == .seeOther)
+            #expect(try await browser.send(.get, "/app/knowledge/library/documents/\(secret)").status == .notFound)
+            #expect(try await browser.send(.get, "/app/knowledge/library/documents/\(secret)/download").status == .notFound)
+            #expect(try await browser.send(.get, "/app/knowledge/library/folders/\(closed)").status == .notFound)
+            let library = try await browser.send(.get, "/app/knowledge/library?q=\(BrowserSession.escape("合同"))")
+            let html = String(buffer: library.body)
+            #expect(library.status == .ok && html.contains(everyone) && !html.contains(secret) && !html.contains("华东区"), "\(html.prefix(300))")
+            // The page's upload form needs its CSRF token.
+            let csrf = try #require(BrowserSession.csrfToken(in: html))
+            let form = Self.fields(["name": "会议纪要", "folder": open]) + [Part(fileName: "纪要.pdf", content: Self.pdf("minutes"))]
+            let forged = try await browser.send(.post, "/app/knowledge/library/documents", headers: [.contentType: AttachmentTests.multipartType],
+                                                body: AttachmentTests.multipart(form))
+            #expect(forged.status == .forbidden)
+            let posted = try await browser.send(.post, "/app/knowledge/library/documents", headers: [.contentType: AttachmentTests.multipartType],
+                                                body: AttachmentTests.multipart(Self.fields(["_csrf": csrf]) + form))
+            #expect(posted.status == .seeOther)
+            let location = posted.headers[.location] ?? ""
+            #expect(location.hasPrefix("/app/knowledge/library/documents/"), "\(location)")
+            let page = try await browser.send(.get, String(location.prefix { $0 != "?" }))
+            #expect(page.status == .ok && String(buffer: page.body).contains("纪要.pdf"))
+            #expect(try await outside.api.count("doc_document") == 2)
+            #expect(try await inside.api.count("doc_document") == 3)
+
             // Opening the folder to everyone reaches the outsider; a private folder then hides from both.
             #expect(try await KnowledgeTests.patch(api, "doc_folder", closed, #"{"readers": "everyone"}"#).status == .ok)
             #expect(try await outside.api.call(.get, "/api/v1/knowledge/documents/\(secret)").status == .ok)
@@ -109,7 +134,7 @@ import Testing
             #expect(try await inside.api.call(.get, "/api/v1/knowledge/documents/\(draft)").status == .ok)
             #expect(try await outside.api.call(.get, "/api/v1/knowledge/documents/\(draft)").status == .notFound)
             #expect(try await outside.api.call(.get, "/api/v1/doc_folder/\(mine)").status == .notFound)
-            #expect(try await outside.api.count("doc_document") == 2)
+            #expect(try await outside.api.count("doc_document") == 3)
         }
     }
 
