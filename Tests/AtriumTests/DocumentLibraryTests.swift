@@ -123,6 +123,11 @@ import Testing
             #expect(location.hasPrefix("/app/knowledge/library/documents/"), "\(location)")
             let page = try await browser.send(.get, String(location.prefix { $0 != "?" }))
             #expect(page.status == .ok && String(buffer: page.body).contains("纪要.pdf"))
+            // The form's refusals name the field on the error page, and write nothing.
+            let unnamed = try await browser.send(.post, "/app/knowledge/library/documents", headers: [.contentType: AttachmentTests.multipartType],
+                                                 body: AttachmentTests.multipart(Self.fields(["_csrf": csrf, "name": "", "folder": open])
+                                                     + [Part(fileName: "纪要.pdf", content: Self.pdf("minutes"))]))
+            #expect(unnamed.status == .unprocessableContent && String(buffer: unnamed.body).contains("Name is required"), "\(String(buffer: unnamed.body).suffix(600))")
             #expect(try await outside.api.count("doc_document") == 2)
             #expect(try await inside.api.count("doc_document") == 3)
 

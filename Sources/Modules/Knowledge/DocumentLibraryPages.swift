@@ -34,6 +34,14 @@ struct DocumentLibraryPages: ModuleHandlers {
 
     static func documentPath(_ id: String) -> String { "\(home)/documents/\(id)" }
 
+    /// An engine refusal of the upload form (`name is required`, an unreadable `folder`) says
+    /// which of the form's fields it means, by the label the form shows.
+    static func namingField(_ error: any Error, locale: String, web: WebApp) -> any Error {
+        guard var refusal = error as? AtriumError, let field = refusal.field, refusal.messageArguments["field"] == nil else { return error }
+        refusal.messageArguments["field"] = web.t("knowledge.library.\(field)", locale)
+        return refusal
+    }
+
     func time(_ text: String?) -> String {
         guard let text, let date = try? Date(text, strategy: .iso8601) else { return text ?? "" }
         return DisplayFormat.dateTime(date)
@@ -110,9 +118,13 @@ struct DocumentLibraryPages: ModuleHandlers {
         return try await web.page(request, context, form: form.fields) { page, db in
             let store = store(page, db)
             try await KnowledgeAPI.requireEnabled(store)
-            let document = try await DocumentVersions.create(DocumentLibraryAPI.values(form.fields), file: form.files["file"],
-                                                             in: DocumentVersions.Library(store: store, web: web))
-            return WebApp.redirect(Self.documentPath(document.idText) + "?notice=document_uploaded")
+            do {
+                let document = try await DocumentVersions.create(DocumentLibraryAPI.values(form.fields), file: form.files["file"],
+                                                                 in: DocumentVersions.Library(store: store, web: web))
+                return WebApp.redirect(Self.documentPath(document.idText) + "?notice=document_uploaded")
+            } catch {
+                throw Self.namingField(error, locale: page.locale, web: web)
+            }
         }
     }
 
