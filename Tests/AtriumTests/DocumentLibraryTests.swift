@@ -59,13 +59,7 @@ import Testing
         try await AttachmentTests.withTenants("docperm") { client, tenants in
             let tenant = tenants[0]
             let api = try await RecordAPIClient.admin(client, tenant)
-            let east = try #require(try await api.call(.post, "/api/v1/admin/departments", json: #"{"name": "华东"}"#).json["id"]?.stringValue)
-            let shanghai = try #require(try await api.call(.post, "/api/v1/admin/departments", json: #"{"name": "上海", "parent_id": "\#(east)"}"#).json["id"]?.stringValue)
-            let west = try #require(try await api.call(.post, "/api/v1/admin/departments", json: #"{"name": "华西"}"#).json["id"]?.stringValue)
-            let inside = try await KnowledgeReadingTests.member(client, tenant, "inside")
-            let outside = try await KnowledgeReadingTests.member(client, tenant, "outside")
-            #expect(try await api.call(.patch, "/api/v1/admin/users/\(inside.id.uuidString.lowercased())", json: #"{"department_id": "\#(shanghai)"}"#).status == .ok)
-            #expect(try await api.call(.patch, "/api/v1/admin/users/\(outside.id.uuidString.lowercased())", json: #"{"department_id": "\#(west)"}"#).status == .ok)
+            let (east, inside, outside) = try await KnowledgeReadRuleTests.eastAndWest(client, tenant, api)
 
             let closed = try await api.createID("doc_folder", #"{"name": "华东区合同", "readers": "departments", "reader_department": "\#(east)"}"#)
             let open = try await api.createID("doc_folder", #"{"name": "产品资料"}"#)
