@@ -171,6 +171,10 @@ import Testing
             #expect(try await Self.body(api, "/api/v1/knowledge/documents/\(id)/download") == (.ok, v1))
             #expect(try await Self.body(api, "/api/v1/knowledge/documents/\(id)/versions/2/download") == (.ok, v2))
             #expect(try await api.call(.post, "/api/v1/knowledge/documents/\(id)/versions/9/restore").status == .notFound)
+            let listed = try await api.call(.get, "/api/v1/knowledge/documents/\(id)/versions").json["versions"]?.asArray ?? []
+            #expect(listed.strings("sha256") == [AttachmentTests.sha256(v1), AttachmentTests.sha256(v2)])
+            #expect(listed.map { Self.number($0["version"]) } == [1, 2])
+            #expect(try await reader.api.call(.get, "/api/v1/knowledge/documents/\(id)/versions").status == .ok)
             // Each upload and the restore are on the document's audit trail.
             let history = try await api.call(.get, "/api/v1/doc_document/\(id)/history")
             let actions = (history.json["entries"]?.asArray ?? history.json.asArray ?? []).compactMap { $0["action"]?.stringValue }

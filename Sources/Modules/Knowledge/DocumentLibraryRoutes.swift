@@ -13,6 +13,7 @@ import Platform
 ///     POST /api/v1/knowledge/documents                               multipart: name, folder, description, tags, file → 201 the document
 ///     GET  /api/v1/knowledge/documents/{id}                          the document with "versions"
 ///     GET  /api/v1/knowledge/documents/{id}/download                 the current version's file
+///     GET  /api/v1/knowledge/documents/{id}/versions                 {"versions": [{version, current, file_name, content_type, byte_size, sha256, uploaded_by, uploaded_at, href}]}
 ///     POST /api/v1/knowledge/documents/{id}/versions                 multipart: file → 201 the document (the new version current)
 ///     GET  /api/v1/knowledge/documents/{id}/versions/{n}/download    version n's file
 ///     POST /api/v1/knowledge/documents/{id}/versions/{n}/restore     version n current again → the document
@@ -25,6 +26,7 @@ struct DocumentLibraryAPI: ModuleHandlers {
         router.post("api/v1/knowledge/documents", use: create)
         router.get("api/v1/knowledge/documents/:id", use: document)
         router.get("api/v1/knowledge/documents/:id/download", use: download)
+        router.get("api/v1/knowledge/documents/:id/versions", use: versions)
         router.post("api/v1/knowledge/documents/:id/versions", use: upload)
         router.get("api/v1/knowledge/documents/:id/versions/:version/download", use: download)
         router.post("api/v1/knowledge/documents/:id/versions/:version/restore", use: restore)
@@ -126,6 +128,16 @@ struct DocumentLibraryAPI: ModuleHandlers {
             let document = try await KnowledgeAPI.read("doc_document", id, store: store)
             let library = DocumentVersions.Library(store: store, web: web)
             return RecordRoutes.json(DocumentVersions.json(document, versions: try await DocumentVersions.versions(of: document, in: library)))
+        }
+    }
+
+    @Sendable func versions(_ request: Request, context: AtriumContext) async throws -> Response {
+        let id = try Self.id(context)
+        let web = self.web
+        return try await run(request, context) { store in
+            let document = try await KnowledgeAPI.read("doc_document", id, store: store)
+            let versions = try await DocumentVersions.versions(of: document, in: DocumentVersions.Library(store: store, web: web))
+            return RecordRoutes.json(.object(["versions": .array(versions.map { $0.json(document: document.idText) })]))
         }
     }
 
