@@ -62,7 +62,8 @@ struct Demo: AsyncParsableCommand {
         for module in catalog.modules where enabled.contains(module.id) {
             guard let seed = module.demoData else { continue }
             try await TenantModules.setUp([module.id], catalog: catalog, user: people.admin, on: conn, logger: logger)
-            try await seed(ModuleDemoContext(engine: engine, admin: people.admin, people: people.byRole, connection: conn, logger: logger))
+            try await seed(ModuleDemoContext(engine: engine, admin: people.admin, people: people.byRole, connection: conn, logger: logger,
+                                             files: LocalFileStore(path: ProcessInfo.processInfo.environment["ATRIUM_FILES_DIR"] ?? AtriumConfiguration.defaultFilesDirectory)))
         }
         try await people.placeInDepartment(on: conn, logger: logger)
     }

@@ -34,6 +34,8 @@ What it tests, end to end, through a real headless Chromium:
     a discussion topic is replied to at 390 px, its answer accepted and turned into a draft article.
   * two-factor sign-in (twofactor_checks.py): the enrolment QR code read back with zbarimg, a
     code computed from it confirms the enrolment and completes the next sign-in.
+  * the document library (doclib_checks.py): at 390 px in Chinese a document uploaded, a new
+    version uploaded (both listed), the document found by a Chinese word of its file name.
 
 How it is run: `make test` runs it from the repository root, after `swift build`, as
 
@@ -94,6 +96,7 @@ from purchasing_checks import PURCHASING_CHECKS  # noqa: E402
 from pool_checks import POOL_CHECKS  # noqa: E402
 from visit_checks import VISIT_CHECKS  # noqa: E402
 from discussion_checks import DISCUSSION_CHECKS  # noqa: E402
+from doclib_checks import DOCLIB_CHECKS  # noqa: E402
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SERVER_BINARY = os.path.join(REPO_ROOT, ".build", "debug", "atrium")
@@ -292,6 +295,7 @@ CHECKS = [
 ] + CRM_CHECKS + SALES_CHECKS + EXPENSES_CHECKS + KNOWLEDGE_CHECKS + MARKETING_CHECKS + SERVICE_CHECKS + [
     activities_visit_logged_on_a_phone_shows_on_the_timeline_and_the_calendar,
 ] + VISIT_CHECKS + NOTIFICATION_CHECKS + AUTOMATION_CHECKS + TWOFACTOR_CHECKS + PURCHASING_CHECKS + EXCEL_CHECKS + POOL_CHECKS + DISCUSSION_CHECKS
+CHECKS += DOCLIB_CHECKS
 
 
 def chosen_checks():

@@ -29,6 +29,7 @@ enum KnowledgeDemoData {
         """
 
     @Sendable static func seed(_ demo: ModuleDemoContext) async throws {
+        try await DocumentLibraryDemoData.seed(demo)
         try await articles(demo)
         try await DiscussionDemoData.seed(demo)
     }

@@ -8,18 +8,22 @@ import Platform
 public enum KnowledgeModule {
     public static let manifest = ModuleManifest(
         id: "knowledge", version: "0.4.0", names: ["en": "Knowledge base", "zh-CN": "知识库"],
-        entities: KnowledgeEntities.all, hooks: KnowledgeRules.hooks, routes: KnowledgeRoutes(), setUp: KnowledgeSetUp.run,
+        entities: KnowledgeEntities.all + DocumentLibraryEntities.all, hooks: KnowledgeRules.hooks + DocumentLibraryRules.hooks, routes: KnowledgeRoutes(),
+        setUp: KnowledgeSetUp.run,
         pages: [ModulePage(path: "/app/kb_article?f0=status&op0=eq&v0=published", labelKey: "knowledge.nav.published", requires: "kb_article"),
                 ModulePage(path: "/app/announcement", labelKey: "knowledge.nav.announcements", requires: "announcement"),
                 ModulePage(path: "/app/knowledge/search", labelKey: "knowledge.nav.search", requires: "kb_article"),
                 ModulePage(path: "/app/knowledge/favourites", labelKey: "knowledge.nav.favourites", requires: "kb_article"),
-                ModulePage(path: "/app/knowledge/boards", labelKey: "knowledge.nav.discussions", requires: "kb_topic")],
+                ModulePage(path: "/app/knowledge/boards", labelKey: "knowledge.nav.discussions", requires: "kb_topic"),
+                ModulePage(path: DocumentLibraryPages.home, labelKey: "knowledge.library.nav", requires: "doc_document")],
         actions: [ModuleAction(entity: "kb_article", labelKey: "knowledge.actions.read", path: "/app/knowledge/articles/{id}", right: .read),
                   ModuleAction(entity: "kb_article", labelKey: "knowledge.actions.versions", path: "/app/knowledge/articles/{id}/versions", right: .read),
                   ModuleAction(entity: "announcement", labelKey: "knowledge.actions.open_announcement", path: "/app/knowledge/announcements/{id}", right: .read),
-                  ModuleAction(entity: "kb_topic", labelKey: "knowledge.actions.open_topic", path: "/app/knowledge/topics/{id}", right: .read)],
-        defaultGrants: defaultGrants, entityGrants: entityGrants, migrations: [ArticleFeedback.migration, ArticleFavourites.migration, KnowledgeReminders.migration],
-        demoData: KnowledgeDemoData.seed, layouts: layouts, jobs: [KnowledgeReminders.reviewJob],
+                  ModuleAction(entity: "kb_topic", labelKey: "knowledge.actions.open_topic", path: "/app/knowledge/topics/{id}", right: .read),
+                  ModuleAction(entity: "doc_document", labelKey: "knowledge.library.open_document", path: "/app/knowledge/library/documents/{id}", right: .read)],
+        defaultGrants: defaultGrants, entityGrants: entityGrants.merging(DocumentLibraryEntities.entityGrants) { $0.merging($1) { first, _ in first } },
+        migrations: [ArticleFeedback.migration, ArticleFavourites.migration, KnowledgeReminders.migration],
+        demoData: KnowledgeDemoData.seed, layouts: layouts + DocumentLibraryEntities.layouts, jobs: [KnowledgeReminders.reviewJob],
         notificationKinds: ["knowledge.review_due", "knowledge.announcement_unread"], homeBlocks: [CurrentAnnouncements()])
 
     /// Service agents and administrators write the knowledge base (they answer the questions)

@@ -37,6 +37,7 @@ struct KnowledgeRoutes: ModuleRoutes {
         router.get("api/v1/knowledge/search", use: api.search)
         KnowledgePages(web: web).register(on: router)
         DiscussionPages(web: web).register(on: router)
+        DocumentLibraryAPI(web: web).register(on: router)
     }
 }
 

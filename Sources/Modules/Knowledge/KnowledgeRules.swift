@@ -68,14 +68,8 @@ struct CategoryTree: RecordHooks {
     }
 
     func beforeValidate(_ write: inout RecordWrite) async throws {
-        guard !write.isCreate, let existing = write.existing, let parent = write.values["parent"]?.stringValue,
-              let parentID = UUID(uuidString: parent) else { return }
-        let store = ModuleStore(derived: write.context)
-        var seen = Set<UUID>()
-        var current: UUID? = parentID
-        while let id = current, seen.insert(id).inserted {
-            if id == existing.id { throw KnowledgeRules.invalid("parent", "cannot be the category itself or one below it", key: "category_cycle") }
-            current = try await store.get("kb_category", id.uuidString)?.string("parent").flatMap(UUID.init(uuidString:))
+        if try await ParentChain.closesLoop(write, entity: "kb_category") {
+            throw KnowledgeRules.invalid("parent", "cannot be the category itself or one below it", key: "category_cycle")
         }
     }
 }

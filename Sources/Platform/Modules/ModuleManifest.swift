@@ -287,13 +287,17 @@ public struct ModuleDemoContext: Sendable {
     public let people: [String: AuthenticatedUser]
     public let connection: PostgresConnection
     public let logger: Logger
+    /// Where demo files go (the document library's), if the caller has a store.
+    public let files: (any FileStore)?
 
-    public init(engine: RecordEngine, admin: AuthenticatedUser, people: [String: AuthenticatedUser], connection: PostgresConnection, logger: Logger) {
+    public init(engine: RecordEngine, admin: AuthenticatedUser, people: [String: AuthenticatedUser], connection: PostgresConnection, logger: Logger,
+                files: (any FileStore)? = nil) {
         self.engine = engine
         self.admin = admin
         self.people = people
         self.connection = connection
         self.logger = logger
+        self.files = files
     }
 }
 
