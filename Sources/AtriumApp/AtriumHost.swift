@@ -125,8 +125,12 @@ public enum AtriumHost {
     /// every module in the catalog.
     public static func scheduler(database: Database, catalog: ModuleCatalog, configuration: Scheduler.Configuration = Scheduler.Configuration(),
                                  logger: Logger) -> Scheduler {
-        Scheduler(database: database, engine: recordEngine(catalog: catalog), jobs: [AutomationDates.job, NotificationDigest.job, RecordPools.job] + catalog.modules.flatMap(\.jobs),
-                  configuration: configuration, logger: logger)
+        Scheduler(database: database, engine: recordEngine(catalog: catalog), jobs: jobs(catalog: catalog), configuration: configuration, logger: logger)
+    }
+
+    /// The periodic jobs the server runs: the platform's and those of the catalog's modules.
+    public static func jobs(catalog: ModuleCatalog) -> [ScheduledJob] {
+        [AutomationDates.job, NotificationDigest.job, RecordPools.job] + catalog.modules.flatMap(\.jobs)
     }
 
     public static func recordEngine(catalog: ModuleCatalog) -> RecordEngine {

@@ -169,7 +169,7 @@ import Testing
             }
             let clock = SchedulerTests.Clock(now)
             try await SchedulerTests.withDatabase { database in
-                let scheduler = try SchedulerTests.hostScheduler(database, clock: clock, tenant: tenant.info.id)
+                let scheduler = try SchedulerTests.hostScheduler(database, clock: clock, tenant: tenant.info.id, job: "platform.automation_dates")
                 #expect(try await scheduler.runDue().contains("platform.automation_dates"))
                 let told = try await Self.inbox(admin, kind: "automation.rule")
                 #expect(told.count == 1, "\(told)")

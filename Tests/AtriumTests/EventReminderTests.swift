@@ -36,7 +36,7 @@ import Testing
             }
             let clock = SchedulerTests.Clock(now)
             try await SchedulerTests.withDatabase { database in
-                let scheduler = try SchedulerTests.hostScheduler(database, clock: clock, tenant: tenant.info.id)
+                let scheduler = try SchedulerTests.hostScheduler(database, clock: clock, tenant: tenant.info.id, job: "activities.event_reminders")
                 #expect(try await scheduler.runDue().contains("activities.event_reminders"))
                 let state = try await scheduler.state(of: "activities.event_reminders")
                 #expect(state?.lastError == nil, "\(String(describing: state?.lastError))")

@@ -38,7 +38,7 @@ import Testing
             }
             let clock = SchedulerTests.Clock(Date())
             try await SchedulerTests.withDatabase { database in
-                let scheduler = try SchedulerTests.hostScheduler(database, clock: clock, tenant: tenant.info.id)
+                let scheduler = try SchedulerTests.hostScheduler(database, clock: clock, tenant: tenant.info.id, job: "knowledge.review_due")
                 #expect(try await scheduler.runDue().contains("knowledge.review_due"))
                 #expect(try await scheduler.state(of: "knowledge.review_due")?.lastError == nil)
                 #expect(try await Self.told(api, "knowledge.review_due").isEmpty, "not due yet")

@@ -33,7 +33,7 @@ import Testing
             }
             let clock = SchedulerTests.Clock(Self.chinaToday(7, 50))
             try await SchedulerTests.withDatabase { database in
-                let scheduler = try SchedulerTests.hostScheduler(database, clock: clock, tenant: tenant.info.id)
+                let scheduler = try SchedulerTests.hostScheduler(database, clock: clock, tenant: tenant.info.id, job: "platform.email_digest")
                 #expect(try await scheduler.runDue().contains("platform.email_digest"))
                 try await OutboxTests.withWorker(relay: OutboxTests.relay(catcher), tenants: [tenant.info.id]) { worker in try await worker.runOnce() }
                 #expect(try catcher.mails(to: tenant.info.slug).isEmpty, "before 08:00 nothing; the single mails are turned off")

@@ -206,7 +206,7 @@ import Testing
             // A minute before the response is due: at risk, the owner is warned.
             let clock = SchedulerTests.Clock(due.addingTimeInterval(-60))
             try await SchedulerTests.withDatabase { database in
-                let scheduler = try SchedulerTests.hostScheduler(database, clock: clock, tenant: tenant.info.id)
+                let scheduler = try SchedulerTests.hostScheduler(database, clock: clock, tenant: tenant.info.id, job: "service.sla_sweep")
                 #expect(try await scheduler.runDue().contains("service.sla_sweep"))
                 #expect(try await told(agent, "sla_warning").count == 1)
                 #expect(try await admin.call(.get, "/api/v1/service_case/\(id)").json["sla_status"] == .string("warning"))
