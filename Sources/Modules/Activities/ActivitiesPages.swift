@@ -193,13 +193,9 @@ struct TimelinePanel: RecordPanel {
     /// contact lookup to the record's object), or the contact itself, ticked on a fresh form.
     static func people(into values: inout [String: Any], page: WebApp.Page, form: [String: String]?, record: Record, store: ModuleStore) async throws {
         func ticked(_ prefix: String, _ id: String) -> Bool { form?["\(prefix)\(id)"] != nil }
-        let me = page.actor.user.id
-        let members = try await OrganisationAdmin().members(on: store.connection, logger: store.logger)
-            .filter { $0.active && $0.id != me }.sorted { $0.displayName < $1.displayName }.prefix(maxColleagues)
-        values["colleagues"] = members.map { member -> [String: Any] in
-            let id = member.id.uuidString.lowercased()
-            return ["id": id, "name": member.displayName, "checked": ticked("colleague_", id)]
-        }
+        let me = page.actor.user.id.uuidString.lowercased()
+        let members = try await WebApp.activeUsers(on: store.connection, logger: store.logger).filter { $0.0 != me }.prefix(maxColleagues)
+        values["colleagues"] = members.map { id, name -> [String: Any] in ["id": id, "name": name, "checked": ticked("colleague_", id)] }
         var contacts: [Record] = []
         if record.entity == "contact" {
             contacts = [record]

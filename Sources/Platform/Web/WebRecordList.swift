@@ -200,7 +200,8 @@ extension WebApp {
         }
     }
 
-    static func activeUsers(on connection: PostgresConnection, logger: Logger) async throws -> [(String, String)] {
+    /// The tenant's active users as (lowercased id, display name), by name: owner choices, pickers.
+    public static func activeUsers(on connection: PostgresConnection, logger: Logger) async throws -> [(String, String)] {
         var users: [(String, String)] = []
         for try await (id, name) in try await connection.query("SELECT id, display_name FROM users WHERE is_active ORDER BY display_name, email", logger: logger)
             .decode((UUID, String).self) {
